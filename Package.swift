@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "pgshard",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pgshard", targets: ["pgshard"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries, each wrapped by exactly one Swift module.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CPgQuery", providers: [.apt(["libpg-query-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // Pure core.
+        .target(name: "PGWire"),
+        .target(name: "Sharding"),
+        .target(name: "SQLRouter", dependencies: ["Sharding", "CPgQuery"]),
+        .target(name: "Merge", dependencies: ["PGWire"]),
+
+        // I/O shell.
+        .target(name: "Backend", dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "LocalCluster"),
+        .target(
+            name: "Proxy",
+            dependencies: [
+                "PGWire", "Sharding", "SQLRouter", "Merge", "Backend",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "pgshard",
+            dependencies: [
+                "Proxy", "LocalCluster",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "PGWireTests", dependencies: ["PGWire"]),
+        .testTarget(name: "ShardingTests", dependencies: ["Sharding"]),
+        .testTarget(name: "SQLRouterTests", dependencies: ["SQLRouter", "Sharding"]),
+        .testTarget(name: "MergeTests", dependencies: ["Merge", "PGWire"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Proxy", "LocalCluster", "Sharding", "Backend", "PGWire"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
