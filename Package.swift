@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "ShardingTests", dependencies: ["Sharding"]),
         .testTarget(name: "SQLRouterTests", dependencies: ["SQLRouter", "Sharding"]),
         .testTarget(name: "MergeTests", dependencies: ["Merge", "PGWire"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "PGWire", "SQLRouter", "Sharding"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Proxy", "LocalCluster", "Sharding", "Backend", "PGWire"]

@@ -1,0 +1,90 @@
+import Foundation
+internal import CLibPQ
+
+/// A plain blocking libpq connection for the few places that may block: `pgshard check`,
+/// the demo's setup and tests. Never used on a session's queue.
+public final class BlockingConnection {
+    private let conn: OpaquePointer
+
+    /// Connects with `conninfo`, waiting at most `timeout` seconds.
+    public init(conninfo: String, timeout: Int = 5) throws(BackendError) {
+        let keywords = ["dbname", "connect_timeout"]
+        let values = [conninfo, String(max(timeout, 2))]
+        let handle = withCStringArray(keywords) { k in withCStringArray(values) { v in PQconnectdbParams(k, v, 1) } }
+        guard let handle else { throw BackendError(.connectFailed, "out of memory") }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(handle)
+            throw BackendError(.connectFailed, message)
+        }
+        conn = handle
+    }
+
+    deinit { PQfinish(conn) }
+
+    /// The value of a run-time parameter the server reported at connection time.
+    public func parameterStatus(_ name: String) -> String? {
+        guard let value = PQparameterStatus(conn, name) else { return nil }
+        return String(cString: value)
+    }
+
+    /// The transaction status letter ReadyForQuery last reported: I, T or E.
+    public var transactionStatus: String {
+        switch PQtransactionStatus(conn) {
+        case PQTRANS_IDLE: "I"
+        case PQTRANS_INTRANS: "T"
+        case PQTRANS_INERROR: "E"
+        case PQTRANS_ACTIVE: "A"
+        default: "?"
+        }
+    }
+
+    /// Runs `sql` and returns the command tag of its last result (`UPDATE 4`).
+    @discardableResult
+    public func command(_ sql: String) throws(BlockingQueryError) -> String {
+        try run(sql) { result in String(cString: PQcmdStatus(result)) }
+    }
+
+    /// Runs `sql` (simple protocol) and returns the rows of its last result as text,
+    /// or throws the server's error.
+    @discardableResult
+    public func query(_ sql: String) throws(BlockingQueryError) -> [[String?]] {
+        try run(sql) { result in
+            var rows: [[String?]] = []
+            for row in 0..<PQntuples(result) {
+                rows.append((0..<PQnfields(result)).map { column in
+                    PQgetisnull(result, row, column) != 0 ? nil : String(cString: PQgetvalue(result, row, column))
+                })
+            }
+            return rows
+        }
+    }
+
+    private func run<R>(_ sql: String, _ read: (OpaquePointer) -> R) throws(BlockingQueryError) -> R {
+        guard let result = PQexec(conn, sql) else {
+            throw BlockingQueryError(sqlState: "08006", message: String(cString: PQerrorMessage(conn)))
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return read(result)
+        default:
+            let diagnostics = Diagnostics(result: result)
+            throw BlockingQueryError(
+                sqlState: diagnostics["C"] ?? "08006",
+                message: diagnostics["M"] ?? String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines),
+                hint: diagnostics["H"],
+                diagnostics: diagnostics
+            )
+        }
+    }
+}
+
+/// A statement that failed on a `BlockingConnection`.
+public struct BlockingQueryError: Error, Sendable, CustomStringConvertible {
+    public var sqlState: String
+    public var message: String
+    public var hint: String?
+    public var diagnostics: Diagnostics = Diagnostics(fields: [])
+    public var description: String { "\(sqlState): \(message)" + (hint.map { " (hint: \($0))" } ?? "") }
+}

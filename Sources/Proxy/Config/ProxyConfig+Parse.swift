@@ -1,0 +1,249 @@
+import Foundation
+import Sharding
+import Yams
+
+/// One thing wrong with a configuration, with the place it is at.
+public struct ConfigProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Dotted path of the offending entry, e.g. `tables.orders.key`.
+    public var path: String
+    public var message: String
+    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+}
+
+/// A configuration that could not be used, with every problem found.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public var problems: [ConfigProblem]
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}
+
+extension ProxyConfig {
+    /// Reads and validates the YAML file at `path`.
+    public static func load(path: String) throws(ConfigError) -> ProxyConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(problems: [ConfigProblem(path: "", message: "cannot read \(path): \(error.localizedDescription)")])
+        }
+        return try parse(yaml: text)
+    }
+
+    /// Parses and validates YAML text; collects every problem rather than stopping at the first.
+    public static func parse(yaml: String) throws(ConfigError) -> ProxyConfig {
+        let root: Any?
+        do {
+            root = try Yams.load(yaml: yaml)
+        } catch {
+            throw ConfigError(problems: [ConfigProblem(path: "", message: "not valid YAML: \(error)")])
+        }
+        var reader = ConfigReader()
+        let config = reader.readConfig(root)
+        guard reader.problems.isEmpty else { throw ConfigError(problems: reader.problems) }
+        return config
+    }
+}
+
+/// Walks the YAML tree, recording a problem for every wrong, missing or unknown entry.
+private struct ConfigReader {
+    var problems: [ConfigProblem] = []
+
+    mutating func problem(_ path: String, _ message: String) {
+        problems.append(ConfigProblem(path: path, message: message))
+    }
+
+    mutating func map(_ value: Any?, _ path: String, allowed: Set<String>) -> [String: Any]? {
+        guard let value else { return nil }
+        guard let dictionary = value as? [String: Any] else {
+            problem(path, "expected a mapping")
+            return nil
+        }
+        for key in dictionary.keys.sorted() where !allowed.contains(key) {
+            problem(path.isEmpty ? key : "\(path).\(key)", "unknown setting")
+        }
+        return dictionary
+    }
+
+    mutating func string(_ value: Any?, _ path: String) -> String? {
+        switch value {
+        case nil: return nil
+        case let s as String: return s
+        case let i as Int: return String(i)
+        case let d as Double: return String(d)
+        case let b as Bool: return String(b)
+        default:
+            problem(path, "expected a string")
+            return nil
+        }
+    }
+
+    mutating func requiredString(_ value: Any?, _ path: String) -> String? {
+        guard let s = string(value, path) else {
+            if value == nil { problem(path, "missing") }
+            return nil
+        }
+        if s.isEmpty { problem(path, "must not be empty") }
+        return s
+    }
+
+    mutating func integer(_ value: Any?, _ path: String, range: ClosedRange<Int>) -> Int? {
+        guard let value else { return nil }
+        var parsed: Int?
+        if let i = value as? Int { parsed = i } else if let s = value as? String { parsed = Self.parseSize(s) }
+        guard let n = parsed else {
+            problem(path, "expected a whole number (sizes may use kB, MB, GB; \"64MB\")")
+            return nil
+        }
+        guard range.contains(n) else {
+            problem(path, "must be between \(range.lowerBound) and \(range.upperBound), got \(n)")
+            return nil
+        }
+        return n
+    }
+
+    mutating func seconds(_ value: Any?, _ path: String) -> Double? {
+        guard let value else { return nil }
+        var parsed: Double?
+        if let i = value as? Int { parsed = Double(i) } else if let d = value as? Double { parsed = d } else if let s = value as? String {
+            let trimmed = s.hasSuffix("ms") ? String(s.dropLast(2)) : s.hasSuffix("s") ? String(s.dropLast()) : s
+            parsed = Double(trimmed).map { s.hasSuffix("ms") ? $0 / 1000 : $0 }
+        }
+        guard let n = parsed, n > 0 else {
+            problem(path, "expected a positive duration in seconds (\"5s\", \"500ms\")")
+            return nil
+        }
+        return n
+    }
+
+    /// "64MB", "512kB", "1GB", "1048576": PostgreSQL's unit spellings, powers of 1024.
+    static func parseSize(_ text: String) -> Int? {
+        let s = text.trimmingCharacters(in: .whitespaces)
+        let units: [(String, Int)] = [("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10), ("B", 1)]
+        for (suffix, factor) in units where s.hasSuffix(suffix) {
+            return Int(s.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).map { $0 * factor }
+        }
+        return Int(s)
+    }
+
+    mutating func readConfig(_ root: Any?) -> ProxyConfig {
+        var config = ProxyConfig()
+        guard let top = map(root ?? [String: Any](), "", allowed: [
+            "listen", "auth", "users", "database", "shards", "tables", "limits", "backend", "log",
+        ]) else { return config }
+
+        if let listen = map(top["listen"], "listen", allowed: ["host", "port"]) {
+            if let host = string(listen["host"], "listen.host") { config.listen.host = host }
+            if let port = integer(listen["port"], "listen.port", range: 0...65535) { config.listen.port = port }
+        }
+        if let auth = string(top["auth"], "auth") {
+            if let method = ProxyConfig.AuthMethod(rawValue: auth) { config.auth = method } else {
+                problem("auth", "unknown method \"\(auth)\"; use password or trust")
+            }
+        }
+        config.database = string(top["database"], "database")
+        config.users = readUsers(top["users"])
+        if config.auth == .password && config.users.isEmpty {
+            problem("users", "auth is password but no users are configured; add users or set auth: trust")
+        }
+        config.shards = readShards(top["shards"])
+        config.tables = readTables(top["tables"], shardNames: Set(config.shards.map(\.name)))
+
+        if let limits = map(top["limits"], "limits", allowed: ["max_message_size", "max_statement_size", "max_client_connections"]) {
+            if let n = integer(limits["max_message_size"], "limits.max_message_size", range: 1024...(1 << 30)) { config.limits.maxMessageSize = n }
+            if let n = integer(limits["max_statement_size"], "limits.max_statement_size", range: 64...(64 << 20)) { config.limits.maxStatementSize = n }
+            if let n = integer(limits["max_client_connections"], "limits.max_client_connections", range: 1...1_000_000) { config.limits.maxClientConnections = n }
+        }
+        if let backend = map(top["backend"], "backend", allowed: ["connect_timeout"]) {
+            if let s = seconds(backend["connect_timeout"], "backend.connect_timeout") { config.backend.connectTimeout = s }
+        }
+        if let log = map(top["log"], "log", allowed: ["level"]) {
+            if let level = string(log["level"], "log.level") {
+                let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+                if levels.contains(level) { config.log.level = level } else {
+                    problem("log.level", "unknown level \"\(level)\"; use one of \(levels.joined(separator: ", "))")
+                }
+            }
+        }
+        return config
+    }
+
+    mutating func readUsers(_ value: Any?) -> [ProxyConfig.User] {
+        guard let value else { return [] }
+        guard let list = value as? [Any] else {
+            problem("users", "expected a list of { name, password }")
+            return []
+        }
+        var users: [ProxyConfig.User] = []
+        for (i, item) in list.enumerated() {
+            let path = "users[\(i)]"
+            guard let entry = map(item, path, allowed: ["name", "password"]) else { continue }
+            guard let name = requiredString(entry["name"], "\(path).name"),
+                  let password = requiredString(entry["password"], "\(path).password") else { continue }
+            if users.contains(where: { $0.name == name }) { problem("\(path).name", "user \"\(name)\" is listed twice") }
+            users.append(.init(name: name, password: password))
+        }
+        return users
+    }
+
+    mutating func readShards(_ value: Any?) -> [ProxyConfig.Shard] {
+        guard let list = value as? [Any], !list.isEmpty else {
+            problem("shards", value == nil ? "missing: list at least one shard" : "expected a non-empty list of { name, primary }")
+            return []
+        }
+        var shards: [ProxyConfig.Shard] = []
+        for (i, item) in list.enumerated() {
+            let path = "shards[\(i)]"
+            guard let entry = map(item, path, allowed: ["name", "primary"]) else { continue }
+            guard let name = requiredString(entry["name"], "\(path).name"),
+                  let primary = requiredString(entry["primary"], "\(path).primary") else { continue }
+            if shards.contains(where: { $0.name == name }) { problem("\(path).name", "shard \"\(name)\" is listed twice") }
+            shards.append(.init(name: name, primary: primary))
+        }
+        return shards
+    }
+
+    mutating func readTables(_ value: Any?, shardNames: Set<String>) -> [String: ProxyConfig.Table] {
+        guard let entries = anyMap(value, "tables") else { return [:] }
+        var tables: [String: ProxyConfig.Table] = [:]
+        for name in entries.keys.sorted() {
+            let path = "tables.\(name)"
+            guard let entry = map(entries[name], path, allowed: ["key", "type", "function", "reference", "shard"]) else { continue }
+            let lower = name.lowercased()
+            if tables[lower] != nil { problem(path, "table \"\(lower)\" is configured twice (names are case-insensitive)") }
+            let kinds = [entry["key"] != nil, entry["reference"] as? Bool == true, entry["shard"] != nil].filter { $0 }.count
+            if kinds != 1 {
+                problem(path, "give exactly one of key: (sharded), reference: true, or shard: (pinned)")
+                continue
+            }
+            if let shard = string(entry["shard"], "\(path).shard") {
+                if !shardNames.contains(shard) { problem("\(path).shard", "unknown shard \"\(shard)\"") }
+                tables[lower] = .pinned(shard: shard)
+            } else if entry["reference"] as? Bool == true {
+                tables[lower] = .reference
+            } else if let key = requiredString(entry["key"], "\(path).key") {
+                var type = ShardKeyType.bigint
+                if let typeName = string(entry["type"], "\(path).type") {
+                    if let t = ShardKeyType(sqlName: typeName) { type = t } else {
+                        problem("\(path).type", "unsupported key type \"\(typeName)\"; use smallint, integer, bigint, text, varchar or uuid")
+                    }
+                }
+                var function = ProxyConfig.ShardingFunctionName.hash
+                if let f = string(entry["function"], "\(path).function") {
+                    if let known = ProxyConfig.ShardingFunctionName(rawValue: f) { function = known } else {
+                        problem("\(path).function", "unknown sharding function \"\(f)\"; this version implements hash")
+                    }
+                }
+                tables[lower] = .sharded(key: key.lowercased(), type: type, function: function)
+            }
+        }
+        return tables
+    }
+
+    mutating func anyMap(_ value: Any?, _ path: String) -> [String: Any]? {
+        guard let value else { return nil }
+        guard let dictionary = value as? [String: Any] else {
+            problem(path, "expected a mapping")
+            return nil
+        }
+        return dictionary
+    }
+}

@@ -1,0 +1,88 @@
+import Sharding
+
+/// pgshard's configuration, as read from the YAML file (see docs/configuration.md).
+public struct ProxyConfig: Sendable, Equatable {
+    /// Where clients connect.
+    public var listen = Listen()
+    /// How clients prove who they are.
+    public var auth: AuthMethod = .password
+    /// Users allowed to connect, with their passwords.
+    public var users: [User] = []
+    /// The database name clients must ask for; `nil` accepts any name.
+    public var database: String?
+    /// The shards, in order: a shard's index in this list is its number in the hash function.
+    public var shards: [Shard] = []
+    /// How each table is placed, by lower-cased table name.
+    public var tables: [String: Table] = [:]
+    /// Bounds on what one client may send.
+    public var limits = Limits()
+    /// Backend connection settings.
+    public var backend = BackendSettings()
+    /// Logging.
+    public var log = LogSettings()
+
+    public init() {}
+
+    /// The listening socket.
+    public struct Listen: Sendable, Equatable {
+        public var host = "127.0.0.1"
+        public var port = 6432
+    }
+
+    /// Client authentication methods available in this version.
+    public enum AuthMethod: String, Sendable, Equatable {
+        /// The client sends its password (AuthenticationCleartextPassword); compared with `users`.
+        case password
+        /// Any user name is accepted without a password. For local demos only.
+        case trust
+    }
+
+    /// A user clients may log in as.
+    public struct User: Sendable, Equatable {
+        public var name: String
+        public var password: String
+    }
+
+    /// One shard: a libpq conninfo string or URI for its primary.
+    public struct Shard: Sendable, Equatable {
+        public var name: String
+        public var primary: String
+    }
+
+    /// How one table is placed on the shards.
+    public enum Table: Sendable, Equatable {
+        /// Rows spread by `function` over the key column.
+        case sharded(key: String, type: ShardKeyType, function: ShardingFunctionName)
+        /// A full copy on every shard.
+        case reference
+        /// The whole table on one shard, by shard name.
+        case pinned(shard: String)
+    }
+
+    /// Sharding functions this version implements.
+    public enum ShardingFunctionName: String, Sendable, Equatable {
+        case hash
+    }
+
+    /// Bounds that keep one client from costing more than it should.
+    public struct Limits: Sendable, Equatable {
+        /// The largest protocol message a client may send (bytes).
+        public var maxMessageSize = 64 << 20
+        /// The longest SQL statement text pgshard parses (bytes); longer ones get 54001.
+        public var maxStatementSize = 1 << 20
+        /// The most client connections at once; more get 53300.
+        public var maxClientConnections = 1000
+    }
+
+    /// Settings for connections to the shards.
+    public struct BackendSettings: Sendable, Equatable {
+        /// Seconds to wait for a shard connection before failing the statement with 08001.
+        public var connectTimeout: Double = 5
+    }
+
+    /// Log output.
+    public struct LogSettings: Sendable, Equatable {
+        /// trace, debug, info, notice, warning, error, critical.
+        public var level = "info"
+    }
+}

@@ -1,0 +1,63 @@
+import Backend
+import Sharding
+
+/// `pgshard check`: what is wrong with a configuration beyond its syntax — shards that cannot
+/// be reached, shard keys whose column type on a shard differs from the configuration.
+public enum ConfigCheck {
+    /// One line of the report.
+    public struct Line: Sendable {
+        public var ok: Bool
+        public var text: String
+    }
+
+    /// Connects to every shard and checks every sharded table that exists there.
+    public static func run(_ config: ProxyConfig) -> [Line] {
+        var lines: [Line] = []
+        for shard in config.shards {
+            let name = "shard \(shard.name) (\(ProxyConfig.redacted(shard.primary)))"
+            let connection: BlockingConnection
+            do {
+                connection = try BlockingConnection(conninfo: shard.primary, timeout: Int(config.backend.connectTimeout))
+            } catch {
+                lines.append(Line(ok: false, text: "\(name): cannot connect: \(error.message)"))
+                continue
+            }
+            let version = connection.parameterStatus("server_version") ?? "?"
+            lines.append(Line(ok: true, text: "\(name): connected, PostgreSQL \(version)"))
+            if let encoding = connection.parameterStatus("server_encoding"), encoding != "UTF8" {
+                lines.append(Line(ok: false, text: "\(name): server_encoding is \(encoding); pgshard hashes text keys as UTF-8, use a UTF8 database"))
+            }
+            lines += keyTypeProblems(config, shardLabel: name, connection: connection)
+        }
+        return lines
+    }
+
+    private static func keyTypeProblems(_ config: ProxyConfig, shardLabel: String, connection: BlockingConnection) -> [Line] {
+        var lines: [Line] = []
+        for (table, rule) in config.tables.sorted(by: { $0.key < $1.key }) {
+            guard case .sharded(let key, let type, _) = rule else { continue }
+            let sql = """
+                SELECT format_type(a.atttypid, NULL) FROM pg_attribute a
+                WHERE a.attrelid = to_regclass('\(table.replacingOccurrences(of: "'", with: "''"))')
+                  AND a.attname = '\(key.replacingOccurrences(of: "'", with: "''"))' AND NOT a.attisdropped
+                """
+            guard let rows = try? connection.query(sql), let declared = rows.first?.first ?? nil else { continue }
+            guard let actual = ShardKeyType(sqlName: declared), actual.hashFamily == type.hashFamily else {
+                lines.append(Line(ok: false, text: "\(shardLabel): tables.\(table): key column \(key) is \(declared) on the shard but the configuration says \(type.rawValue)"))
+                continue
+            }
+        }
+        return lines
+    }
+}
+
+extension ShardKeyType {
+    /// Types whose equal values hash alike (PostgreSQL's hash operator families).
+    var hashFamily: String {
+        switch self {
+        case .smallint, .integer, .bigint: "integer"
+        case .text, .varchar: "text"
+        case .uuid: "uuid"
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Dispatch
+import Foundation
+import Logging
+import SQLRouter
+
+/// What every session shares: the configuration in force, the router, the parameters the
+/// shards report, and the registry of live sessions (for cancel requests and limits).
+final class ProxyContext: Sendable {
+    let config: ProxyConfig
+    let router: Router
+    let serverParameters: [(name: String, value: String)]
+    let registry = SessionRegistry()
+    let logger: Logger
+
+    init(config: ProxyConfig, serverParameters: [(name: String, value: String)], logger: Logger) {
+        self.config = config
+        self.router = Router(
+            schema: config.shardingSchema,
+            limits: RouterLimits(maxStatementBytes: config.limits.maxStatementSize)
+        )
+        self.serverParameters = serverParameters
+        self.logger = logger
+    }
+}
+
+/// Live sessions by backend key, so a CancelRequest on another connection finds its session.
+final class SessionRegistry: @unchecked Sendable {
+    // Guarded by `lock`: touched from every loop queue.
+    private let lock = NSLock()
+    private var sessions: [Int32: (secret: Int32, session: WeakSession)] = [:]
+    private var connectionCount = 0
+
+    /// Counts a new client connection; false when the limit is reached.
+    func admitConnection(limit: Int) -> Bool {
+        lock.withLock {
+            guard connectionCount < limit else { return false }
+            connectionCount += 1
+            return true
+        }
+    }
+
+    func connectionClosed() {
+        lock.withLock { connectionCount -= 1 }
+    }
+
+    var count: Int { lock.withLock { connectionCount } }
+
+    /// Registers a session and returns its (process id, secret key) for BackendKeyData.
+    func register(_ session: ClientSession) -> (Int32, Int32) {
+        lock.withLock {
+            var pid: Int32
+            repeat { pid = Int32.random(in: 1...Int32.max) } while sessions[pid] != nil
+            let secret = Int32.random(in: Int32.min...Int32.max)
+            sessions[pid] = (secret, WeakSession(session))
+            return (pid, secret)
+        }
+    }
+
+    func unregister(processID: Int32) {
+        _ = lock.withLock { sessions.removeValue(forKey: processID) }
+    }
+
+    /// The session a CancelRequest names, if the secret matches.
+    func session(processID: Int32, secret: Int32) -> ClientSession? {
+        lock.withLock {
+            guard let entry = sessions[processID], entry.secret == secret else { return nil }
+            return entry.session.value
+        }
+    }
+}
+
+struct WeakSession: @unchecked Sendable {
+    // Read only under SessionRegistry.lock; the session itself is used on its own queue.
+    weak var value: ClientSession?
+    init(_ value: ClientSession) { self.value = value }
+}

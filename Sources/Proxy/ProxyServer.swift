@@ -1,0 +1,116 @@
+import Backend
+import Dispatch
+import Foundation
+import Logging
+import PGWire
+
+/// The proxy: a listening socket, a few serial "loop" queues that own the client sessions, and
+/// the shared routing context.
+public final class ProxyServer: @unchecked Sendable {
+    // `listener` and `nextID` are touched on `acceptQueue` only (and in start/stop before/after it
+    // runs); each `LoopConnections` on its own loop.
+    private let context: ProxyContext
+    private let loops: [DispatchQueue]
+    private let loopConnections: [LoopConnections]
+    private let acceptQueue = DispatchQueue(label: "pgshard.accept")
+    private var listener: Listener?
+    private var nextID = 0
+
+    /// The port the proxy listens on (the configured one, or the one picked for port 0).
+    public private(set) var port = 0
+
+    public init(config: ProxyConfig, logger: Logger, serverParameters: [(name: String, value: String)]? = nil) {
+        let parameters = serverParameters ?? Self.fetchServerParameters(config: config, logger: logger)
+        self.context = ProxyContext(config: config, serverParameters: parameters, logger: logger)
+        let count = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        self.loops = (0..<count).map { DispatchQueue(label: "pgshard.loop.\($0)", qos: .userInteractive) }
+        self.loopConnections = (0..<count).map { _ in LoopConnections() }
+    }
+
+    /// Binds the listening socket and starts accepting clients.
+    public func start() throws {
+        let listener: Listener
+        do {
+            listener = try Listener(host: context.config.listen.host, port: context.config.listen.port)
+        } catch {
+            throw ProxyStartError(message: "cannot listen on \(context.config.listen.host):\(context.config.listen.port): \(error)")
+        }
+        self.listener = listener
+        port = listener.port
+        acceptQueue.sync {
+            listener.start(queue: acceptQueue, onAccept: { [unowned self] fd in accepted(fd) }, onError: { [context] error in
+                context.logger.error("accept failed", metadata: ["error": "\(error)"])
+            })
+        }
+        context.logger.info("pgshard listening", metadata: [
+            "listen.host": "\(context.config.listen.host)", "listen.port": "\(port)",
+            "shards": "\(context.config.shards.count)",
+        ])
+    }
+
+    /// Stops accepting and closes every client connection.
+    public func stop() {
+        acceptQueue.sync {
+            listener?.stop()
+            listener = nil
+        }
+        for (loop, connections) in zip(loops, loopConnections) {
+            loop.sync { connections.closeAll() }
+        }
+    }
+
+    private func accepted(_ fd: Int32) {
+        nextID += 1
+        let id = nextID
+        let index = id % loops.count
+        let loop = loops[index]
+        let connections = loopConnections[index]
+        let context = self.context
+        loop.async {
+            let connection = ClientConnection(fd: fd, id: id, queue: loop, context: context)
+            guard context.registry.admitConnection(limit: context.config.limits.maxClientConnections) else {
+                // Counted as admitted so close() can uncount it.
+                connection.refuse(.error(.tooManyConnections, "sorry, too many clients already", severity: "FATAL"))
+                return
+            }
+            connections.add(connection)
+            connection.onClose = { connections.remove(id) }
+            connection.start()
+        }
+    }
+
+    /// Reads the run-time parameters clients expect at startup from the first reachable shard.
+    static func fetchServerParameters(config: ProxyConfig, logger: Logger) -> [(name: String, value: String)] {
+        let names = ["server_version", "server_encoding", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone",
+                     "integer_datetimes", "standard_conforming_strings", "is_superuser", "default_transaction_read_only",
+                     "in_hot_standby"]
+        for shard in config.shards {
+            guard let connection = try? BlockingConnection(conninfo: shard.primary, timeout: Int(config.backend.connectTimeout)) else {
+                logger.warning("shard not reachable at startup", metadata: ["shard.name": "\(shard.name)"])
+                continue
+            }
+            return names.compactMap { name in connection.parameterStatus(name).map { (name, $0) } }
+        }
+        return [("server_version", "15.0"), ("server_encoding", "UTF8"), ("client_encoding", "UTF8"),
+                ("DateStyle", "ISO, MDY"), ("IntervalStyle", "postgres"), ("TimeZone", "UTC"),
+                ("integer_datetimes", "on"), ("standard_conforming_strings", "on"), ("is_superuser", "off"),
+                ("default_transaction_read_only", "off"), ("in_hot_standby", "off")]
+    }
+}
+
+/// Why the proxy could not start.
+public struct ProxyStartError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// The client connections of one loop; touched on that loop's queue only.
+final class LoopConnections: @unchecked Sendable {
+    private var connections: [Int: ClientConnection] = [:]
+    func add(_ connection: ClientConnection) { connections[connection.id] = connection }
+    func remove(_ id: Int) { connections.removeValue(forKey: id) }
+    func closeAll() {
+        for connection in connections.values { connection.close() }
+        connections.removeAll()
+    }
+}

@@ -1,0 +1,231 @@
+import Backend
+import Dispatch
+import Logging
+import PGWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One client socket: reads bytes into the frontend decoder, writes what the session encoded,
+/// and runs the startup handshake. Everything happens on `queue`, the loop that owns it.
+///
+/// `@unchecked Sendable`: confined to `queue`.
+final class ClientConnection: @unchecked Sendable {
+    let queue: DispatchQueue
+    let context: ProxyContext
+    let id: Int
+    var logger: Logger
+    private let fd: Int32
+    private var watcher: SocketWatcher?
+    private(set) var decoder: FrontendMessageDecoder
+    /// Bytes waiting to be written to the client.
+    var output = BackendMessageEncoder()
+    private var startup: StartupMachine
+    private(set) var session: ClientSession?
+    private(set) var isClosed = false
+    private var flushScheduled = false
+    /// Set while `processInput` runs, so a statement that finishes at once does not recurse.
+    private var processingInput = false
+    private var closeAfterFlush = false
+    private static let readChunk = 64 << 10
+    /// Above this many unsent bytes the session stops reading from shards.
+    static let outputHighWater = 1 << 20
+    private var readBuffer = [UInt8](repeating: 0, count: readChunk)
+    /// Called when the output drained below the high-water mark again.
+    var onOutputDrained: (() -> Void)?
+    /// Called once when the connection closes.
+    var onClose: (() -> Void)?
+
+    init(fd: Int32, id: Int, queue: DispatchQueue, context: ProxyContext) {
+        self.fd = fd
+        self.id = id
+        self.queue = queue
+        self.context = context
+        self.decoder = FrontendMessageDecoder(maxMessageSize: context.config.limits.maxMessageSize)
+        self.startup = StartupMachine(auth: context.config.auth, users: context.config.users, database: context.config.database)
+        var logger = context.logger
+        logger[metadataKey: "client.id"] = "\(id)"
+        self.logger = logger
+    }
+
+    /// Turns the client away with `error` (too many clients) without counting it.
+    func refuse(_ error: ErrorFields) {
+        admitted = false
+        start()
+        output.errorResponse(error)
+        closeAfterWrite()
+    }
+
+    private var admitted = true
+
+    /// Starts reading; must be called on `queue`.
+    func start() {
+        let watcher = SocketWatcher(
+            fileDescriptor: fd,
+            queue: queue,
+            onReadable: { [weak self] in self?.socketReadable() },
+            onWritable: { [weak self] in self?.flush() }
+        )
+        self.watcher = watcher
+        watcher.wantsRead = true
+        logger.info("client connected")
+    }
+
+    /// Whether the socket is read. The session turns reading off while a statement runs, so a
+    /// client that sends ahead is held by TCP instead of filling pgshard's memory.
+    var wantsInput: Bool {
+        get { watcher?.wantsRead ?? false }
+        set { if !isClosed { watcher?.wantsRead = newValue } }
+    }
+
+    var outputIsFull: Bool { output.count >= Self.outputHighWater }
+
+    private func socketReadable() {
+        guard !isClosed else { return }
+        var sawEOF = false
+        readLoop: for _ in 0..<16 {
+            let result: IOResult
+            do {
+                result = try readBuffer.withUnsafeMutableBytes { try Syscall.read(fd, into: $0) }
+            } catch {
+                logger.debug("client read failed", metadata: ["error": "\(error)"])
+                sawEOF = true
+                break
+            }
+            switch result {
+            case .wouldBlock: break readLoop
+            case .processed(0): sawEOF = true; break readLoop
+            case .processed(let n):
+                readBuffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                if n < Self.readChunk { break readLoop }
+            }
+        }
+        processInput()
+        if sawEOF && !isClosed {
+            logger.info("client disconnected")
+            close()
+        }
+    }
+
+    /// Decodes and handles messages while the session can take them.
+    func processInput() {
+        guard !processingInput else { return }
+        processingInput = true
+        defer { processingInput = false }
+        while !isClosed && !closeAfterFlush {
+            if let session, !session.acceptsMessages { return }
+            let message: FrontendMessage?
+            do {
+                message = try decoder.next()
+            } catch {
+                decodingFailed(error)
+                continue
+            }
+            guard let message else { return }
+            if let session {
+                session.received(message)
+            } else {
+                startupReceived(message)
+            }
+        }
+    }
+
+    private func decodingFailed(_ error: FrontendDecodingError) {
+        if !error.isFatal, let session {
+            session.invalidTextReceived()
+            return
+        }
+        logger.warning("protocol violation", metadata: ["error": "\(error)"])
+        output.errorResponse(error.errorFields)
+        closeAfterWrite()
+    }
+
+    private func startupReceived(_ message: FrontendMessage) {
+        switch startup.received(message) {
+        case .refuseEncryption:
+            output.sslResponse(accepted: false)
+            flush()
+        case .requestPassword:
+            output.authenticationCleartextPassword()
+            flush()
+        case .authenticated(let startupMessage):
+            let session = ClientSession(connection: self, startup: startupMessage)
+            self.session = session
+            session.start()
+        case .cancel(let request):
+            context.registry.session(processID: request.processID, secret: request.secretKey)?.cancelRequested()
+            close()
+        case .reject(let error):
+            logger.info("client rejected", metadata: ["sqlstate": "\(error.sqlState ?? "")"])
+            output.errorResponse(error)
+            closeAfterWrite()
+        }
+    }
+
+    /// Writes pending output soon, once per turn of the loop.
+    func scheduleFlush() {
+        guard !flushScheduled, !isClosed else { return }
+        flushScheduled = true
+        queue.async { [self] in
+            flushScheduled = false
+            flush()
+        }
+    }
+
+    /// Writes as much pending output as the socket takes.
+    func flush() {
+        guard !isClosed else { return }
+        while !output.isEmpty {
+            let result: IOResult
+            do {
+                result = try output.buffer.withUnsafeBytes { try Syscall.write(fd, $0) }
+            } catch {
+                logger.debug("client write failed", metadata: ["error": "\(error)"])
+                close()
+                return
+            }
+            switch result {
+            case .processed(let n):
+                output.consume(n)
+            case .wouldBlock:
+                watcher?.wantsWrite = true
+                return
+            }
+        }
+        watcher?.wantsWrite = false
+        if closeAfterFlush {
+            close()
+            return
+        }
+        if let drained = onOutputDrained {
+            onOutputDrained = nil
+            drained()
+        }
+    }
+
+    /// Sends what is pending, then closes (after a fatal error).
+    func closeAfterWrite() {
+        closeAfterFlush = true
+        wantsInput = false
+        flush()
+    }
+
+    /// Closes the socket and ends the session.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        session?.ended()
+        session = nil
+        if admitted { context.registry.connectionClosed() }
+        let closed = onClose
+        onClose = nil
+        closed?()
+        let fd = self.fd
+        if let watcher {
+            self.watcher = nil
+            watcher.cancel { Glibc.close(fd) }
+        } else {
+            Glibc.close(fd)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Backend
+import Merge
+import PGWire
+import SQLRouter
+
+extension ClientSession {
+    /// A simple-protocol Query: route every statement, run them in order, stop at the first
+    /// error, end with ReadyForQuery.
+    func queryReceived(_ sql: String) {
+        isBusy = true
+        connection.wantsInput = false
+        forwardedNotices = []
+        switch context.router.route(sql) {
+        case .failure(let error):
+            fail(clientError(error))
+            finishQuery()
+        case .statements(let statements) where statements.isEmpty:
+            connection.output.emptyQueryResponse()
+            finishQuery()
+        case .statements(let statements):
+            logRoutes(statements)
+            if let shard = wholeMessageShard(statements) {
+                // One shard owns every statement: send the message as the client wrote it, so
+                // PostgreSQL's implicit transaction and error positions stay exactly as they are.
+                runOnShards([shard], sql: sql, mode: .single, positionOffset: 0) { [self] _ in finishQuery() }
+            } else {
+                runSequence(statements, from: 0)
+            }
+        }
+    }
+
+    private func logRoutes(_ statements: [RoutedStatement]) {
+        guard logger.logLevel <= .debug else { return }
+        for statement in statements {
+            logger.debug("statement routed", metadata: ["route": "\(statement.route)"])
+        }
+    }
+
+    /// The shard that can take the whole message at once, if there is one.
+    private func wholeMessageShard(_ statements: [RoutedStatement]) -> Int? {
+        guard transaction?.failed != true else { return nil }
+        var chosen: Int?
+        for statement in statements {
+            switch statement.route {
+            case .shard(let s):
+                if let c = chosen, c != s { return nil }
+                chosen = s
+            case .anyShard:
+                continue
+            default:
+                return nil
+            }
+        }
+        return chosen ?? preferredShard()
+    }
+
+    private func runSequence(_ statements: [RoutedStatement], from index: Int) {
+        guard index < statements.count, !connection.isClosed else {
+            finishQuery()
+            return
+        }
+        execute(statements[index]) { [self] ok in
+            if ok { runSequence(statements, from: index + 1) } else { finishQuery() }
+        }
+    }
+
+    /// Runs one routed statement; `completion(false)` after an error (already sent).
+    func execute(_ statement: RoutedStatement, completion: @escaping (Bool) -> Void) {
+        if let transaction, transaction.failed, !statement.route.isAllowedInFailedTransaction {
+            fail(.error(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block"))
+            completion(false)
+            return
+        }
+        let offset = statement.characterOffset
+        let all = Array(links.indices)
+        switch statement.route {
+        case .refuse(let error):
+            fail(clientError(error))
+            completion(false)
+        case .session(let command):
+            runSessionCommand(command, statement: statement, completion: completion)
+        case .shard(let shard):
+            runOnShards([shard], sql: statement.sql, mode: .single, positionOffset: offset, completion: completion)
+        case .anyShard:
+            runOnShards([preferredShard()], sql: statement.sql, mode: .single, positionOffset: offset, completion: completion)
+        case .scatter(let shards, .read):
+            runOnShards(shards, sql: statement.sql, mode: .concatenate, positionOffset: offset, completion: completion)
+        case .scatter(let shards, .write):
+            runOnShards(shards, sql: statement.sql, mode: .concatenate, positionOffset: offset, atomic: true, completion: completion)
+        case .allShards(.ddl):
+            let atomic = Self.runsInTransactionBlock(statement.sql)
+            runOnShards(all, sql: statement.sql, mode: .firstShard, positionOffset: offset, atomic: atomic, completion: completion)
+        case .allShards(.referenceWrite):
+            runOnShards(all, sql: statement.sql, mode: .firstShard, positionOffset: offset, atomic: true, completion: completion)
+        }
+    }
+
+    /// Statements PostgreSQL refuses inside a transaction block are not wrapped in one.
+    static func runsInTransactionBlock(_ sql: String) -> Bool {
+        let lower = sql.lowercased()
+        let outsideOnly = ["concurrently", "vacuum", "alter system", "create database", "drop database", "tablespace"]
+        return !outsideOnly.contains { lower.contains($0) }
+    }
+
+    /// The shard for statements any shard can answer: one already in the transaction, else one
+    /// already connected, else the first.
+    func preferredShard() -> Int {
+        if let link = links.first(where: { $0.inTransaction }) { return link.index }
+        if let link = links.first(where: { $0.isUsable }) { return link.index }
+        return 0
+    }
+
+    /// Prepares `shards` (connect, replay settings, join the transaction), runs `sql` on them
+    /// and merges the answers. `atomic`: outside a client transaction, wrap a statement that
+    /// writes on several shards in BEGIN/COMMIT on each, so an error on one undoes all.
+    func runOnShards(
+        _ shards: [Int], sql: String, mode: FanOutMode, positionOffset: Int, atomic: Bool = false,
+        completion: @escaping (Bool) -> Void
+    ) {
+        let targets = shards.map { links[$0] }
+        let wrap = atomic && transaction == nil && targets.count > 1
+        prepare(targets, begin: wrap) { [self] error in
+            if let error {
+                fail(error)
+                if wrap { finishImplicit(targets, commit: false) { _ in completion(false) } } else { completion(false) }
+                return
+            }
+            let fanOut = ShardFanOut(session: self, links: targets, mode: mode, positionOffset: positionOffset)
+            fanOut.run(sql) { [self] ok in
+                if !ok { transaction?.failed = true }
+                reportParameterChanges(targets)
+                guard wrap else {
+                    completion(ok)
+                    return
+                }
+                finishImplicit(targets, commit: ok) { committed in completion(ok && committed) }
+            }
+        }
+    }
+
+    /// Ends the implicit multi-shard transaction of one statement.
+    private func finishImplicit(_ targets: [ShardLink], commit: Bool, completion: @escaping (Bool) -> Void) {
+        let usable = targets.filter(\.isUsable)
+        runSilently(commit ? "COMMIT" : "ROLLBACK", on: usable) { [self] error in
+            if let error, commit {
+                fail(error)
+                completion(false)
+                return
+            }
+            completion(true)
+        }
+    }
+
+    /// Sends an error to the client; inside a transaction it fails the transaction, as in PostgreSQL.
+    func fail(_ error: ErrorFields) {
+        connection.output.errorResponse(error)
+        transaction?.failed = true
+    }
+
+    /// Ends the Query message: ReadyForQuery, then the next message.
+    func finishQuery() {
+        isBusy = false
+        connection.output.readyForQuery(transactionStatus)
+        connection.flush()
+        guard !connection.isClosed else { return }
+        connection.wantsInput = true
+        connection.processInput()
+    }
+
+    /// Sends ParameterStatus for reported parameters a shard changed (SET TimeZone, ...).
+    func reportParameterChanges(_ targets: [ShardLink]) {
+        for link in targets {
+            guard let backend = link.connection else { continue }
+            for name in Self.reportedNames where name != "session_authorization" {
+                guard let value = backend.parameterStatus(name), reportedParameters[name] != value else { continue }
+                reportedParameters[name] = value
+                connection.output.parameterStatus(name: name, value: value)
+            }
+        }
+    }
+}
+
+extension Route {
+    /// In a failed transaction PostgreSQL accepts only the statements that end it.
+    var isAllowedInFailedTransaction: Bool {
+        switch self {
+        case .session(.commit), .session(.rollback), .session(.rollbackTo): true
+        default: false
+        }
+    }
+}

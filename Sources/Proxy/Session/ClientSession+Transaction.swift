@@ -1,0 +1,172 @@
+import Backend
+import PGWire
+import SQLRouter
+
+extension ClientSession {
+    /// Transaction control and session settings: pgshard keeps the client's view and carries
+    /// it to every shard the client uses.
+    func runSessionCommand(_ command: SessionCommand, statement: RoutedStatement, completion: @escaping (Bool) -> Void) {
+        let participants = links.filter(\.inTransaction)
+        switch command {
+        case .begin(let options):
+            let tag = statement.sql.lowercased().hasPrefix("start") ? "START TRANSACTION" : "BEGIN"
+            if transaction != nil {
+                warn(.activeSQLTransaction, "there is already a transaction in progress")
+            } else {
+                transaction = TransactionState(begin: options)
+            }
+            complete(tag, completion)
+
+        case .commit:
+            guard let current = transaction else {
+                warn(.noActiveSQLTransaction, "there is no transaction in progress")
+                complete("COMMIT", completion)
+                return
+            }
+            if current.failed {
+                endTransaction(participants, sql: "ROLLBACK") { [self] in complete("ROLLBACK", completion) }
+                return
+            }
+            commit(participants, current: current, completion: completion)
+
+        case .rollback:
+            guard transaction != nil else {
+                warn(.noActiveSQLTransaction, "there is no transaction in progress")
+                complete("ROLLBACK", completion)
+                return
+            }
+            endTransaction(participants, sql: "ROLLBACK") { [self] in complete("ROLLBACK", completion) }
+
+        case .savepoint(let name):
+            guard transaction != nil else {
+                fail(.error(.noActiveSQLTransaction, "SAVEPOINT can only be used in transaction blocks"))
+                completion(false)
+                return
+            }
+            onParticipants(participants, statement.sql) { [self] ok in
+                if ok { transaction?.savepoints.append(name) }
+                ok ? complete("SAVEPOINT", completion) : completion(false)
+            }
+
+        case .release(let name), .rollbackTo(let name):
+            let isRelease = if case .release = command { true } else { false }
+            let verb = isRelease ? "RELEASE SAVEPOINT" : "ROLLBACK TO SAVEPOINT"
+            guard let current = transaction else {
+                fail(.error(.noActiveSQLTransaction, "\(verb) can only be used in transaction blocks"))
+                completion(false)
+                return
+            }
+            guard let position = current.savepoints.lastIndex(of: name) else {
+                fail(.error(SQLState(rawValue: "3B001"), "savepoint \"\(name)\" does not exist"))
+                completion(false)
+                return
+            }
+            onParticipants(participants, statement.sql) { [self] ok in
+                guard ok else { return completion(false) }
+                let kept = isRelease ? position : position + 1
+                transaction?.savepoints.removeSubrange(kept...)
+                transaction?.pendingSettings.removeAll { $0.savepointDepth > kept }
+                if !isRelease { transaction?.failed = current.lostShard }
+                complete(isRelease ? "RELEASE" : "ROLLBACK", completion)
+            }
+
+        case .set(let sql, let isLocal):
+            runSetting(sql, isLocal: isLocal, statement: statement, completion: completion)
+
+        case .discardAll:
+            guard transaction == nil else {
+                fail(.error(.activeSQLTransaction, "DISCARD ALL cannot run inside a transaction block"))
+                completion(false)
+                return
+            }
+            runSetting("DISCARD ALL", isLocal: false, statement: statement, completion: completion)
+        }
+    }
+
+    /// SET / RESET: run on the shard(s) that need it now, remember it for the others.
+    private func runSetting(_ sql: String, isLocal: Bool, statement: RoutedStatement, completion: @escaping (Bool) -> Void) {
+        if transaction == nil {
+            let shard = preferredShard()
+            runOnShards([shard], sql: sql, mode: .single, positionOffset: statement.characterOffset) { [self] ok in
+                // SET LOCAL outside a transaction only warns (the shard said so) and changes nothing.
+                if ok && !isLocal {
+                    settings.append(sql)
+                    if links[shard].settingsApplied == settings.count - 1 { links[shard].settingsApplied = settings.count }
+                }
+                completion(ok)
+            }
+            return
+        }
+        var targets = links.filter(\.inTransaction).map(\.index)
+        if targets.isEmpty { targets = [preferredShard()] }
+        runOnShards(targets, sql: sql, mode: .firstShard, positionOffset: statement.characterOffset) { [self] ok in
+            if ok, let depth = transaction?.savepoints.count {
+                transaction?.pendingSettings.append((sql, depth, isLocal))
+            }
+            completion(ok)
+        }
+    }
+
+    private func commit(_ participants: [ShardLink], current: TransactionState, completion: @escaping (Bool) -> Void) {
+        // Without two-phase commit (issue 6) shards commit one after the other; the first
+        // failure rolls back the shards not yet committed.
+        commitNext(participants, from: 0) { [self] error in
+            if let error {
+                transaction = nil
+                for link in links { link.inTransaction = false }
+                fail(error)
+                completion(false)
+                return
+            }
+            let committed = current.pendingSettings.filter { !$0.isLocal }.map(\.sql)
+            let before = settings.count
+            settings += committed
+            for link in participants where link.settingsApplied == before { link.settingsApplied = settings.count }
+            transaction = nil
+            for link in links { link.inTransaction = false }
+            complete("COMMIT", completion)
+        }
+    }
+
+    private func commitNext(_ participants: [ShardLink], from index: Int, completion: @escaping (ErrorFields?) -> Void) {
+        guard index < participants.count else { return completion(nil) }
+        runSilently("COMMIT", on: [participants[index]]) { [self] error in
+            if let error {
+                let rest = Array(participants[(index + 1)...])
+                runSilently("ROLLBACK", on: rest.filter(\.isUsable)) { _ in completion(error) }
+                return
+            }
+            commitNext(participants, from: index + 1, completion: completion)
+        }
+    }
+
+    /// ROLLBACK on every participant; the transaction is over whatever they answer.
+    private func endTransaction(_ participants: [ShardLink], sql: String, completion: @escaping () -> Void) {
+        runSilently(sql, on: participants.filter(\.isUsable)) { [self] _ in
+            transaction = nil
+            for link in links { link.inTransaction = false }
+            completion()
+        }
+    }
+
+    /// Runs a savepoint statement on every participant.
+    private func onParticipants(_ participants: [ShardLink], _ sql: String, completion: @escaping (Bool) -> Void) {
+        runSilently(sql, on: participants) { [self] error in
+            if let error {
+                fail(error)
+                completion(false)
+            } else {
+                completion(true)
+            }
+        }
+    }
+
+    private func complete(_ tag: String, _ completion: (Bool) -> Void) {
+        connection.output.commandComplete(tag)
+        completion(true)
+    }
+
+    private func warn(_ state: SQLState, _ message: String) {
+        connection.output.noticeResponse(.error(state, message, severity: "WARNING"))
+    }
+}

@@ -1,0 +1,141 @@
+import Backend
+import Dispatch
+import Logging
+import PGWire
+import SQLRouter
+
+/// One authenticated client: runs its statements on the shards and keeps its session state
+/// (transaction, settings, backend connections). Lives on its connection's queue.
+///
+/// Connections to shards are opened lazily, one per shard this client uses, and belong to this
+/// client until it disconnects (session pooling; transaction pooling comes with issue 3).
+///
+/// `@unchecked Sendable`: confined to its connection's queue; other threads only hold it to
+/// schedule work on that queue (cancel requests).
+final class ClientSession: @unchecked Sendable {
+    unowned let connection: ClientConnection
+    let startup: StartupMessage
+    let context: ProxyContext
+    var logger: Logger { connection.logger }
+    private(set) var processID: Int32 = 0
+    private(set) var secretKey: Int32 = 0
+
+    /// One slot per shard: the backend connection and its place in the transaction.
+    var links: [ShardLink]
+    /// The client's explicit transaction, if one is open.
+    var transaction: TransactionState?
+    /// Session-level SET/RESET statements in order, replayed on every new backend connection.
+    var settings: [String] = []
+    /// The run-time parameters the client has been told, to send ParameterStatus on change.
+    var reportedParameters: [String: String] = [:]
+    /// True while a Query message is being executed.
+    var isBusy = false
+    /// Notices already forwarded for the running statement (the same notice from every shard
+    /// of a DDL is shown once).
+    var forwardedNotices: Set<[Diagnostics.Field]> = []
+
+    init(connection: ClientConnection, startup: StartupMessage) {
+        self.connection = connection
+        self.startup = startup
+        self.context = connection.context
+        self.links = context.config.shards.enumerated().map { ShardLink(index: $0, name: $1.name, conninfo: $1.primary) }
+    }
+
+    /// Whether the connection may hand over the next message.
+    var acceptsMessages: Bool { !isBusy }
+
+    /// Sends the startup answer: AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery.
+    func start() {
+        (processID, secretKey) = context.registry.register(self)
+        connection.logger[metadataKey: "client.user"] = "\(startup.user ?? "")"
+        let out = connection
+        out.output.authenticationOk()
+        for (name, value) in initialParameters() {
+            reportedParameters[name] = value
+            out.output.parameterStatus(name: name, value: value)
+        }
+        out.output.backendKeyData(processID: processID, secretKey: secretKey)
+        out.output.readyForQuery(.idle)
+        out.flush()
+    }
+
+    /// The ParameterStatus values a client gets at startup: the shards' values, overridden by
+    /// what the client asked for in its startup packet.
+    private func initialParameters() -> [(String, String)] {
+        var values: [(String, String)] = context.serverParameters
+        func set(_ name: String, _ value: String) {
+            if let i = values.firstIndex(where: { $0.0 == name }) { values[i].1 = value } else { values.append((name, value)) }
+        }
+        set("application_name", "")
+        set("session_authorization", startup.user ?? "")
+        for (name, value) in startup.parameters where Self.reportedNames.contains(name) {
+            set(name, value)
+        }
+        return values
+    }
+
+    /// Parameters PostgreSQL reports with ParameterStatus (GUC_REPORT).
+    static let reportedNames: Set<String> = [
+        "application_name", "client_encoding", "DateStyle", "default_transaction_read_only",
+        "in_hot_standby", "integer_datetimes", "IntervalStyle", "is_superuser", "server_encoding",
+        "server_version", "session_authorization", "standard_conforming_strings", "TimeZone",
+    ]
+
+    func received(_ message: FrontendMessage) {
+        switch message {
+        case .query(let sql):
+            queryReceived(sql)
+        case .terminate:
+            connection.close()
+        case .parse, .bind, .describe, .execute, .close, .sync, .flush, .functionCall:
+            // Why close: after an unsupported extended-protocol message the client waits for
+            // answers pgshard cannot give correctly; ending the connection is the honest reply.
+            connection.output.errorResponse(.error(
+                .featureNotSupported, "the extended query protocol is not supported by pgshard yet",
+                hint: "use the simple query protocol (e.g. pgbench -M simple, psycopg with prepare_threshold=None)",
+                severity: "FATAL"))
+            connection.closeAfterWrite()
+        case .copyData, .copyDone, .copyFail:
+            // Outside COPY these are ignored, as PostgreSQL does.
+            break
+        case .password:
+            connection.output.errorResponse(.error(.protocolViolation, "unexpected password message", severity: "FATAL"))
+            connection.closeAfterWrite()
+        case .startup, .sslRequest, .gssEncRequest, .cancelRequest:
+            connection.output.errorResponse(.error(.protocolViolation, "unexpected startup packet", severity: "FATAL"))
+            connection.closeAfterWrite()
+        }
+    }
+
+    /// A Query whose text was not valid UTF-8: refused, the session goes on.
+    func invalidTextReceived() {
+        connection.output.errorResponse(.error(.characterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\"",
+                                               hint: "pgshard reads statements as UTF-8; set client_encoding to UTF8"))
+        transaction?.failed = true
+        connection.output.readyForQuery(transactionStatus)
+        connection.scheduleFlush()
+    }
+
+    /// The status ReadyForQuery reports.
+    var transactionStatus: TransactionStatus {
+        guard let transaction else { return .idle }
+        return transaction.failed ? .failed : .inTransaction
+    }
+
+    /// A CancelRequest named this session: cancel whatever runs on its shards.
+    func cancelRequested() {
+        connection.queue.async { [self] in
+            let handles = links.compactMap { link in link.connection?.isBusy == true ? link.connection?.makeCancelHandle() : nil }
+            guard !handles.isEmpty else { return }
+            DispatchQueue.global().async {
+                for handle in handles { handle.cancel() }
+            }
+        }
+    }
+
+    /// The client went away: close every backend connection (the shards roll back).
+    func ended() {
+        context.registry.unregister(processID: processID)
+        for link in links { link.close() }
+    }
+}

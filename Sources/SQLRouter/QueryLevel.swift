@@ -1,0 +1,93 @@
+import Sharding
+
+/// The shards on which the rows of one table occurrence that a statement can use live.
+enum ShardRestriction: Equatable {
+    /// No usable condition on the shard key: rows on any shard.
+    case unrestricted
+    /// Conditions on the shard key admit only rows on these shards. Empty when the conditions
+    /// contradict each other (`id = 1 AND id = 2` on different shards): no row qualifies, so
+    /// any one shard gives the same (empty) contribution.
+    case shards(Set<Int>)
+
+    /// Both conditions at once.
+    func intersection(_ other: Set<Int>) -> ShardRestriction {
+        switch self {
+        case .unrestricted: .shards(other)
+        case .shards(let shards): .shards(shards.intersection(other))
+        }
+    }
+}
+
+/// One place where a statement names a table, and what routing knows about it.
+struct TableOccurrence {
+    /// The table as written.
+    var table: TableName
+    /// Where its rows live.
+    var placement: TablePlacement
+    /// The query level (index into ``StatementFacts/levels``) the name belongs to.
+    var level: Int
+    /// Named in its level's FROM list (directly or inside joins) or as the target of an
+    /// UPDATE/DELETE; only such occurrences are restricted by the level's WHERE clause.
+    var isInRange: Bool
+    /// The kind of outer join whose nullable side holds it (`LEFT`, `RIGHT`, `FULL`), if any.
+    var nullableBy: String?
+    /// The shards its usable rows live on.
+    var restriction: ShardRestriction = .unrestricted
+    /// Whether a restriction came from conditions on the key (as opposed to none at all).
+    var isKeyRestricted: Bool { restriction != .unrestricted }
+    /// The target of an INSERT, UPDATE or DELETE.
+    var isWriteTarget: Bool
+
+    /// The key column and function of a sharded table.
+    var shardKey: (column: String, type: ShardKeyType, function: HashShardingFunction)? {
+        if case .sharded(let column, let type, let function) = placement { return (column, type, function) }
+        return nil
+    }
+
+    /// `users.id`, for messages.
+    var keyDescription: String {
+        "\(table.relname).\(shardKey?.column ?? "?")"
+    }
+}
+
+/// The clauses of a SELECT level that combine rows and so cannot be computed per shard.
+enum CombiningClause: Hashable {
+    case aggregate, window, groupBy, having, distinct, orderBy, limit, setOperation
+}
+
+/// The kind of a query level.
+enum QueryLevelKind: Equatable {
+    case select, setOperation, insert, update, delete
+}
+
+/// One query level: a SELECT (top, CTE body, FROM subquery, sublink, set-operation arm) or an
+/// INSERT/UPDATE/DELETE. Occurrences of tables belong to exactly one level, and a level's WHERE
+/// clause restricts its own occurrences only.
+struct QueryLevel {
+    var kind: QueryLevelKind
+    /// The enclosing level.
+    var parent: Int?
+    /// The names this level's FROM list exposes (aliases and unaliased table or CTE names).
+    var rangeNames: Set<String> = []
+    /// Row-combining clauses present at this level.
+    var combining: Set<CombiningClause> = []
+    /// The aggregate calls written at this level (fields of their `FuncCall` nodes).
+    var aggregates: [JSONValue] = []
+}
+
+/// Everything one scan of a DML statement found.
+struct StatementFacts {
+    var levels: [QueryLevel] = []
+    var occurrences: [TableOccurrence] = []
+    /// The first table pgshard does not know.
+    var unknownTable: TableName?
+    /// The first refusal found while scanning (an INSERT whose shard cannot be computed, an
+    /// UPDATE of the shard key, SELECT INTO, …).
+    var refusal: RoutingError?
+    /// INSERT/UPDATE/DELETE levels inside WITH.
+    var hasNestedWrite = false
+
+    mutating func refuse(_ error: RoutingError) {
+        if refusal == nil { refusal = error }
+    }
+}

@@ -1,0 +1,49 @@
+import Sharding
+
+/// Where the rows of a table named in a statement live.
+enum TablePlacement: Equatable {
+    /// A sharded table (see ``TableRule/sharded(keyColumn:keyType:function:)``).
+    case sharded(keyColumn: String, keyType: ShardKeyType, function: HashShardingFunction)
+    /// A reference table, copied to every shard.
+    case reference
+    /// A table that lives on one shard.
+    case pinned(shard: Int)
+    /// A system catalog (`pg_catalog`, `information_schema`): every shard has its own, and any
+    /// one answers a read.
+    case catalog
+
+    /// Whether any one shard holds all rows of the table.
+    var isEverywhere: Bool {
+        switch self {
+        case .reference, .catalog: true
+        case .sharded, .pinned: false
+        }
+    }
+}
+
+extension ShardingSchema {
+    /// The placement of `table`, or `nil` for a table pgshard does not know.
+    ///
+    /// Tables are found by name alone whatever their schema (a documented simplification),
+    /// except that `pg_catalog.*` and `information_schema.*` are always catalogs, and an
+    /// unqualified `pg_*` name not in the configuration is taken for a catalog.
+    func placement(of table: TableName) -> TablePlacement? {
+        if let schema = table.schema, schema == "pg_catalog" || schema == "information_schema" {
+            return .catalog
+        }
+        if let rule = tables[table.relname] {
+            switch rule {
+            case .sharded(let keyColumn, let keyType, let function):
+                return .sharded(keyColumn: keyColumn, keyType: keyType, function: function)
+            case .reference:
+                return .reference
+            case .pinned(let shard):
+                return .pinned(shard: shard)
+            }
+        }
+        if table.schema == nil, table.relname.hasPrefix("pg_") {
+            return .catalog
+        }
+        return nil
+    }
+}

@@ -1,0 +1,163 @@
+import Backend
+import XCTest
+
+/// Statements through pgshard, checked against the shards and the reference server.
+final class QueryTests: XCTestCase {
+    var cluster: TestCluster!
+    var proxy: BlockingConnection!
+
+    override func setUpWithError() throws {
+        cluster = try TestCluster.shared()
+        proxy = try cluster.proxyConnection()
+    }
+
+    /// Loads the same users (ids in `range`) through pgshard and into the reference server.
+    private func load(_ range: ClosedRange<Int>) throws {
+        let reference = try cluster.referenceConnection()
+        for id in range {
+            let sql = "INSERT INTO users (id, name, score) VALUES (\(id), 'u\(id)', \(id % 7))"
+            try proxy.query(sql)
+            try reference.query(sql)
+        }
+    }
+
+    func testScatterSelectReturnsExactlyTheRowsOfOneServer() throws {
+        try load(2001...2100)
+        let sql = "SELECT id, name, score FROM users WHERE id BETWEEN 2001 AND 2100 AND score > 2"
+        let sharded = try proxy.query(sql).map { $0.map { $0 ?? "NULL" } }
+        let unsharded = try cluster.referenceConnection().query(sql).map { $0.map { $0 ?? "NULL" } }
+        XCTAssertEqual(sharded.sorted { $0.lexicographicallyPrecedes($1) }, unsharded.sorted { $0.lexicographicallyPrecedes($1) })
+        XCTAssertGreaterThan(sharded.count, 10)
+    }
+
+    func testKeyInListGoesToOwningShardsAndUpdatesSumTheirTags() throws {
+        try load(2201...2220)
+        let rows = try proxy.query("SELECT id FROM users WHERE id IN (2201, 2202, 2203, 2219) ")
+        XCTAssertEqual(Set(rows.map { $0[0]! }), ["2201", "2202", "2203", "2219"])
+        let updated = try proxy.command("UPDATE users SET score = 100 WHERE id IN (2201, 2202, 2203, 2219)")
+        XCTAssertEqual(updated, "UPDATE 4")
+        XCTAssertEqual(try proxy.query("SELECT score FROM users WHERE id = 2219"), [["100"]])
+        XCTAssertEqual(try proxy.command("DELETE FROM users WHERE id = 2220"), "DELETE 1")
+    }
+
+    func testUnsupportedCrossShardStatementsAreRefusedWithAHint() throws {
+        for sql in [
+            "SELECT count(*) FROM users",
+            "SELECT id FROM users ORDER BY id",
+            "UPDATE users SET score = 1",
+            "DELETE FROM users",
+            "INSERT INTO users (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')",
+            "SELECT * FROM users u JOIN orders o ON o.user_id = u.id",
+        ] {
+            let error = XCTAssertSQLError("0A000") { try proxy.query(sql) }
+            XCTAssertNotNil(error?.hint, sql)
+        }
+        // The session goes on after a refusal.
+        XCTAssertEqual(try proxy.query("SELECT 1"), [["1"]])
+    }
+
+    func testSeveralStatementsInOneQueryAndTheEmptyQuery() throws {
+        try proxy.query("INSERT INTO users (id, name) VALUES (2301, 'a'); INSERT INTO users (id, name) VALUES (2302, 'b'); SELECT 1")
+        XCTAssertEqual(try proxy.query("SELECT name FROM users WHERE id = 2301; SELECT name FROM users WHERE id = 2302"), [["b"]])
+        XCTAssertEqual(try proxy.query(""), [])
+        XCTAssertEqual(try proxy.query("  ;  -- nothing\n"), [])
+    }
+
+    func testShardErrorsReachTheClientWithEveryField() throws {
+        let error = XCTAssertSQLError("23505") {
+            try proxy.query("INSERT INTO users (id, name) VALUES (2401, 'a')")
+            try proxy.query("INSERT INTO users (id, name) VALUES (2401, 'a')")
+        }
+        XCTAssertEqual(error?.diagnostics["n"], "users_pkey")
+        XCTAssertEqual(error?.diagnostics["t"], "users")
+        XCTAssertNotNil(error?.diagnostics["D"])
+        // A syntax error carries the position in the client's text.
+        let syntax = XCTAssertSQLError("42601") { try proxy.query("SELECT 1; SELEC 2") }
+        XCTAssertEqual(syntax?.diagnostics["P"], "11")
+        // A shard's position is shifted to the statement's place in the message.
+        let shifted = XCTAssertSQLError("42703") { try proxy.query("SELECT 1; SELECT nosuchcolumn FROM countries") }
+        XCTAssertEqual(shifted?.diagnostics["P"], "18")
+    }
+
+    func testReferenceTablesAreWrittenEverywhereAndReadFromOne() throws {
+        XCTAssertEqual(try proxy.command("INSERT INTO countries (code, name) VALUES ('nz', 'New Zealand')"), "INSERT 0 1")
+        for shard in 0..<4 {
+            XCTAssertEqual(try cluster.shardConnection(shard).query("SELECT name FROM countries WHERE code = 'nz'"), [["New Zealand"]])
+        }
+        XCTAssertEqual(try proxy.query("SELECT name FROM countries WHERE code = 'nz'"), [["New Zealand"]])
+        // A failing reference write leaves no shard changed.
+        XCTAssertSQLError("23505") { try proxy.query("INSERT INTO countries (code, name) VALUES ('nz', 'again')") }
+        for shard in 0..<4 {
+            XCTAssertEqual(try cluster.shardConnection(shard).query("SELECT count(*) FROM countries WHERE code = 'nz'"), [["1"]])
+        }
+    }
+
+    func testDDLRunsOnEveryShardAndPinnedTablesOnTheirShard() throws {
+        try proxy.query("CREATE TABLE ddl_probe (id bigint)")
+        defer { _ = try? proxy.query("DROP TABLE ddl_probe") }
+        for shard in 0..<4 {
+            XCTAssertEqual(try cluster.shardConnection(shard).query("SELECT to_regclass('ddl_probe') IS NOT NULL"), [["t"]])
+        }
+        try proxy.query("INSERT INTO audit_log (id, note) VALUES (1, 'pinned')")
+        XCTAssertEqual(try cluster.shardConnection(2).query("SELECT note FROM audit_log"), [["pinned"]])
+        XCTAssertEqual(try cluster.shardConnection(0).query("SELECT count(*) FROM audit_log"), [["0"]])
+        XCTAssertEqual(try proxy.query("SELECT note FROM audit_log WHERE id = 1"), [["pinned"]])
+        // A DDL failing on one shard changes none.
+        try cluster.shardConnection(3).query("CREATE TABLE only_on_three (id int)")
+        defer { _ = try? cluster.shardConnection(3).query("DROP TABLE only_on_three") }
+        XCTAssertSQLError("42P07") { try proxy.query("CREATE TABLE only_on_three (id int)") }
+        XCTAssertEqual(try cluster.shardConnection(0).query("SELECT to_regclass('only_on_three') IS NULL"), [["t"]])
+    }
+
+    func testTransactionsSpanShardsAndRollBackEverywhere() throws {
+        try proxy.query("BEGIN")
+        XCTAssertEqual(proxy.transactionStatus, "T")
+        try proxy.query("INSERT INTO users (id, name) VALUES (2501, 'a')")
+        try proxy.query("INSERT INTO users (id, name) VALUES (2502, 'b')")
+        try proxy.query("INSERT INTO users (id, name) VALUES (2503, 'c')")
+        try proxy.query("ROLLBACK")
+        XCTAssertEqual(proxy.transactionStatus, "I")
+        XCTAssertEqual(try proxy.query("SELECT id FROM users WHERE id IN (2501, 2502, 2503)"), [])
+
+        try proxy.query("BEGIN; INSERT INTO users (id, name) VALUES (2501, 'a'); INSERT INTO users (id, name) VALUES (2502, 'b')")
+        XCTAssertSQLError("42601") { try proxy.query("SELEC") }
+        XCTAssertEqual(proxy.transactionStatus, "E")
+        XCTAssertSQLError("25P02") { try proxy.query("SELECT 1") }
+        XCTAssertEqual(try proxy.command("COMMIT"), "ROLLBACK")
+        XCTAssertEqual(try proxy.query("SELECT id FROM users WHERE id IN (2501, 2502)"), [])
+
+        try proxy.query("BEGIN; INSERT INTO users (id, name) VALUES (2501, 'a'); SAVEPOINT s1; INSERT INTO users (id, name) VALUES (2502, 'b')")
+        try proxy.query("INSERT INTO users (id, name) VALUES (2503, 'c'); ROLLBACK TO SAVEPOINT s1; COMMIT")
+        XCTAssertEqual(try proxy.query("SELECT id FROM users WHERE id IN (2501, 2502, 2503)"), [["2501"]])
+    }
+
+    func testSettingsFollowTheSessionToEveryShard() throws {
+        try proxy.query("SET TimeZone = 'Asia/Tokyo'")
+        XCTAssertEqual(proxy.parameterStatus("TimeZone"), "Asia/Tokyo")
+        for id in [2601, 2602, 2603, 2604, 2605, 2606] {
+            try proxy.query("INSERT INTO users (id, name) VALUES (\(id), current_setting('TimeZone'))")
+        }
+        let zones = try proxy.query("SELECT DISTINCT name FROM users WHERE id IN (2601, 2602, 2603, 2604, 2605, 2606) AND id = 2601")
+        XCTAssertEqual(zones, [["Asia/Tokyo"]])
+        for id in [2602, 2603, 2604, 2605, 2606] {
+            XCTAssertEqual(try proxy.query("SELECT name FROM users WHERE id = \(id)"), [["Asia/Tokyo"]])
+        }
+    }
+
+    func testStartupParametersReachTheClientAndTheShards() throws {
+        let connection = try cluster.proxyConnection(extra: "application_name=itest options='-c search_path=public'")
+        XCTAssertEqual(connection.parameterStatus("application_name"), "itest")
+        XCTAssertNotNil(connection.parameterStatus("server_version"))
+        XCTAssertEqual(connection.parameterStatus("integer_datetimes"), "on")
+        XCTAssertEqual(try connection.query("SELECT current_setting('application_name')"), [["itest"]])
+    }
+
+    func testWrongPasswordIsRefused() throws {
+        XCTAssertThrowsError(try TestCluster.proxyConnection(port: cluster.proxy.port, password: "wrong")) { error in
+            XCTAssertTrue("\(error)".contains("password authentication failed"), "\(error)")
+        }
+        XCTAssertThrowsError(try TestCluster.proxyConnection(port: cluster.proxy.port, user: "nobody")) { error in
+            XCTAssertTrue("\(error)".contains("password authentication failed"), "\(error)")
+        }
+    }
+}

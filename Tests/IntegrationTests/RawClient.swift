@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A bare-socket client for sending what libpq never would: malformed, oversized and
+/// truncated messages. Blocking, with a receive timeout so a test never hangs.
+final class RawClient {
+    private let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// A typed message: type byte, length, body.
+    static func message(_ type: Character, _ body: [UInt8]) -> [UInt8] {
+        [type.asciiValue!] + int32(Int32(body.count + 4)) + body
+    }
+
+    static func int32(_ v: Int32) -> [UInt8] {
+        withUnsafeBytes(of: v.bigEndian) { Array($0) }
+    }
+
+    static func cString(_ s: String) -> [UInt8] { Array(s.utf8) + [0] }
+
+    static func startup(user: String, database: String) -> [UInt8] {
+        let body = int32(196608) + cString("user") + cString(user) + cString("database") + cString(database) + [0]
+        return int32(Int32(body.count + 4)) + body
+    }
+
+    /// Reads exactly `count` bytes; nil on EOF or timeout.
+    func read(_ count: Int) -> [UInt8]? {
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: max(count, 1))
+        while result.count < count {
+            let n = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, count - result.count, 0) }
+            if n <= 0 { return nil }
+            result += buffer[0..<n]
+        }
+        return result
+    }
+
+    /// One server message: (type, body); nil on EOF.
+    func readMessage() -> (type: Character, body: [UInt8])? {
+        guard let header = read(5) else { return nil }
+        let length = Int(Int32(bigEndian: header[1...4].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }))
+        guard let body = read(length - 4) else { return nil }
+        return (Character(UnicodeScalar(header[0])), body)
+    }
+
+    /// Messages up to and including ReadyForQuery, or up to EOF.
+    func readUntilReady() -> [(type: Character, body: [UInt8])] {
+        var messages: [(type: Character, body: [UInt8])] = []
+        while let message = readMessage() {
+            messages.append(message)
+            if message.type == "Z" { break }
+        }
+        return messages
+    }
+
+    /// True when the server closed the connection.
+    func isClosedByServer() -> Bool { read(1) == nil }
+
+    /// Logs in with a cleartext password; fails the test otherwise.
+    func login(password: String = TestCluster.password, file: StaticString = #filePath, line: UInt = #line) {
+        send(Self.startup(user: "app", database: TestCluster.database))
+        guard let request = readMessage(), request.type == "R" else { return XCTFail("no auth request", file: file, line: line) }
+        send(Self.message("p", Self.cString(password)))
+        let messages = readUntilReady()
+        XCTAssertEqual(messages.last?.type, "Z", file: file, line: line)
+    }
+
+    /// The fields of an ErrorResponse body by code.
+    static func fields(_ body: [UInt8]) -> [Character: String] {
+        var result: [Character: String] = [:]
+        var i = 0
+        while i < body.count, body[i] != 0 {
+            let code = Character(UnicodeScalar(body[i]))
+            let end = body[(i + 1)...].firstIndex(of: 0)!
+            result[code] = String(decoding: body[(i + 1)..<end], as: UTF8.self)
+            i = end + 1
+        }
+        return result
+    }
+}
