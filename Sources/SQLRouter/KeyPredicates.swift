@@ -114,7 +114,7 @@ struct KeyPredicates {
             if value == 0 {
                 // libpg_query writes negative integers like 0; read the literal itself.
                 guard let location = constant["location"]?.integer,
-                      let written = text.integerLiteral(at: Int(location))
+                      let written = text.integerLiteral(at: Int(location)), written <= 0
                 else { return nil }
                 value = written
             }

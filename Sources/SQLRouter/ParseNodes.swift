@@ -16,6 +16,19 @@ struct TableName: Equatable {
         self.alias = fields["alias"]?["aliasname"]?.string
     }
 
+    /// Reads a `RangeVar` wherever it appears: as a node (`{"RangeVar": {…}}`, in FROM lists)
+    /// or as bare fields (libpg_query writes a node's `RangeVar` members, such as
+    /// `InsertStmt.relation`, without the wrapper).
+    init?(anyRangeVar value: JSONValue) {
+        if let fields = value.node("RangeVar") {
+            self.init(rangeVar: fields)
+        } else if value["relname"]?.string != nil, value["relpersistence"] != nil {
+            self.init(rangeVar: value)
+        } else {
+            return nil
+        }
+    }
+
     init(schema: String?, relname: String) {
         self.schema = schema
         self.relname = relname
@@ -51,6 +64,8 @@ struct TypeNameInfo {
     var names: [String]
     /// `varchar(20)`: type modifiers change values (a cast to `varchar(2)` truncates).
     var hasModifiers: Bool
+    /// `bigint[]`.
+    var isArray: Bool
     /// `bigint[]`, `SETOF`, `%TYPE`: not a plain scalar type.
     var isComposite: Bool
 
@@ -58,8 +73,8 @@ struct TypeNameInfo {
         guard let names = fields["names"]?.nameList, !names.isEmpty else { return nil }
         self.names = names
         hasModifiers = !(fields["typmods"]?.elements.isEmpty ?? true)
-        isComposite = !(fields["arrayBounds"]?.elements.isEmpty ?? true)
-            || fields["setof"]?.bool == true || fields["pct_type"]?.bool == true
+        isArray = !(fields["arrayBounds"]?.elements.isEmpty ?? true)
+        isComposite = isArray || fields["setof"]?.bool == true || fields["pct_type"]?.bool == true
     }
 
     /// The type's own name when it is unqualified or in `pg_catalog`.
@@ -91,8 +106,17 @@ struct TypeNameInfo {
 
     /// How to name the type in a message.
     var displayName: String {
-        if let declaredKeyType { return declaredKeyType.rawValue }
-        return names.filter { $0 != "pg_catalog" }.joined(separator: ".")
+        let scalar = TypeNameInfo(names: names).declaredKeyType?.rawValue
+            ?? names.filter { $0 != "pg_catalog" }.joined(separator: ".")
+        return isArray ? scalar + "[]" : scalar
+    }
+
+    /// A plain scalar type of this name.
+    private init(names: [String]) {
+        self.names = names
+        hasModifiers = false
+        isArray = false
+        isComposite = false
     }
 }
 

@@ -70,14 +70,14 @@ final class ParserPool: @unchecked Sendable {
     /// The smallest worker stack, in bytes: 256 MiB, twice what a 1 MiB `1+1+…` needs.
     static let minimumStackSize = 256 << 20
 
-    /// The worker stack a statement limit of `maxStatementBytes` needs: 256 bytes of stack per
-    /// byte of text, at least ``minimumStackSize``.
-    static func stackSize(forMaxStatementBytes maxStatementBytes: Int) -> Int {
-        let (scaled, overflow) = maxStatementBytes.multipliedReportingOverflow(by: 256)
-        let wanted = overflow ? Int.max : scaled
+    /// The worker stack `limits` need, in whole MiB and at least ``minimumStackSize``: 256 bytes
+    /// per byte of statement text for libpg_query (which needs about 130), or 4 KiB per level of
+    /// nesting for decoding and analysis (which need about 1.4 KiB in a debug build), whichever
+    /// is more: libpg_query's frames are gone before decoding starts.
+    static func stackSize(for limits: RouterLimits) -> Int {
         let megabyte = 1 << 20
-        let rounded = wanted > Int.max - megabyte ? Int.max / megabyte * megabyte : (wanted + megabyte - 1) / megabyte * megabyte
-        return max(minimumStackSize, rounded)
+        let wanted = max(limits.maxStatementBytes * 256, limits.maxNestingDepth * 4096)
+        return max(minimumStackSize, (wanted + megabyte - 1) / megabyte * megabyte)
     }
 
     /// The process-wide pool whose threads have `stackSize`-byte stacks, started on first use.

@@ -33,8 +33,6 @@ struct TableOccurrence {
     var nullableBy: String?
     /// The shards its usable rows live on.
     var restriction: ShardRestriction = .unrestricted
-    /// Whether a restriction came from conditions on the key (as opposed to none at all).
-    var isKeyRestricted: Bool { restriction != .unrestricted }
     /// The target of an INSERT, UPDATE or DELETE.
     var isWriteTarget: Bool
 
@@ -86,6 +84,9 @@ struct StatementFacts {
     var refusal: RoutingError?
     /// INSERT/UPDATE/DELETE levels inside WITH.
     var hasNestedWrite = false
+    /// The first call of a function whose value differs from shard to shard (`now()`,
+    /// `random()`, `nextval()`, `CURRENT_TIMESTAMP`, …), as written.
+    var volatileFunction: String?
 
     mutating func refuse(_ error: RoutingError) {
         if refusal == nil { refusal = error }

@@ -70,6 +70,7 @@ public struct RoutedStatement: Sendable, Equatable {
     /// Where the statement runs.
     public var route: Route
 
+    /// A routed statement; see the properties.
     public init(sql: String, characterOffset: Int, route: Route) {
         self.sql = sql
         self.characterOffset = characterOffset

@@ -12,6 +12,7 @@ public struct RoutingError: Error, Sendable, Equatable, CustomStringConvertible 
     /// A 1-based character position in the Query message, for syntax errors.
     public var position: Int?
 
+    /// An error with the given fields; pgshard's own errors come from the named factories.
     public init(sqlState: String, message: String, hint: String? = nil, position: Int? = nil) {
         self.sqlState = sqlState
         self.message = message
@@ -19,6 +20,7 @@ public struct RoutingError: Error, Sendable, Equatable, CustomStringConvertible 
         self.position = position
     }
 
+    /// `SQLSTATE: message (hint: …) at character N`, for logs.
     public var description: String {
         var text = "\(sqlState): \(message)"
         if let hint { text += " (hint: \(hint))" }

@@ -11,14 +11,6 @@ enum TablePlacement: Equatable {
     /// A system catalog (`pg_catalog`, `information_schema`): every shard has its own, and any
     /// one answers a read.
     case catalog
-
-    /// Whether any one shard holds all rows of the table.
-    var isEverywhere: Bool {
-        switch self {
-        case .reference, .catalog: true
-        case .sharded, .pinned: false
-        }
-    }
 }
 
 extension ShardingSchema {

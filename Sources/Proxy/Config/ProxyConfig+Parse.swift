@@ -149,7 +149,7 @@ private struct ConfigReader {
 
         if let limits = map(top["limits"], "limits", allowed: ["max_message_size", "max_statement_size", "max_client_connections"]) {
             if let n = integer(limits["max_message_size"], "limits.max_message_size", range: 1024...(1 << 30)) { config.limits.maxMessageSize = n }
-            if let n = integer(limits["max_statement_size"], "limits.max_statement_size", range: 64...(64 << 20)) { config.limits.maxStatementSize = n }
+            if let n = integer(limits["max_statement_size"], "limits.max_statement_size", range: 64...(4 << 20)) { config.limits.maxStatementSize = n }
             if let n = integer(limits["max_client_connections"], "limits.max_client_connections", range: 1...1_000_000) { config.limits.maxClientConnections = n }
         }
         if let backend = map(top["backend"], "backend", allowed: ["connect_timeout"]) {
@@ -222,7 +222,9 @@ private struct ConfigReader {
             } else if let key = requiredString(entry["key"], "\(path).key") {
                 var type = ShardKeyType.bigint
                 if let typeName = string(entry["type"], "\(path).type") {
-                    if let t = ShardKeyType(sqlName: typeName) { type = t } else {
+                    // A length modifier (varchar(64)) does not change the hash.
+                    let base = typeName.split(separator: "(").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? typeName
+                    if let t = ShardKeyType(sqlName: base) { type = t } else {
                         problem("\(path).type", "unsupported key type \"\(typeName)\"; use smallint, integer, bigint, text, varchar or uuid")
                     }
                 }

@@ -37,8 +37,9 @@ final class Listener {
         _ = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
+        let family = storage.ss_family
         let boundPort: UInt16 = withUnsafePointer(to: &storage) { pointer in
-            if storage.ss_family == sa_family_t(AF_INET6) {
+            if family == sa_family_t(AF_INET6) {
                 return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
             }
             return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }

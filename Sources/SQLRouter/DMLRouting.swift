@@ -1,0 +1,184 @@
+import Sharding
+
+/// Turns the facts of a SELECT/INSERT/UPDATE/DELETE into a route.
+///
+/// 1. Every sharded occurrence restricted to one shard S (or to none: contradictory key
+///    conditions admit no row anywhere), every pinned table on S → `.shard(S)`. Only
+///    reference/catalog tables or none → `.anyShard` for reads, `.allShards(.referenceWrite)`
+///    for writes to reference tables.
+/// 2. Otherwise a SELECT may scatter when its only sharded table sits in the top-level FROM
+///    list, outside the nullable side of outer joins, and nothing at the top level combines rows
+///    (`readAcrossShards`); an UPDATE/DELETE may scatter over the shards its key conditions admit
+///    (`writeAcrossShards`). Everything else is refused with the most specific reason found.
+struct DMLRouting {
+    let facts: StatementFacts
+    let shardCount: Int
+
+    func route() -> Route {
+        if let table = facts.unknownTable { return .refuse(.unknownTable(table.relname)) }
+        if let refusal = facts.refusal { return .refuse(refusal) }
+        let occurrences = facts.occurrences
+        if let catalogTarget = occurrences.first(where: { $0.isWriteTarget && $0.placement == .catalog }) {
+            return .refuse(.catalogWrite(catalogTarget.table.relname))
+        }
+        let sharded = occurrences.filter { $0.shardKey != nil }
+        let pinned = occurrences.filter { if case .pinned = $0.placement { true } else { false } }
+        let referenceTarget = occurrences.first { $0.isWriteTarget && $0.placement == .reference }
+
+        if sharded.isEmpty && pinned.isEmpty {
+            guard let referenceTarget else { return .anyShard }
+            if let function = facts.volatileFunction {
+                return .refuse(.volatileReferenceWrite(referenceTarget, function: function))
+            }
+            return .allShards(.referenceWrite)
+        }
+        if let referenceTarget {
+            return .refuse(.referenceWriteReadsShardedData(referenceTarget, sharded.first ?? pinned[0]))
+        }
+        if let shard = singleShard(sharded: sharded, pinned: pinned) {
+            return .shard(shard)
+        }
+        let isWrite = facts.levels.first?.kind != .select && facts.levels.first?.kind != .setOperation
+        if isWrite || facts.hasNestedWrite {
+            return writeAcrossShards(sharded: sharded, pinned: pinned)
+        }
+        return readAcrossShards(sharded: sharded, pinned: pinned)
+    }
+
+    /// The one shard every sharded and pinned occurrence lives on, if there is one.
+    private func singleShard(sharded: [TableOccurrence], pinned: [TableOccurrence]) -> Int? {
+        var shards = Set<Int>()
+        for occurrence in sharded {
+            guard case .shards(let admitted) = occurrence.restriction, admitted.count <= 1 else { return nil }
+            shards.formUnion(admitted)
+        }
+        for occurrence in pinned {
+            if case .pinned(let shard) = occurrence.placement { shards.insert(shard) }
+        }
+        guard shards.count <= 1 else { return nil }
+        // No shard at all: every key condition admits no row, so any shard answers alike.
+        return shards.first ?? 0
+    }
+
+    private func pinnedShard(_ occurrence: TableOccurrence) -> Int {
+        if case .pinned(let shard) = occurrence.placement { return shard }
+        return -1
+    }
+
+    private func onlyShard(_ occurrence: TableOccurrence) -> Int? {
+        if case .shards(let shards) = occurrence.restriction, shards.count == 1 { return shards.first }
+        return nil
+    }
+
+    /// Refusals that apply to reads and writes alike: pinned tables on different shards, a
+    /// pinned table with a sharded one elsewhere, keys fixed to different shards.
+    private func placementConflict(sharded: [TableOccurrence], pinned: [TableOccurrence]) -> RoutingError? {
+        if let first = pinned.first, let other = pinned.first(where: { pinnedShard($0) != pinnedShard(first) }) {
+            return .pinnedOnDifferentShards(first, pinnedShard(first), other, pinnedShard(other))
+        }
+        if let first = pinned.first, let other = sharded.first(where: { onlyShard($0) != pinnedShard(first) }) {
+            return .pinnedWithSharded(first, shard: pinnedShard(first), other)
+        }
+        let fixed = sharded.compactMap { occurrence in onlyShard(occurrence).map { (occurrence, $0) } }
+        if fixed.count == sharded.count, let first = fixed.first, let other = fixed.first(where: { $0.1 != first.1 }) {
+            return .keysOnDifferentShards(first.0, first.1, other.0, other.1)
+        }
+        return nil
+    }
+
+    private func writeAcrossShards(sharded: [TableOccurrence], pinned: [TableOccurrence]) -> Route {
+        if facts.hasNestedWrite { return .refuse(.nestedWriteAcrossShards()) }
+        if let conflict = placementConflict(sharded: sharded, pinned: pinned) { return .refuse(conflict) }
+        let kind = facts.levels[0].kind
+        let verb = kind == .update ? "UPDATE" : kind == .delete ? "DELETE" : "INSERT"
+        guard let target = facts.occurrences.first(where: { $0.isWriteTarget && $0.level == 0 }),
+              target.shardKey != nil
+        else {
+            // A pinned target reading a sharded table on other shards.
+            if let first = pinned.first, let other = sharded.first(where: { onlyShard($0) == nil }) ?? sharded.first {
+                return .refuse(.pinnedWithSharded(first, shard: pinnedShard(first), other))
+            }
+            return .refuse(.unroutableAcrossShards())
+        }
+        if let other = sharded.first(where: { !$0.isWriteTarget }) {
+            return .refuse(.writeReadsShardedTable(verb, target, other))
+        }
+        guard kind == .update || kind == .delete, case .shards(let shards) = target.restriction else {
+            return .refuse(.writeWithoutShardKey(verb, target))
+        }
+        return .scatter(shards.sorted(), .write)
+    }
+
+    private func readAcrossShards(sharded: [TableOccurrence], pinned: [TableOccurrence]) -> Route {
+        if let conflict = placementConflict(sharded: sharded, pinned: pinned) { return .refuse(conflict) }
+        guard let top = facts.levels.first, !sharded.isEmpty else { return .refuse(.unroutableAcrossShards()) }
+        if top.kind == .setOperation {
+            return .refuse(.combiningAcrossShards(.setOperation, sharded[0]))
+        }
+        if sharded.count > 1 {
+            let first = sharded[0]
+            if let partner = sharded.dropFirst().first(where: { $0.level == first.level }) {
+                return .refuse(.joinOfShardedTables(first, partner))
+            }
+            let nested = sharded.first { $0.level != 0 } ?? sharded[1]
+            return .refuse(.subqueryOnShardedTable(nested))
+        }
+        let occurrence = sharded[0]
+        guard occurrence.level == 0, occurrence.isInRange else {
+            return .refuse(.subqueryOnShardedTable(occurrence))
+        }
+        if let joinType = occurrence.nullableBy {
+            return .refuse(.outerJoinAcrossShards(occurrence, joinType: joinType))
+        }
+        let order: [CombiningClause] = [.aggregate, .window, .groupBy, .having, .distinct, .orderBy, .limit]
+        if let clause = order.first(where: { top.combining.contains($0) }) {
+            return .refuse(.combiningAcrossShards(clause, occurrence))
+        }
+        if hasOuterAggregate() {
+            return .refuse(.outerAggregateInSubquery(occurrence))
+        }
+        let shards: [Int]
+        switch occurrence.restriction {
+        case .unrestricted: shards = Array(0..<shardCount)
+        case .shards(let admitted): shards = admitted.sorted()
+        }
+        return .scatter(shards, .read)
+    }
+
+    /// Whether an aggregate in a subquery might belong to the top level. PostgreSQL evaluates
+    /// an aggregate at the level of the columns it reads, so `(SELECT max(u.x) FROM t)` in a
+    /// query over `users u` aggregates `users`. An aggregate is known to be local when it reads
+    /// no column or only columns qualified with a range name of its own level.
+    private func hasOuterAggregate() -> Bool {
+        for level in facts.levels.dropFirst() {
+            for call in level.aggregates where !Self.readsOnlyLocalColumns(call, rangeNames: level.rangeNames) {
+                return true
+            }
+        }
+        return false
+    }
+
+    private static func readsOnlyLocalColumns(_ call: JSONValue, rangeNames: Set<String>) -> Bool {
+        var work = [call]
+        while let value = work.popLast() {
+            switch value {
+            case .array(let elements):
+                work.append(contentsOf: elements)
+            case .object(let members):
+                if let node = value.node {
+                    if node.type == "SelectStmt" { return false }
+                    if node.type == "ColumnRef" {
+                        guard let fields = node.fields["fields"]?.nameList, fields.count >= 2,
+                              rangeNames.contains(fields[fields.count - 2])
+                        else { return false }
+                        continue
+                    }
+                }
+                work.append(contentsOf: members.map(\.value))
+            default:
+                continue
+            }
+        }
+        return true
+    }
+}

@@ -1,0 +1,54 @@
+/// Decides where each statement of a simple-protocol Query message runs.
+///
+/// The router is pure: it parses the text with PostgreSQL's own parser (libpg_query), decodes
+/// the parse tree into a narrow model and analyses it against the ``ShardingSchema``. It never
+/// guesses: a statement it cannot route exactly is refused with a ``RoutingError`` whose message
+/// says what is unsupported and whose hint says how to fix it.
+///
+/// Parsing and analysis run on a small pool of threads with very large stacks
+/// (``RouterLimits``); ``route(_:)`` blocks its caller until the answer is ready.
+///
+/// Documented simplifications:
+/// - Tables are looked up by name whatever their schema; `pg_catalog`/`information_schema`
+///   tables, and unqualified `pg_*` names not configured, are catalogs.
+/// - Only the AND-conjuncts of a level's WHERE clause restrict a sharded table: `key = const`,
+///   `const = key`, `key IN (const, …)`. Join conditions do not carry a restriction from one
+///   table to another.
+/// - Contradictory key conditions (`id = 1 AND id = 2` on different shards) admit no row; such a
+///   table counts as being on any shard, and a statement with nothing else fixing a shard runs
+///   on shard 0.
+/// - User-defined aggregates written with plain call syntax are not recognised, nor are
+///   functions that read tables themselves.
+/// - A write to a reference table that calls a clock, random or sequence function is refused,
+///   but column defaults (`serial`, `DEFAULT now()`) are invisible in the statement and are
+///   evaluated by every shard separately.
+/// - The configured key column is trusted to exist with a type of the configured family (CREATE
+///   and ALTER TABLE through pgshard are checked; `pgshard check` should verify existing tables)
+///   and to use a deterministic collation.
+public final class Router: Sendable {
+    /// The tables the router knows.
+    public let schema: ShardingSchema
+    /// The bounds on statement size and nesting, as applied (``RouterLimits/clamped``).
+    public let limits: RouterLimits
+    private let pool: ParserPool
+
+    /// A router for `schema`. The limits are clamped (``RouterLimits/clamped``). Parser threads
+    /// are shared by all routers whose limits need the same stack size, and started by the
+    /// first of them.
+    public init(schema: ShardingSchema, limits: RouterLimits = .init()) {
+        self.schema = schema
+        self.limits = limits.clamped
+        self.pool = ParserPool.shared(stackSize: ParserPool.stackSize(for: self.limits))
+    }
+
+    /// Routes every statement of one Query message.
+    public func route(_ sql: String) -> RoutingOutcome {
+        let bytes = sql.utf8.count
+        guard bytes <= limits.maxStatementBytes else {
+            return .failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes))
+        }
+        guard !sql.utf8.contains(0) else { return .failure(.nulCharacter) }
+        let routing = MessageRouting(schema: schema, limits: limits)
+        return pool.run { routing.route(sql) }
+    }
+}

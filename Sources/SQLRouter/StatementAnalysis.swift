@@ -1,0 +1,48 @@
+/// Routes one parsed statement by its kind.
+struct StatementAnalysis {
+    let schema: ShardingSchema
+    let limits: RouterLimits
+    let text: MessageText
+
+    /// The route of `statement` (the `stmt` node of one entry of libpg_query's `stmts`), whose
+    /// own text is `sql`.
+    func route(_ statement: JSONValue, sql: String) throws(AnalysisError) -> Route {
+        guard let node = statement.node else {
+            return .refuse(.unsupportedStatement("this statement", hint: "report it to the pgshard developers"))
+        }
+        switch node.type {
+        case "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt":
+            return try routeDML(statement)
+        case "ExplainStmt":
+            guard let inner = node.fields["query"] else { return .refuse(.explainAcrossShards()) }
+            let route = try self.route(inner, sql: sql)
+            switch route {
+            case .shard, .anyShard, .refuse: return route
+            default: return .refuse(.explainAcrossShards())
+            }
+        case "TransactionStmt":
+            return UtilityRouting.transaction(node.fields)
+        case "VariableSetStmt":
+            return UtilityRouting.set(node.fields, sql: sql)
+        case "VariableShowStmt":
+            return .anyShard
+        case "DiscardStmt":
+            return UtilityRouting.discard(node.fields)
+        case "CreateTableAsStmt":
+            let kind = node.fields["objtype"]?.string == "OBJECT_MATVIEW" ? "CREATE MATERIALIZED VIEW" : "CREATE TABLE … AS"
+            return .refuse(.createTableAs(kind))
+        case let type where DDLRouting.statementTypes.contains(type):
+            return try DDLRouting(schema: schema, maxDepth: limits.maxNestingDepth)
+                .route(type: type, statement: node.fields)
+        default:
+            return .refuse(UtilityRouting.refusal(for: node.type, node.fields))
+        }
+    }
+
+    private func routeDML(_ statement: JSONValue) throws(AnalysisError) -> Route {
+        let scanner = StatementScanner(
+            schema: schema, predicates: KeyPredicates(text: text), maxDepth: limits.maxNestingDepth)
+        try scanner.scanStatement(statement, ctes: [], parent: nil, depth: 0)
+        return DMLRouting(facts: scanner.facts, shardCount: schema.shardCount).route()
+    }
+}

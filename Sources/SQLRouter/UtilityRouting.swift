@@ -1,0 +1,130 @@
+/// Routes statements that are not DML or DDL: transaction control, session settings, and the
+/// statement kinds pgshard refuses.
+enum UtilityRouting {
+    /// `BEGIN`, `COMMIT`, savepoints, and the two-phase commands reserved for pgshard.
+    static func transaction(_ statement: JSONValue) -> Route {
+        if statement["chain"]?.bool == true { return .refuse(.transactionChain()) }
+        switch statement["kind"]?.string {
+        case "TRANS_STMT_BEGIN", "TRANS_STMT_START":
+            switch beginStatement(options: statement["options"]?.elements ?? []) {
+            case .success(let sql): return .session(.begin(options: sql))
+            case .failure(let error): return .refuse(error)
+            }
+        case "TRANS_STMT_COMMIT":
+            return .session(.commit)
+        case "TRANS_STMT_ROLLBACK":
+            return .session(.rollback)
+        case "TRANS_STMT_SAVEPOINT":
+            return .session(.savepoint(statement["savepoint_name"]?.string ?? ""))
+        case "TRANS_STMT_RELEASE":
+            return .session(.release(statement["savepoint_name"]?.string ?? ""))
+        case "TRANS_STMT_ROLLBACK_TO":
+            return .session(.rollbackTo(statement["savepoint_name"]?.string ?? ""))
+        case "TRANS_STMT_PREPARE":
+            return .refuse(.twoPhaseCommitReserved("PREPARE TRANSACTION"))
+        case "TRANS_STMT_COMMIT_PREPARED":
+            return .refuse(.twoPhaseCommitReserved("COMMIT PREPARED"))
+        case "TRANS_STMT_ROLLBACK_PREPARED":
+            return .refuse(.twoPhaseCommitReserved("ROLLBACK PREPARED"))
+        default:
+            return .refuse(.unsupportedStatement("this transaction statement", hint: "use BEGIN, COMMIT, ROLLBACK or SAVEPOINT"))
+        }
+    }
+
+    /// The `BEGIN …` that opens a transaction with the same characteristics on a shard,
+    /// deparsed from the options' parse tree (never copied from the client's text).
+    static func beginStatement(options: [JSONValue]) -> Result<String, RoutingError> {
+        var sql = "BEGIN"
+        for option in options {
+            guard let definition = option.node("DefElem"), let name = definition["defname"]?.string else { continue }
+            let argument = definition["arg"]?.node("A_Const")
+            switch name {
+            case "transaction_isolation":
+                let level = argument?["sval"]?["sval"]?.string ?? ""
+                guard ["serializable", "repeatable read", "read committed", "read uncommitted"].contains(level) else {
+                    return .failure(.unknownTransactionOption("isolation level \(level)"))
+                }
+                sql += " ISOLATION LEVEL " + level.uppercased()
+            case "transaction_read_only":
+                sql += flag(argument) ? " READ ONLY" : " READ WRITE"
+            case "transaction_deferrable":
+                sql += flag(argument) ? " DEFERRABLE" : " NOT DEFERRABLE"
+            default:
+                return .failure(.unknownTransactionOption(name))
+            }
+        }
+        return .success(sql)
+    }
+
+    /// A boolean transaction option: the grammar stores it as integer 1 or 0 (written `{}`).
+    private static func flag(_ constant: JSONValue?) -> Bool {
+        (constant?["ival"]?["ival"]?.integer ?? 0) != 0
+    }
+
+    /// `SET`, `RESET` and their variants, passed on as written.
+    static func set(_ statement: JSONValue, sql: String) -> Route {
+        let name = statement["name"]?.string ?? ""
+        if statement["kind"]?.string == "VAR_SET_MULTI", name == "TRANSACTION SNAPSHOT" {
+            return .refuse(.transactionSnapshot())
+        }
+        // SET TRANSACTION lasts until the end of the transaction, like SET LOCAL.
+        let isLocal = statement["is_local"]?.bool == true
+            || (statement["kind"]?.string == "VAR_SET_MULTI" && name == "TRANSACTION")
+        return .session(.set(sql: sql, isLocal: isLocal))
+    }
+
+    /// `DISCARD ALL`; the partial forms are refused.
+    static func discard(_ statement: JSONValue) -> Route {
+        switch statement["target"]?.string {
+        case "DISCARD_ALL": .session(.discardAll)
+        case "DISCARD_PLANS": .refuse(.discard("PLANS"))
+        case "DISCARD_SEQUENCES": .refuse(.discard("SEQUENCES"))
+        default: .refuse(.discard("TEMP"))
+        }
+    }
+
+    /// The refusal for a statement kind pgshard does not route, naming the kind and a way out.
+    static func refusal(for type: String, _ statement: JSONValue) -> RoutingError {
+        let onEachShard = "run it on each shard directly"
+        switch type {
+        case "CopyStmt":
+            return .unsupportedStatement("COPY", hint: "use INSERT")
+        case "DoStmt":
+            return .unsupportedStatement("DO", hint: "run the code from the application, or \(onEachShard)")
+        case "CallStmt":
+            return .unsupportedStatement("CALL", hint: "call the procedure on each shard directly")
+        case "PrepareStmt", "ExecuteStmt", "DeallocateStmt":
+            let kind = ["PrepareStmt": "PREPARE", "ExecuteStmt": "EXECUTE", "DeallocateStmt": "DEALLOCATE"][type]!
+            return .unsupportedStatement(kind, hint: "use the extended query protocol (your driver's prepared statements)")
+        case "DeclareCursorStmt", "FetchStmt", "ClosePortalStmt":
+            return .unsupportedStatement("cursors (DECLARE, FETCH, CLOSE)", hint: "use the extended query protocol, which can fetch rows in batches")
+        case "ListenStmt", "NotifyStmt", "UnlistenStmt":
+            return .unsupportedStatement("LISTEN, NOTIFY and UNLISTEN", hint: "connect to a shard directly for notifications")
+        case "LockStmt":
+            return .unsupportedStatement("LOCK TABLE", hint: "use SELECT … FOR UPDATE with the shard key fixed")
+        case "CheckPointStmt":
+            return .unsupportedStatement("CHECKPOINT", hint: onEachShard)
+        case "LoadStmt":
+            return .unsupportedStatement("LOAD", hint: onEachShard)
+        case "CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt", "AlterDatabaseSetStmt", "AlterDatabaseRefreshCollStmt":
+            return .unsupportedStatement("managing databases", hint: onEachShard)
+        case "CreateRoleStmt", "AlterRoleStmt", "AlterRoleSetStmt", "DropRoleStmt", "GrantRoleStmt", "ReassignOwnedStmt":
+            return .unsupportedStatement("managing roles", hint: "manage roles on each shard server directly")
+        case "AlterSystemStmt":
+            return .unsupportedStatement("ALTER SYSTEM", hint: onEachShard)
+        case "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterTableSpaceOptionsStmt":
+            return .unsupportedStatement("managing tablespaces", hint: onEachShard)
+        case "RefreshMatViewStmt":
+            return .unsupportedStatement("REFRESH MATERIALIZED VIEW", hint: onEachShard)
+        case "MergeStmt":
+            return .unsupportedStatement("MERGE", hint: "use INSERT … ON CONFLICT with the shard key")
+        case "RuleStmt":
+            return .unsupportedStatement("CREATE RULE", hint: "use a trigger, created on every shard")
+        case "CreateSubscriptionStmt", "AlterSubscriptionStmt", "DropSubscriptionStmt",
+             "CreatePublicationStmt", "AlterPublicationStmt":
+            return .unsupportedStatement("logical replication commands", hint: onEachShard)
+        default:
+            return .unsupportedStatement("statement \(type)", hint: onEachShard)
+        }
+    }
+}

@@ -1,0 +1,276 @@
+import Sharding
+import XCTest
+
+@testable import SQLRouter
+
+/// SELECT statements → routes, with the 4-shard fixture schema. Expected shards are computed
+/// with the real hash function, never hard-coded.
+final class SelectRoutingTests: XCTestCase {
+    let all = Array(0..<Fixture.shardCount)
+
+    func testStatementsWithoutShardedTables() {
+        let cases: [(String, Expected)] = [
+            ("SELECT 1", .route(.anyShard)),
+            ("SELECT now(), version()", .route(.anyShard)),
+            ("VALUES (1), (2)", .route(.anyShard)),
+            ("SELECT * FROM countries", .route(.anyShard)),
+            ("SELECT * FROM countries c JOIN pg_catalog.pg_class k ON true ORDER BY 1 LIMIT 3", .route(.anyShard)),
+            ("SELECT count(*) FROM countries GROUP BY code", .route(.anyShard)),
+            ("SELECT * FROM pg_catalog.pg_class", .route(.anyShard)),
+            ("SELECT * FROM pg_class", .route(.anyShard)),
+            ("SELECT * FROM pg_stat_activity", .route(.anyShard)),
+            ("SELECT * FROM information_schema.tables", .route(.anyShard)),
+            ("SELECT * FROM audit_log", .route(.shard(2))),
+            ("SELECT count(*) FROM audit_log a JOIN countries c ON true ORDER BY 1", .route(.shard(2))),
+            ("SELECT * FROM unknown_table", .refused("table \"unknown_table\" is not known to pgshard")),
+            ("SELECT * FROM countries WHERE code IN (SELECT code FROM nope)", .refused("table \"nope\" is not known to pgshard")),
+            ("SELECT 1 INTO t", .refused("SELECT INTO through pgshard is not supported yet")),
+            ("WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 5) SELECT * FROM t", .route(.anyShard)),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
+    }
+
+    func testKeyConstants() {
+        let k: Int64 = 42
+        let cases: [(String, Expected)] = [
+            ("SELECT * FROM users WHERE id = 42", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM users WHERE 42 = id", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM users u WHERE u.id = 42", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM users WHERE users.id = 42", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM public.users WHERE public.users.id = 42", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM users WHERE id OPERATOR(pg_catalog.=) 42", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM users WHERE id = '42'", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM users WHERE id = ' 42 '", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM users WHERE id = 42::bigint", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM users WHERE id = CAST(42 AS int8)", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM users WHERE id = '42'::integer", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM users WHERE id = +42", .route(.shard(Fixture.shard(k)))),
+            ("SELECT * FROM users WHERE id = 12345678901", .route(.shard(Fixture.shard(12_345_678_901)))),
+            ("SELECT * FROM users WHERE id = -9223372036854775808", .route(.shard(Fixture.shard(.min)))),
+            ("SELECT * FROM users WHERE id = 0", .route(.shard(Fixture.shard(0)))),
+            // The alias hides the table name: `users.id` does not name this occurrence.
+            ("SELECT * FROM users u WHERE users.id = 42", .route(.scatter(all, .read))),
+            // 4.0 = 4 in a numeric comparison, but routing does not evaluate numerics.
+            ("SELECT * FROM users WHERE id = 4.0", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id = 1e3", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id = 9223372036854775808", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id = 'abc'", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id = 42::text", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id = '42'::numeric", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id = 4.7::integer", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id = '42'::bigint::text::bigint", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id = NULL", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id IS NULL", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id::text = '42'", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id = ANY('{42}')", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id <> 42", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id NOT IN (42)", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id IN (42, NULL)", .route(.scatter(all, .read))),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
+    }
+
+    /// libpg_query 15 writes negative integer constants to JSON like 0; the router reads the
+    /// literal's text instead.
+    func testNegativeKeys() {
+        XCTAssertNotEqual(Fixture.shard(-5), Fixture.shard(0), "fixture: -5 and 0 must hash to different shards")
+        assertRoute("SELECT * FROM users WHERE id = -5", .route(.shard(Fixture.shard(-5))))
+        assertRoute("SELECT * FROM users WHERE id = - 5", .route(.shard(Fixture.shard(-5))))
+        assertRoute("SELECT * FROM users WHERE id = -5::bigint", .route(.shard(Fixture.shard(-5))))
+        assertRoute("SELECT * FROM users WHERE id IN (-5, 0)", .route(.scatter([Fixture.shard(-5), Fixture.shard(0)].sorted(), .read)))
+        assertRoute("SELECT * FROM users WHERE id = -(5)", .route(.scatter(all, .read)))
+        assertRoute("SELECT * FROM users WHERE id = -(-5)", .route(.shard(Fixture.shard(5))))
+        assertRoute("INSERT INTO users (id) VALUES (-5)", .route(.shard(Fixture.shard(-5))))
+    }
+
+    func testTextAndUUIDKeys() {
+        let uuid = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+        let cases: [(String, Expected)] = [
+            ("SELECT * FROM accounts WHERE name = 'alice'", .route(.shard(Fixture.shard(text: "alice")))),
+            ("SELECT * FROM accounts WHERE name = 'alice'::varchar", .route(.shard(Fixture.shard(text: "alice")))),
+            ("SELECT * FROM accounts WHERE name = 'alice'::text", .route(.shard(Fixture.shard(text: "alice")))),
+            ("SELECT * FROM accounts WHERE name = 'héllo'", .route(.shard(Fixture.shard(text: "héllo")))),
+            ("SELECT * FROM accounts WHERE name = 'alice'::varchar(3)", .route(.scatter(all, .read))),
+            ("SELECT * FROM accounts WHERE name = 42", .route(.scatter(all, .read))),
+            ("SELECT * FROM devices WHERE uid = '\(uuid)'", .route(.shard(Fixture.shard(uuid: uuid)))),
+            ("SELECT * FROM devices WHERE uid = '\(uuid.uppercased())'::uuid", .route(.shard(Fixture.shard(uuid: uuid)))),
+            ("SELECT * FROM devices WHERE uid = '{a0eebc999c0b4ef8bb6d6bb9bd380a11}'", .route(.shard(Fixture.shard(uuid: uuid)))),
+            ("SELECT * FROM devices WHERE uid = 'not-a-uuid'", .route(.scatter(all, .read))),
+            ("SELECT * FROM devices WHERE uid = '\(uuid)'::text", .route(.scatter(all, .read))),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
+    }
+
+    func testWhereConjuncts() {
+        let a: Int64 = 1
+        let same = Fixture.key(besides: a)
+        let other = Fixture.key(awayFrom: a)
+        let pair = [Fixture.shard(a), Fixture.shard(other)].sorted()
+        let cases: [(String, Expected)] = [
+            ("SELECT * FROM users WHERE id = \(a) AND name = 'x'", .route(.shard(Fixture.shard(a)))),
+            ("SELECT * FROM users WHERE name = 'x' AND (id = \(a) AND age > 3)", .route(.shard(Fixture.shard(a)))),
+            ("SELECT * FROM users WHERE id IN (\(a), \(same))", .route(.shard(Fixture.shard(a)))),
+            ("SELECT * FROM users WHERE id IN (\(a), \(other))", .route(.scatter(pair, .read))),
+            ("SELECT * FROM users WHERE id = \(a) AND id IN (\(a), \(other))", .route(.shard(Fixture.shard(a)))),
+            // OR and NOT make a conjunct unusable.
+            ("SELECT * FROM users WHERE id = \(a) OR id = \(same)", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE NOT (id = \(a))", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE (id = \(a) OR name = 'x') AND age > 3", .route(.scatter(all, .read))),
+            // Contradictory conditions admit no row: any shard answers; shard 0 is chosen.
+            ("SELECT * FROM users WHERE id = \(a) AND id = \(other)", .route(.shard(0))),
+            ("SELECT count(*) FROM users WHERE id = \(a) AND id = \(other)", .route(.shard(0))),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
+    }
+
+    func testScatterReads() {
+        let a: Int64 = 1
+        let other = Fixture.key(awayFrom: a)
+        let pair = [Fixture.shard(a), Fixture.shard(other)].sorted()
+        let cases: [(String, Expected)] = [
+            ("SELECT * FROM users", .route(.scatter(all, .read))),
+            ("SELECT * FROM users FOR UPDATE", .route(.scatter(all, .read))),
+            ("SELECT u.*, c.name FROM users u JOIN countries c ON c.code = u.country", .route(.scatter(all, .read))),
+            ("SELECT * FROM users u LEFT JOIN countries c ON c.code = u.country", .route(.scatter(all, .read))),
+            ("SELECT * FROM countries c RIGHT JOIN users u ON c.code = u.country", .route(.scatter(all, .read))),
+            ("SELECT * FROM users u, pg_catalog.pg_class k", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE country IN (SELECT code FROM countries)", .route(.scatter(all, .read))),
+            ("SELECT u.*, (SELECT count(*) FROM countries) FROM users u", .route(.scatter(all, .read))),
+            ("SELECT u.*, (SELECT max(c.population) FROM countries c) FROM users u", .route(.scatter(all, .read))),
+            ("SELECT * FROM users TABLESAMPLE SYSTEM (10)", .route(.scatter(all, .read))),
+            ("SELECT * FROM users u, generate_series(1, 3) g", .route(.scatter(all, .read))),
+            ("WITH c AS (SELECT * FROM countries) SELECT * FROM users u JOIN c ON c.code = u.country", .route(.scatter(all, .read))),
+            ("SELECT * FROM users WHERE id IN (\(a), \(other))", .route(.scatter(pair, .read))),
+            ("SELECT id, generate_series(1, 2) FROM users", .route(.scatter(all, .read))),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
+    }
+
+    func testCombiningClausesAcrossShardsAreRefused() {
+        let a: Int64 = 1
+        let other = Fixture.key(awayFrom: a)
+        let cases: [(String, Expected)] = [
+            ("SELECT count(*) FROM users", .refused("aggregate functions across shards are not supported yet")),
+            ("SELECT max(id) FROM users", .refused("aggregate functions across shards")),
+            ("SELECT coalesce(sum(age), 0) FROM users", .refused("aggregate functions across shards")),
+            ("SELECT string_agg(name, ',') FROM users", .refused("aggregate functions across shards")),
+            ("SELECT my_agg(DISTINCT name) FROM users", .refused("aggregate functions across shards")),
+            ("SELECT id, row_number() OVER () FROM users", .refused("window functions across shards")),
+            ("SELECT name FROM users GROUP BY name", .refused("GROUP BY across shards")),
+            ("SELECT 1 FROM users HAVING true", .refused("HAVING across shards")),
+            ("SELECT DISTINCT name FROM users", .refused("DISTINCT across shards")),
+            ("SELECT DISTINCT ON (name) * FROM users", .refused("DISTINCT across shards")),
+            ("SELECT * FROM users ORDER BY id", .refused("ORDER BY across shards")),
+            ("SELECT * FROM users WHERE id IN (\(a), \(other)) ORDER BY id", .refused("ORDER BY across shards")),
+            ("SELECT * FROM users LIMIT 10", .refused("LIMIT, OFFSET and FETCH across shards")),
+            ("SELECT * FROM users OFFSET 5", .refused("LIMIT, OFFSET and FETCH across shards")),
+            ("SELECT * FROM users FETCH FIRST 1 ROW ONLY", .refused("LIMIT, OFFSET and FETCH across shards")),
+            ("SELECT id FROM users UNION ALL SELECT 1", .refused("UNION, INTERSECT and EXCEPT across shards")),
+            ("SELECT id FROM users EXCEPT SELECT id FROM users WHERE id = 1", .refused("UNION, INTERSECT and EXCEPT across shards")),
+            // An aggregate over an outer column belongs to the outer (sharded) level.
+            ("SELECT (SELECT max(u.age) FROM countries) FROM users u", .refused("aggregate in a subquery that may aggregate rows of sharded table \"users\"")),
+            ("SELECT (SELECT max(age) FROM countries) FROM users", .refused("aggregate in a subquery")),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
+        // Combining clauses are fine when the statement runs on one shard.
+        assertRoute("SELECT count(*), max(age) FROM users WHERE id = \(a) GROUP BY name ORDER BY 1 LIMIT 3", .route(.shard(Fixture.shard(a))))
+        assertRoute("SELECT id FROM users WHERE id = \(a) UNION SELECT user_id FROM orders WHERE user_id = \(a)", .route(.shard(Fixture.shard(a))))
+    }
+
+    func testOuterJoins() {
+        let cases: [(String, Expected)] = [
+            // The trap: every shard would return the countries without users, null-extended.
+            ("SELECT * FROM countries c LEFT JOIN users u ON u.country = c.code", .refused("LEFT JOIN with sharded table \"users\" on its nullable side")),
+            ("SELECT * FROM users u RIGHT JOIN countries c ON u.country = c.code", .refused("RIGHT JOIN with sharded table \"users\"")),
+            ("SELECT * FROM users u FULL JOIN countries c ON u.country = c.code", .refused("FULL JOIN with sharded table \"users\"")),
+            ("SELECT * FROM countries c LEFT JOIN (users u JOIN pg_class k ON true) ON true", .refused("LEFT JOIN with sharded table \"users\"")),
+            ("SELECT * FROM (users u LEFT JOIN countries c ON true) LEFT JOIN pg_class k ON true", .route(.scatter(all, .read))),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
+        let a: Int64 = 7
+        assertRoute("SELECT * FROM countries c LEFT JOIN users u ON u.country = c.code WHERE u.id = \(a)", .route(.shard(Fixture.shard(a))))
+    }
+
+    func testJoinsAndSubqueriesOfShardedTables() {
+        let a: Int64 = 1
+        let same = Fixture.key(besides: a)
+        let other = Fixture.key(awayFrom: a)
+        let cases: [(String, Expected)] = [
+            ("SELECT * FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id = \(a) AND o.user_id = \(a)", .route(.shard(Fixture.shard(a)))),
+            ("SELECT * FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id = \(a) AND o.user_id = \(same)", .route(.shard(Fixture.shard(a)))),
+            ("SELECT * FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id = \(a)", .refused("join of sharded tables users and orders needs the shard key fixed on both sides")),
+            ("SELECT * FROM users u JOIN orders o ON o.user_id = u.id", .refused("join of sharded tables users and orders")),
+            ("SELECT * FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id = \(a) AND o.user_id = \(other)", .refused("statement needs rows of users from shard \(Fixture.shard(a)) and of orders from shard \(Fixture.shard(other))")),
+            // Unqualified key columns: each name belongs to exactly one sharded table here.
+            ("SELECT * FROM users, orders WHERE id = \(a) AND user_id = \(a)", .route(.shard(Fixture.shard(a)))),
+            // ... but not with two sharded tables keyed by `id` (a self-join).
+            ("SELECT * FROM users a, users b WHERE id = \(a)", .refused("join of sharded tables users and users")),
+            ("SELECT * FROM users a JOIN users b ON a.id = b.id WHERE a.id = \(a) AND b.id = \(a)", .route(.shard(Fixture.shard(a)))),
+            ("SELECT * FROM users a JOIN users b ON a.id = b.id WHERE a.id = \(a)", .refused("join of sharded tables users and users")),
+            // Subqueries: each level is restricted by its own WHERE clause.
+            ("SELECT * FROM users WHERE id = \(a) AND EXISTS (SELECT 1 FROM orders WHERE user_id = \(same))", .route(.shard(Fixture.shard(a)))),
+            ("SELECT * FROM users WHERE id = \(a) AND EXISTS (SELECT 1 FROM orders WHERE user_id = \(other))", .refused("statement needs rows of users from shard")),
+            ("SELECT * FROM users WHERE id = \(a) AND EXISTS (SELECT 1 FROM orders o WHERE o.user_id = users.id)", .refused("subqueries on sharded table \"orders\" across shards are not supported yet")),
+            // A condition in the subquery does not restrict the outer table.
+            ("SELECT * FROM users u WHERE EXISTS (SELECT 1 FROM countries c WHERE u.id = \(a))", .route(.scatter(all, .read))),
+            ("SELECT * FROM countries WHERE code IN (SELECT country FROM users)", .refused("subqueries on sharded table \"users\"")),
+            ("SELECT * FROM (SELECT * FROM users) s", .refused("subqueries on sharded table \"users\"")),
+            ("SELECT * FROM (SELECT * FROM users WHERE id = \(a)) s", .route(.shard(Fixture.shard(a)))),
+            ("SELECT count(*) FROM (SELECT * FROM users WHERE id = \(a) LIMIT 5) s", .route(.shard(Fixture.shard(a)))),
+            ("SELECT * FROM users u, LATERAL (SELECT * FROM orders o WHERE o.user_id = u.id) x", .refused("subqueries on sharded table \"orders\"")),
+            ("SELECT * FROM users u, LATERAL (SELECT * FROM orders o WHERE o.user_id = \(a)) x WHERE u.id = \(a)", .route(.shard(Fixture.shard(a)))),
+            ("SELECT (SELECT name FROM users WHERE id = \(a)), (SELECT total FROM orders WHERE user_id = \(same))", .route(.shard(Fixture.shard(a)))),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
+    }
+
+    func testCommonTableExpressions() {
+        let a: Int64 = 3
+        let cases: [(String, Expected)] = [
+            ("WITH x AS (SELECT * FROM users WHERE id = \(a)) SELECT * FROM x", .route(.shard(Fixture.shard(a)))),
+            ("WITH x AS (SELECT * FROM users) SELECT * FROM x", .refused("subqueries on sharded table \"users\"")),
+            // A CTE named like a sharded table hides the table.
+            ("WITH users AS (SELECT * FROM countries) SELECT * FROM users", .route(.anyShard)),
+            ("WITH users AS (SELECT * FROM countries) SELECT count(*) FROM users u JOIN users v ON true", .route(.anyShard)),
+            // ... but not a schema-qualified name.
+            ("WITH users AS (SELECT 1) SELECT * FROM public.users", .route(.scatter(Array(0..<4), .read))),
+            // In a plain WITH, a CTE's own name inside its body is the table.
+            ("WITH users AS (SELECT * FROM users WHERE id = \(a)) SELECT * FROM users", .route(.shard(Fixture.shard(a)))),
+            ("WITH users AS (SELECT * FROM users) SELECT * FROM users", .refused("subqueries on sharded table \"users\"")),
+            // Later CTEs see earlier ones.
+            ("WITH a AS (SELECT * FROM countries), users AS (SELECT * FROM a) SELECT * FROM users", .route(.anyShard)),
+            // The name is visible in nested subqueries too.
+            ("WITH users AS (SELECT 1 AS id) SELECT * FROM countries WHERE EXISTS (SELECT 1 FROM users)", .route(.anyShard)),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
+    }
+
+    func testPinnedTables() {
+        let onTwo = Fixture.key(onShard: 2)
+        let elsewhere = Fixture.key(onShard: 1)
+        let cases: [(String, Expected)] = [
+            ("SELECT * FROM audit_log a JOIN users u ON true WHERE u.id = \(onTwo)", .route(.shard(2))),
+            ("SELECT * FROM audit_log a JOIN users u ON true WHERE u.id = \(elsewhere)", .refused("pinned table audit_log (shard 2) cannot be combined with sharded table users")),
+            ("SELECT * FROM audit_log a JOIN users u ON true", .refused("pinned table audit_log (shard 2) cannot be combined")),
+            ("SELECT * FROM audit_log WHERE EXISTS (SELECT 1 FROM orders WHERE user_id = \(onTwo))", .route(.shard(2))),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
+        let router = Router(schema: ShardingSchema(shardCount: 4, tables: [
+            "a": .pinned(shard: 1), "b": .pinned(shard: 3), "c": .pinned(shard: 1),
+        ]))
+        assertRoute("SELECT * FROM a JOIN c ON true", .route(.shard(1)), router: router)
+        assertRoute("SELECT * FROM a JOIN b ON true", .refused("statement reads pinned tables on different shards: a on shard 1, b on shard 3"), router: router)
+        assertRoute("INSERT INTO a SELECT * FROM b", .refused("pinned tables on different shards"), router: router)
+    }
+
+    func testExplain() {
+        let a: Int64 = 9
+        assertRoute("EXPLAIN SELECT * FROM users WHERE id = \(a)", .route(.shard(Fixture.shard(a))))
+        assertRoute("EXPLAIN (ANALYZE, BUFFERS) UPDATE users SET name = 'x' WHERE id = \(a)", .route(.shard(Fixture.shard(a))))
+        assertRoute("EXPLAIN SELECT * FROM countries", .route(.anyShard))
+        assertRoute("EXPLAIN SELECT * FROM users", .refused("EXPLAIN of a statement that runs on several shards"))
+        assertRoute("EXPLAIN INSERT INTO countries VALUES ('x')", .refused("EXPLAIN of a statement that runs on several shards"))
+        assertRoute("EXPLAIN SELECT count(*) FROM users", .refused("aggregate functions across shards"))
+        assertRoute("EXPLAIN SELECT * FROM nope", .refused("table \"nope\" is not known"))
+    }
+}
