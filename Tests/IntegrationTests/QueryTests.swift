@@ -100,7 +100,7 @@ final class QueryTests: XCTestCase {
         }
         try proxy.query("INSERT INTO audit_log (id, note) VALUES (1, 'pinned')")
         XCTAssertEqual(try cluster.shardConnection(2).query("SELECT note FROM audit_log"), [["pinned"]])
-        XCTAssertEqual(try cluster.shardConnection(0).query("SELECT count(*) FROM audit_log"), [["0"]])
+        XCTAssertEqual(try cluster.shardConnection(0).query("SELECT to_regclass('audit_log') IS NULL"), [["t"]])
         XCTAssertEqual(try proxy.query("SELECT note FROM audit_log WHERE id = 1"), [["pinned"]])
         // A DDL failing on one shard changes none.
         try cluster.shardConnection(3).query("CREATE TABLE only_on_three (id int)")

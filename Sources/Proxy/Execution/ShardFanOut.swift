@@ -23,7 +23,8 @@ final class ShardFanOut {
         self.positionOffset = positionOffset
     }
 
-    /// Sends `sql` to every link; `completion(true)` when all succeeded.
+    /// Sends `sql` to every link; `completion(true)` when all succeeded. The backend
+    /// connections hold this object (through their handlers) until their query completes.
     func run(_ sql: String, completion: @escaping (Bool) -> Void) {
         self.completion = completion
         running = links.count
@@ -32,9 +33,9 @@ final class ShardFanOut {
                 shardFinished(link, BackendError(.connectionLost, "connection is not open"))
                 continue
             }
-            connection.execute(sql, onResult: { [unowned self] result in
+            connection.execute(sql, onResult: { result in
                 self.resultArrived(result, from: link, connection: connection)
-            }, completion: { [unowned self] failure in
+            }, completion: { failure in
                 self.shardFinished(link, failure)
             })
         }
