@@ -24,7 +24,7 @@ struct Demo: ParsableCommand {
         do {
             let binaries = try PostgresBinaries.locate()
             cluster = LocalCluster(root: root + "/cluster", serverNames: names, binaries: binaries,
-                                   stopReused: true, log: { print("demo: \($0)") })
+                                   stopReused: true, log: { say("demo: \($0)") })
             try cluster.start()
             try cluster.createDatabase("demo")
         } catch {
@@ -38,7 +38,7 @@ struct Demo: ParsableCommand {
             let server = ProxyServer(config: config, logger: logger)
             try server.start()
             try DemoConfig.seed(port: server.port)
-            print("""
+            say("""
 
                 pgshard demo is running: \(cluster.servers.count) PostgreSQL shards, proxy on 127.0.0.1:\(server.port)
                 configuration: \(configPath)
@@ -108,4 +108,9 @@ enum DemoConfig {
             }
         }
     }
+}
+
+/// Writes a line to standard output at once (print is block-buffered when stdout is a file).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -106,7 +106,10 @@ final class TestCluster: @unchecked Sendable {
         func testBundleDidFinish(_ testBundle: Bundle) {
             TestCluster.lock.withLock {
                 TestCluster.instance?.proxy.stop()
-                TestCluster.instance?.cluster.stop()
+                if let instance = TestCluster.instance {
+                    instance.cluster.stop()
+                    try? FileManager.default.removeItem(atPath: instance.cluster.root)
+                }
                 TestCluster.instance = nil
             }
         }
