@@ -5,7 +5,9 @@ import Glibc
 #endif
 
 /// The listening TCP socket. Accepted sockets are handed to `onAccept` non-blocking.
-final class Listener {
+///
+/// `@unchecked Sendable`: after `init`, touched only on the accept queue given to `start`.
+final class Listener: @unchecked Sendable {
     let fileDescriptor: Int32
     /// The port actually bound (useful with port 0 in tests).
     let port: Int
@@ -52,7 +54,7 @@ final class Listener {
     /// reported to `onError` and accepting goes on.
     func start(queue: DispatchQueue, onAccept: @escaping (Int32) -> Void, onError: @escaping (SystemError) -> Void) {
         let fd = fileDescriptor
-        let watcher = SocketWatcher(fileDescriptor: fd, queue: queue, onReadable: {
+        let watcher = SocketWatcher(fileDescriptor: fd, queue: queue, onReadable: { [weak self] in
             while true {
                 do throws(SystemError) {
                     guard let client = try Syscall.accept(fd) else { return }
@@ -60,12 +62,19 @@ final class Listener {
                     onAccept(client)
                 } catch {
                     onError(error)
+                    // Out of descriptors (EMFILE) keeps the socket readable: pause instead of spinning.
+                    self?.pauseAccepting(queue: queue)
                     return
                 }
             }
         }, onWritable: {})
         watcher.wantsRead = true
         self.watcher = watcher
+    }
+
+    private func pauseAccepting(queue: DispatchQueue) {
+        watcher?.wantsRead = false
+        queue.asyncAfter(deadline: .now() + 0.1) { [weak self] in self?.watcher?.wantsRead = true }
     }
 
     /// Stops accepting and closes the socket.

@@ -140,7 +140,8 @@ extension ClientSession {
 
     /// Ends the implicit multi-shard transaction of one statement.
     private func finishImplicit(_ targets: [ShardLink], commit: Bool, completion: @escaping (Bool) -> Void) {
-        let usable = targets.filter(\.isUsable)
+        // Only shards that opened the implicit transaction: a ROLLBACK elsewhere would warn.
+        let usable = targets.filter { $0.isUsable && $0.connection?.serverTransactionStatus != .idle }
         runSilently(commit ? "COMMIT" : "ROLLBACK", on: usable) { [self] error in
             if let error, commit {
                 fail(error)
