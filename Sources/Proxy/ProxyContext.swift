@@ -43,8 +43,6 @@ final class SessionRegistry: @unchecked Sendable {
         lock.withLock { connectionCount -= 1 }
     }
 
-    var count: Int { lock.withLock { connectionCount } }
-
     /// Registers a session and returns its (process id, secret key) for BackendKeyData.
     func register(_ session: ClientSession) -> (Int32, Int32) {
         lock.withLock {

@@ -8,14 +8,19 @@ extension ClientSession {
     /// `begin`: also open an implicit transaction (a multi-shard write outside BEGIN).
     /// Links are prepared in parallel; `completion` gets the first error.
     func prepare(_ targets: [ShardLink], begin: Bool, completion: @escaping (ErrorFields?) -> Void) {
+        forEach(targets, completion: completion) { link, done in self.prepare(link, begin: begin, completion: done) }
+    }
+
+    /// Runs `body` for every link at once; `completion` gets the first error once all finished.
+    private func forEach(
+        _ targets: [ShardLink], completion: @escaping (ErrorFields?) -> Void,
+        _ body: (ShardLink, @escaping (ErrorFields?) -> Void) -> Void
+    ) {
         var remaining = targets.count
         var firstError: ErrorFields?
-        guard remaining > 0 else {
-            completion(nil)
-            return
-        }
+        guard remaining > 0 else { return completion(nil) }
         for link in targets {
-            prepare(link, begin: begin) { error in
+            body(link) { error in
                 if firstError == nil { firstError = error }
                 remaining -= 1
                 if remaining == 0 { completion(firstError) }
@@ -78,32 +83,22 @@ extension ClientSession {
     /// Runs `sql` on every link (in parallel) without forwarding its rows or tags; returns the
     /// first error as the client should see it.
     func runSilently(_ sql: String, on targets: [ShardLink], completion: @escaping (ErrorFields?) -> Void) {
-        var remaining = targets.count
-        var firstError: ErrorFields?
-        guard remaining > 0 else {
-            completion(nil)
-            return
-        }
-        for link in targets {
-            guard let backend = link.connection else {
-                remaining -= 1
-                continue
-            }
+        forEach(targets, completion: completion) { link, done in
+            guard let backend = link.connection else { return done(nil) }
+            var error: ErrorFields?
             backend.execute(sql, onResult: { [self] result in
-                if result.status == .error, firstError == nil {
-                    firstError = clientError(from: result.diagnostics, positionOffset: 0)
+                if result.status == .error, error == nil {
+                    error = clientError(from: result.diagnostics, positionOffset: 0)
                 }
                 return .proceed
             }, completion: { [self] failure in
                 if let failure {
-                    if firstError == nil { firstError = shardFailure(failure, link: link) }
+                    if error == nil { error = shardFailure(failure, link: link) }
                     link.close()
                 }
-                remaining -= 1
-                if remaining == 0 { completion(firstError) }
+                done(error)
             })
         }
-        if remaining == 0 { completion(firstError) }
     }
 
     /// libpq keywords carrying what the client asked for at startup, so every shard connection
