@@ -27,12 +27,11 @@ public struct FanOutMerge: Sendable {
     /// True once a shard failed: nothing more is forwarded, the error ends the statement.
     public var failed: Bool { firstErrorShard != nil }
 
-    /// A shard sent a row (or a row set's description): forward its RowDescription first?
-    /// Returns (sendDescription, sendRow).
+    /// A shard sent a row: forward a RowDescription first (once per row set in `.single` mode,
+    /// once per statement otherwise), and forward the row? Returns (sendDescription, sendRow).
     public mutating func rowArrived(fromShard shard: Int) -> (description: Bool, row: Bool) {
         guard !failed else { return (false, false) }
         if mode == .firstShard && shard != leader { return (false, false) }
-        if mode == .single { return (false, true) }
         let description = !rowDescriptionSent
         rowDescriptionSent = true
         return (description, true)
@@ -41,7 +40,11 @@ public struct FanOutMerge: Sendable {
     /// A shard finished a row set or command with `tag`. Returns the tag to send now (single
     /// mode), or nil when the tag waits for the other shards.
     public mutating func completed(fromShard shard: Int, tag: CommandTag) -> CommandTag? {
-        if mode == .single { return tag }
+        if mode == .single {
+            // The shard's next row set (a later statement of the message) needs its own description.
+            rowDescriptionSent = false
+            return tag
+        }
         tags[shard, default: []].append(tag)
         return nil
     }
@@ -69,11 +72,11 @@ public struct FanOutMerge: Sendable {
         }
     }
 
-    /// Whether a row set description must still be sent before the final tag (a scatter read
-    /// whose shards all returned zero rows still owes the client its RowDescription).
+    /// Whether a shard that finished a row set must still send its RowDescription (a row set of
+    /// zero rows; a scatter read whose shards all returned zero rows).
     public func owesRowDescription(fromShard shard: Int) -> Bool {
-        guard mode != .single, !rowDescriptionSent, !failed else { return false }
-        return mode == .concatenate || shard == leader
+        guard !rowDescriptionSent, !failed else { return false }
+        return mode != .firstShard || shard == leader
     }
 
     public mutating func markRowDescriptionSent() { rowDescriptionSent = true }

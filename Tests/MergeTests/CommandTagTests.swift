@@ -38,6 +38,18 @@ final class CommandTagTests: XCTestCase {
         XCTAssertTrue(merge.finalTag().shardsDisagree)
     }
 
+    func testSingleModeSendsADescriptionPerRowSetAndEveryTag() {
+        var merge = FanOutMerge(mode: .single, shards: [3])
+        XCTAssertEqual(merge.rowArrived(fromShard: 3).description, true)
+        XCTAssertEqual(merge.rowArrived(fromShard: 3).description, false)
+        XCTAssertEqual(merge.completed(fromShard: 3, tag: CommandTag("SELECT 2"))?.description, "SELECT 2")
+        // The next statement of the message: a row set with no rows still gets its description.
+        XCTAssertTrue(merge.owesRowDescription(fromShard: 3))
+        merge.markRowDescriptionSent()
+        XCTAssertEqual(merge.completed(fromShard: 3, tag: CommandTag("SELECT 0"))?.description, "SELECT 0")
+        XCTAssertEqual(merge.rowArrived(fromShard: 3).description, true)
+    }
+
     func testFirstErrorWinsAndStopsRows() {
         var merge = FanOutMerge(mode: .concatenate, shards: [0, 1])
         XCTAssertTrue(merge.errorArrived(fromShard: 1))

@@ -47,20 +47,13 @@ final class ShardFanOut {
         switch result.status {
         case .singleRow:
             let decision = merge.rowArrived(fromShard: link.index)
-            if decision.description || (merge.mode == .single && !singleDescriptionSent) {
-                sendRowDescription(result)
-                singleDescriptionSent = true
-            }
+            if decision.description { sendRowDescription(result) }
             if decision.row { sendRow(result) }
         case .rowsComplete, .commandComplete:
-            if result.status == .rowsComplete && merge.mode == .single && !singleDescriptionSent {
-                sendRowDescription(result)
-            }
             if result.status == .rowsComplete && merge.owesRowDescription(fromShard: link.index) {
                 sendRowDescription(result)
                 merge.markRowDescriptionSent()
             }
-            singleDescriptionSent = false
             if let tag = merge.completed(fromShard: link.index, tag: CommandTag(result.commandTag)) {
                 out.output.commandComplete(tag.description)
             }
@@ -80,9 +73,6 @@ final class ShardFanOut {
         }
         return backpressure(connection)
     }
-
-    /// Per row set in single mode: RowDescription goes before the first row.
-    private var singleDescriptionSent = false
 
     private func sendRowDescription(_ result: BackendResult) {
         let output = out
