@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "Merge", dependencies: ["PGWire"]),
 
         // I/O shell.
-        .target(name: "Backend", dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Backend", dependencies: ["CLibPQ", "COpenSSL", "PGWire", .product(name: "Logging", package: "swift-log")]),
         .target(name: "LocalCluster"),
         .target(
             name: "Proxy",

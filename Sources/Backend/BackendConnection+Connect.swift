@@ -84,6 +84,7 @@ extension BackendConnection {
             watcher?.wantsWrite = true
         case PGRES_POLLING_OK:
             PQsetnonblocking(conn, 1)
+            takeOver(conn)
             watcher?.wantsWrite = false
             // Keep reading while idle so a server that closes the connection is noticed.
             watcher?.wantsRead = true

@@ -1,50 +1,93 @@
+import PGWire
 internal import CLibPQ
+internal import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// After libpq has opened and authenticated a connection, pgshard speaks the protocol on its
+// socket itself: libpq's query API cannot express named portals, Execute with a row limit,
+// per-column result formats or Flush, and forwarding a shard's DataRow bytes unchanged is far
+// cheaper than building a PGresult per row. libpq keeps what it is good at: conninfo, TLS,
+// authentication, cancel and closing. With TLS, reads and writes go through libpq's own SSL
+// object.
 
 extension BackendConnection {
-    /// Sends `sql` with the simple query protocol in single-row mode. `onResult` receives every
-    /// result in order (one per row, then the end of each row set, command completions, errors);
-    /// `completion` runs when the shard is ready for the next query, with an error only if the
-    /// connection itself failed.
-    public func execute(
-        _ sql: String,
-        onResult: @escaping (BackendResult) -> Flow,
-        completion: @escaping (BackendError?) -> Void
-    ) {
-        precondition(queryCompletion == nil, "a query is already running on this connection")
-        guard let conn, !isBroken else {
-            completion(BackendError(.connectionLost, "connection is not open"))
-            return
+    /// Queues messages for the shard and starts writing them.
+    public func send(_ encode: (inout FrontendMessageEncoder) -> Void) {
+        guard !isBroken else { return }
+        let before = output.count
+        encode(&output)
+        // Query and Sync each end with exactly one ReadyForQuery.
+        var offset = before
+        while offset < output.count {
+            let type = output.buffer[offset]
+            if type == UInt8(ascii: "Q") || type == UInt8(ascii: "S") { pendingReadyForQuery += 1 }
+            let length = Int(output.buffer[offset + 1]) << 24 | Int(output.buffer[offset + 2]) << 16
+                | Int(output.buffer[offset + 3]) << 8 | Int(output.buffer[offset + 4])
+            offset += 1 + length
         }
-        guard PQsendQuery(conn, sql) == 1 else {
-            let lost = PQstatus(conn) == CONNECTION_BAD
-            let message = libpqMessage
-            isBroken = true
-            completion(BackendError(lost ? .connectionLost : .misuse, message))
-            return
-        }
-        PQsetSingleRowMode(conn)
-        resultHandler = onResult
-        queryCompletion = completion
-        paused = false
-        watcher?.wantsRead = true
         flush()
     }
 
-    /// Continues delivering results after `onResult` answered `.pause`.
+    /// Delivers every message the shard sends to `handler` until `stopReceiving()`; `failure`
+    /// runs once if the connection is lost meanwhile.
+    public func receive(_ handler: @escaping (BackendMessage) -> Flow, failure: @escaping (BackendError) -> Void) {
+        messageHandler = handler
+        failureHandler = failure
+        paused = false
+        watcher?.wantsRead = true
+        deliverMessages()
+    }
+
+    /// Ends delivery to the current handler; later messages are handled by the connection
+    /// (ParameterStatus, notices) or, if unexpected, break it.
+    public func stopReceiving() {
+        messageHandler = nil
+        failureHandler = nil
+        if paused {
+            paused = false
+            if !isBroken { watcher?.wantsRead = true }
+        }
+    }
+
+    /// Sends `sql` with the simple query protocol. `onMessage` receives every message up to the
+    /// ReadyForQuery that ends it (not included); `completion` runs then, with an error only if
+    /// the connection itself failed.
+    public func execute(
+        _ sql: String,
+        onMessage: @escaping (BackendMessage) -> Flow,
+        completion: @escaping (BackendError?) -> Void
+    ) {
+        guard !isBroken, conn != nil else {
+            completion(BackendError(.connectionLost, "connection is not open"))
+            return
+        }
+        send { $0.query(sql) }
+        receive({ [unowned self] message in
+            if message.type == BackendMessage.readyForQuery {
+                stopReceiving()
+                completion(nil)
+                return .proceed
+            }
+            return onMessage(message)
+        }, failure: { error in completion(error) })
+    }
+
+    /// Continues delivering messages after the handler answered `.pause`.
     public func resumeReading() {
         guard paused else { return }
         paused = false
+        guard !isBroken else { return }
         watcher?.wantsRead = true
-        deliverResults()
+        deliverMessages()
     }
 
     func socketWritable() {
         if connectCompletion != nil {
             continueConnecting()
-        } else if flushPending {
-            flush()
         } else {
-            watcher?.wantsWrite = false
+            flush()
         }
     }
 
@@ -53,64 +96,132 @@ extension BackendConnection {
             continueConnecting()
             return
         }
-        guard let conn else { return }
-        if PQconsumeInput(conn) == 0 {
-            fail(BackendError(.connectionLost, libpqMessage))
-            watcher?.wantsRead = false
-            return
-        }
-        // libpq: while a flush is pending, input must be consumed for the server to go on.
-        if flushPending { flush() }
-        if queryCompletion == nil {
-            if PQstatus(conn) == CONNECTION_BAD {
-                isBroken = true
-                watcher?.wantsRead = false
+        readAvailable()
+        deliverMessages()
+    }
+
+    /// Reads what the socket has into `input`.
+    private func readAvailable() {
+        guard !isBroken, let fd = socketFD else { return }
+        for _ in 0..<16 {
+            if input.count - inputStart < Self.readChunk / 2, inputStart > 0 {
+                input.removeSubrange(0..<inputStart)
+                inputStart = 0
             }
-            return
+            let old = input.count
+            input.append(contentsOf: repeatElement(0, count: Self.readChunk))
+            let n = input.withUnsafeMutableBytes { buffer -> Int in
+                let target = buffer.baseAddress! + old
+                if let ssl = sslHandle {
+                    let r = SSL_read(ssl, target, Int32(Self.readChunk))
+                    if r > 0 { return Int(r) }
+                    let code = SSL_get_error(ssl, r)
+                    if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE { return -2 }
+                    return code == SSL_ERROR_ZERO_RETURN ? 0 : -1
+                }
+                let r = Glibc.read(fd, target, Self.readChunk)
+                if r < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -2 : -1 }
+                return r
+            }
+            input.removeSubrange((old + max(n, 0))...)
+            if n == -2 { return }
+            if n <= 0 {
+                lose(n == 0 ? "the shard closed the connection" : "could not read from the shard")
+                return
+            }
+            if n < Self.readChunk { return }
         }
-        deliverResults()
     }
 
-    func flush() {
-        guard let conn else { return }
-        switch PQflush(conn) {
-        case 0:
-            flushPending = false
-            watcher?.wantsWrite = false
-        case 1:
-            flushPending = true
-            watcher?.wantsWrite = true
-        default:
-            fail(BackendError(.connectionLost, libpqMessage))
-        }
-    }
-
-    func deliverResults() {
-        while !paused, let conn = self.conn, queryCompletion != nil {
-            if PQisBusy(conn) != 0 { return }
-            guard let handle = PQgetResult(conn) else {
-                let completion = queryCompletion
-                queryCompletion = nil
-                resultHandler = nil
-                if PQstatus(conn) == CONNECTION_BAD {
-                    isBroken = true
-                    completion?(BackendError(.connectionLost, libpqMessage))
-                } else {
-                    completion?(nil)
+    /// Hands complete messages to the handler until it pauses or none is left.
+    func deliverMessages() {
+        while !paused, !isBroken {
+            let start = inputStart
+            let framed = input.withUnsafeBytes { bytes in
+                Result { () throws(BackendFramingError) in try BackendMessageFraming.message(in: bytes, at: start) }
+            }
+            guard case .success(let next) = framed else {
+                lose("the shard sent a message of invalid length")
+                return
+            }
+            guard let (type, body) = next else {
+                if inputStart == input.count {
+                    input.removeAll(keepingCapacity: true)
+                    inputStart = 0
                 }
                 return
             }
-            let result = BackendResult(handle)
-            if result.status == .copy {
-                // pgshard's router refuses COPY; a shard that starts one anyway cannot be driven.
-                fail(BackendError(.misuse, "the shard started a COPY, which pgshard does not carry yet"))
-                return
+            inputStart = body.upperBound
+            let flow = input.withUnsafeBytes { bytes in
+                handle(BackendMessage(type: type, body: UnsafeRawBufferPointer(rebasing: bytes[body])))
             }
-            if resultHandler?(result) == .pause {
+            if flow == .pause {
                 paused = true
                 watcher?.wantsRead = false
-                return
             }
         }
+    }
+
+    private func handle(_ message: BackendMessage) -> Flow {
+        switch message.type {
+        case BackendMessage.readyForQuery:
+            pendingReadyForQuery = max(0, pendingReadyForQuery - 1)
+            transactionStatus = message.transactionStatus ?? .idle
+        case BackendMessage.parameterStatus:
+            let (name, value) = message.parameterStatus
+            parameters[name] = value
+        default:
+            break
+        }
+        if let handler = messageHandler { return handler(message) }
+        switch message.type {
+        case BackendMessage.noticeResponse:
+            noticeHandler?(Diagnostics(fields: message.fields.map { Diagnostics.Field(code: $0.0, value: $0.1) }))
+        case BackendMessage.notificationResponse, BackendMessage.parameterStatus, BackendMessage.readyForQuery:
+            break
+        case BackendMessage.errorResponse:
+            // An error outside any exchange: the server is going away (shutdown, terminated).
+            let fields = message.fields
+            let text = fields.first { $0.0 == UInt8(ascii: "M") }?.1 ?? "the shard reported an error"
+            lose(text)
+        default:
+            lose("the shard sent an unexpected message '\(Character(UnicodeScalar(message.type)))'")
+        }
+        return .proceed
+    }
+
+    /// Writes as much queued output as the socket takes.
+    func flush() {
+        guard !isBroken, let fd = socketFD else { return }
+        while !output.isEmpty {
+            let n = output.buffer.withUnsafeBytes { buffer -> Int in
+                if let ssl = sslHandle {
+                    let r = SSL_write(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max))))
+                    if r > 0 { return Int(r) }
+                    let code = SSL_get_error(ssl, r)
+                    return code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE ? -2 : -1
+                }
+                let r = Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
+                if r < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -2 : -1 }
+                return r
+            }
+            if n == -2 {
+                watcher?.wantsWrite = true
+                return
+            }
+            if n < 0 {
+                lose("could not write to the shard")
+                return
+            }
+            output.consume(n)
+        }
+        watcher?.wantsWrite = false
+    }
+
+    /// The connection is unusable: every waiting party hears it once.
+    func lose(_ message: String) {
+        fail(BackendError(.connectionLost, message))
+        watcher?.wantsRead = false
+        watcher?.wantsWrite = false
     }
 }

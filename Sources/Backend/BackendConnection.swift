@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PGWire
 internal import CLibPQ
 
 /// One libpq connection to a shard, driven without blocking: its socket is watched by Dispatch
@@ -26,17 +27,30 @@ public final class BackendConnection: @unchecked Sendable {
     var watcher: SocketWatcher?
     var connectTimer: DispatchSourceTimer?
     var connectCompletion: ((BackendError?) -> Void)?
-    var resultHandler: ((BackendResult) -> Flow)?
-    var queryCompletion: ((BackendError?) -> Void)?
+    var messageHandler: ((BackendMessage) -> Flow)?
+    var failureHandler: ((BackendError) -> Void)?
     var paused = false
-    var flushPending = false
+    /// Bytes read from the shard; messages before `inputStart` were handled.
+    var input: [UInt8] = []
+    var inputStart = 0
+    /// Messages waiting to be written to the shard.
+    var output = FrontendMessageEncoder()
+    /// The socket and, with TLS, libpq's SSL object, once the connection is open.
+    var socketFD: Int32?
+    var sslHandle: OpaquePointer?
+    /// Query and Sync messages sent whose ReadyForQuery has not arrived.
+    public internal(set) var pendingReadyForQuery = 0
+    /// Run-time parameters the shard reported.
+    var parameters: [String: String] = [:]
+    var transactionStatus: TransactionStatus = .idle
+    static let readChunk = 32 << 10
 
     /// Receives NoticeResponses (warnings, notices) the shard sends, whenever they come.
     public var noticeHandler: ((Diagnostics) -> Void)?
     /// True once the connection failed; it must be closed and not reused.
     public internal(set) var isBroken = false
-    /// True while a query runs.
-    public var isBusy: Bool { queryCompletion != nil }
+    /// True while the shard owes answers (a statement runs or waits to be answered).
+    public var isBusy: Bool { pendingReadyForQuery > 0 }
     public var isConnected: Bool { conn != nil && connectCompletion == nil && !isBroken }
 
     public init(shardName: String, queue: DispatchQueue) {
@@ -56,30 +70,55 @@ public final class BackendConnection: @unchecked Sendable {
 
     /// The value of a run-time parameter the shard reported (`server_version`, `TimeZone`, ...).
     public func parameterStatus(_ name: String) -> String? {
-        guard let conn, let value = PQparameterStatus(conn, name) else { return nil }
-        return String(cString: value)
+        parameters[name]
     }
 
-    /// The shard's view of the transaction: idle, in a transaction, or in a failed one.
+    /// The shard's view of the transaction as of its last ReadyForQuery.
     public var serverTransactionStatus: ServerTransactionStatus {
-        guard let conn else { return .unknown }
-        switch PQtransactionStatus(conn) {
-        case PQTRANS_IDLE: return .idle
-        case PQTRANS_INTRANS: return .inTransaction
-        case PQTRANS_INERROR: return .failed
-        case PQTRANS_ACTIVE: return .active
-        default: return .unknown
+        guard conn != nil, !isBroken else { return .unknown }
+        if pendingReadyForQuery > 0 { return .active }
+        switch transactionStatus {
+        case .idle: return .idle
+        case .inTransaction: return .inTransaction
+        case .failed: return .failed
         }
     }
+
+    /// Takes over the socket libpq opened: from now on pgshard reads and writes it.
+    func takeOver(_ conn: OpaquePointer) {
+        socketFD = PQsocket(conn)
+        if PQsslInUse(conn) != 0 {
+            sslHandle = OpaquePointer(PQsslStruct(conn, "OpenSSL"))
+        }
+        for name in Self.reportedParameters {
+            if let value = PQparameterStatus(conn, name) { parameters[name] = String(cString: value) }
+        }
+        switch PQtransactionStatus(conn) {
+        case PQTRANS_INTRANS: transactionStatus = .inTransaction
+        case PQTRANS_INERROR: transactionStatus = .failed
+        default: transactionStatus = .idle
+        }
+        // Notices now arrive as messages pgshard reads itself.
+        PQsetNoticeReceiver(conn, nil, nil)
+    }
+
+    /// Parameters PostgreSQL reports with ParameterStatus (GUC_REPORT).
+    public static let reportedParameters = [
+        "application_name", "client_encoding", "DateStyle", "default_transaction_read_only",
+        "in_hot_standby", "integer_datetimes", "IntervalStyle", "is_superuser", "server_encoding",
+        "server_version", "session_authorization", "standard_conforming_strings", "TimeZone",
+    ]
 
     /// Closes the connection; pending callbacks are dropped.
     public func close() {
         connectTimer?.cancel()
         connectTimer = nil
         connectCompletion = nil
-        resultHandler = nil
-        queryCompletion = nil
+        messageHandler = nil
+        failureHandler = nil
         isBroken = true
+        sslHandle = nil
+        socketFD = nil
         guard let handle = conn else { return }
         conn = nil
         PQsetNoticeReceiver(handle, nil, nil)
@@ -105,10 +144,11 @@ public final class BackendConnection: @unchecked Sendable {
             connectTimer = nil
             completion(error)
         }
-        if let completion = queryCompletion {
-            queryCompletion = nil
-            resultHandler = nil
-            completion(error)
+        pendingReadyForQuery = 0
+        if let failure = failureHandler {
+            failureHandler = nil
+            messageHandler = nil
+            failure(error)
         }
     }
 

@@ -39,3 +39,12 @@ public struct Diagnostics: Sendable, Equatable {
         self.fields = fields
     }
 }
+
+import PGWire
+
+extension Diagnostics {
+    /// The fields of an ErrorResponse or NoticeResponse a shard sent.
+    public init(_ message: BackendMessage) {
+        self.init(fields: message.fields.map { Field(code: $0.0, value: $0.1) })
+    }
+}

@@ -27,14 +27,19 @@ public struct FanOutMerge: Sendable {
     /// True once a shard failed: nothing more is forwarded, the error ends the statement.
     public var failed: Bool { firstErrorShard != nil }
 
-    /// A shard sent a row: forward a RowDescription first (once per row set in `.single` mode,
-    /// once per statement otherwise), and forward the row? Returns (sendDescription, sendRow).
-    public mutating func rowArrived(fromShard shard: Int) -> (description: Bool, row: Bool) {
-        guard !failed else { return (false, false) }
-        if mode == .firstShard && shard != leader { return (false, false) }
-        let description = !rowDescriptionSent
+    /// A shard described the rows it is about to send: forward the description? Once per row
+    /// set in `.single` mode, once per statement otherwise, and only the leader's in `.firstShard`.
+    public mutating func descriptionArrived(fromShard shard: Int) -> Bool {
+        guard !failed, !rowDescriptionSent else { return false }
+        if mode == .firstShard && shard != leader { return false }
         rowDescriptionSent = true
-        return (description, true)
+        return true
+    }
+
+    /// A shard sent a row: forward it?
+    public func rowArrived(fromShard shard: Int) -> Bool {
+        guard !failed else { return false }
+        return mode != .firstShard || shard == leader
     }
 
     /// A shard finished a row set or command with `tag`. Returns the tag to send now (single
@@ -71,13 +76,4 @@ public struct FanOutMerge: Sendable {
             return (leaderTag, disagree)
         }
     }
-
-    /// Whether a shard that finished a row set must still send its RowDescription (a row set of
-    /// zero rows; a scatter read whose shards all returned zero rows).
-    public func owesRowDescription(fromShard shard: Int) -> Bool {
-        guard !rowDescriptionSent, !failed else { return false }
-        return mode != .firstShard || shard == leader
-    }
-
-    public mutating func markRowDescriptionSent() { rowDescriptionSent = true }
 }

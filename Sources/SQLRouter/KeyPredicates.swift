@@ -20,6 +20,11 @@ struct KeyCondition {
 struct KeyPredicates {
     /// The message, for constants libpg_query's JSON does not carry faithfully.
     let text: MessageText
+    /// The values bound to `$n` parameters (extended protocol), or nil when the statement is
+    /// routed before its parameters are known.
+    let parameters: BoundParameters?
+    /// Records whether a parameter stood where a key constant was looked for.
+    let parameterUse: ParameterUse
 
     /// The AND-conjuncts of a WHERE clause: nested `AND`s are flattened; an `OR` or `NOT` is one
     /// conjunct (which ``keyCondition(_:)`` will not use).
@@ -79,12 +84,18 @@ struct KeyPredicates {
         switch node.type {
         case "A_Const":
             return literal(node.fields, castTo: nil, as: keyType)
+        case "ParamRef":
+            return parameter(node.fields, castTo: nil, as: keyType)
         case "TypeCast":
             guard let typeName = node.fields["typeName"].flatMap(TypeNameInfo.init),
                   let castType = typeName.castKeyType, castType.family == keyType.family,
-                  let argument = node.fields["arg"]?.node("A_Const")
+                  let argument = node.fields["arg"]
             else { return nil }
-            return literal(argument, castTo: castType, as: keyType)
+            if let parameter = argument.node("ParamRef") {
+                return self.parameter(parameter, castTo: castType, as: keyType)
+            }
+            guard let constant = argument.node("A_Const") else { return nil }
+            return literal(constant, castTo: castType, as: keyType)
         case "A_Expr":
             return signed(node.fields, as: keyType)
         default:
@@ -104,6 +115,15 @@ struct KeyPredicates {
         if name == ["+"] { return .value(.integer(value)) }
         guard value != .min, let negated = keyType.parse(String(-value)) else { return nil }
         return .value(negated)
+    }
+
+    /// `$n` as a key: its bound value, decoded by the parameter's type (declared in Parse, else
+    /// the cast's, else the key's — the type PostgreSQL infers from the comparison).
+    private func parameter(_ reference: JSONValue, castTo castType: ShardKeyType?, as keyType: ShardKeyType) -> KeyConstant? {
+        guard let number = reference["number"]?.integer, number >= 1 else { return nil }
+        parameterUse.used = true
+        guard let parameters else { return nil }
+        return parameters.keyConstant(Int(number) - 1, castTo: castType, as: keyType)
     }
 
     private func literal(_ constant: JSONValue, castTo castType: ShardKeyType?, as keyType: ShardKeyType) -> KeyConstant? {

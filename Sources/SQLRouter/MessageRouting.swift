@@ -3,7 +3,7 @@ struct MessageRouting {
     let schema: ShardingSchema
     let limits: RouterLimits
 
-    func route(_ sql: String) -> RoutingOutcome {
+    func route(_ sql: String, parameters: BoundParameters?) -> RoutingOutcome {
         let tree: JSONValue
         switch PgQueryParser.parse(sql, maxDepth: limits.maxNestingDepth) {
         case .success(let parsed):
@@ -17,7 +17,7 @@ struct MessageRouting {
         }
 
         let text = MessageText(sql)
-        let analysis = StatementAnalysis(schema: schema, limits: limits, text: text)
+        let analysis = StatementAnalysis(schema: schema, limits: limits, text: text, parameters: parameters)
         var statements: [RoutedStatement] = []
         var counted = 0  // bytes of the message whose characters are in `characters`
         var characters = 0
@@ -34,12 +34,15 @@ struct MessageRouting {
             }
             let statementSQL = text.text(range)
             let route: Route
+            analysis.parameterUse.used = false
             do {
                 route = try analysis.route(statement, sql: statementSQL)
             } catch {
                 return .failure(.tooDeeplyNested)
             }
-            statements.append(RoutedStatement(sql: statementSQL, characterOffset: characters, route: route))
+            var routed = RoutedStatement(sql: statementSQL, characterOffset: characters, route: route)
+            routed.dependsOnParameters = analysis.parameterUse.used
+            statements.append(routed)
         }
         return .statements(statements)
     }

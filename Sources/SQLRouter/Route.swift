@@ -69,6 +69,9 @@ public struct RoutedStatement: Sendable, Equatable {
     public var characterOffset: Int
     /// Where the statement runs.
     public var route: Route
+    /// A `$n` parameter stood where a shard key constant could: routed without parameter
+    /// values, the route is the one for unknown keys; route again with the bound values.
+    public var dependsOnParameters = false
 
     /// A routed statement; see the properties.
     public init(sql: String, characterOffset: Int, route: Route) {

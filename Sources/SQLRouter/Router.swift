@@ -41,14 +41,15 @@ public final class Router: Sendable {
         self.pool = ParserPool.shared(stackSize: ParserPool.stackSize(for: self.limits))
     }
 
-    /// Routes every statement of one Query message.
-    public func route(_ sql: String) -> RoutingOutcome {
+    /// Routes every statement of one Query message, or the statement of an extended-protocol
+    /// Parse (`parameters` nil: `$n` values unknown) or Bind (`parameters` bound).
+    public func route(_ sql: String, parameters: BoundParameters? = nil) -> RoutingOutcome {
         let bytes = sql.utf8.count
         guard bytes <= limits.maxStatementBytes else {
             return .failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes))
         }
         guard !sql.utf8.contains(0) else { return .failure(.nulCharacter) }
         let routing = MessageRouting(schema: schema, limits: limits)
-        return pool.run { routing.route(sql) }
+        return pool.run { routing.route(sql, parameters: parameters) }
     }
 }

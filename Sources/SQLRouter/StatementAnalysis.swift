@@ -3,6 +3,8 @@ struct StatementAnalysis {
     let schema: ShardingSchema
     let limits: RouterLimits
     let text: MessageText
+    let parameters: BoundParameters?
+    let parameterUse = ParameterUse()
 
     /// The route of `statement` (the `stmt` node of one entry of libpg_query's `stmts`), whose
     /// own text is `sql`.
@@ -41,7 +43,7 @@ struct StatementAnalysis {
 
     private func routeDML(_ statement: JSONValue) throws(AnalysisError) -> Route {
         let scanner = StatementScanner(
-            schema: schema, predicates: KeyPredicates(text: text), maxDepth: limits.maxNestingDepth)
+            schema: schema, predicates: KeyPredicates(text: text, parameters: parameters, parameterUse: parameterUse), maxDepth: limits.maxNestingDepth)
         try scanner.scanStatement(statement, ctes: [], parent: nil, depth: 0)
         return DMLRouting(facts: scanner.facts, shardCount: schema.shardCount).route()
     }

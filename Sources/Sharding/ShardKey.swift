@@ -29,3 +29,51 @@ public struct UUIDBytes: Hashable, Sendable {
         self.bytes = bytes
     }
 }
+
+extension ShardKeyType {
+    /// The type of a PostgreSQL type OID, for the types a key may have.
+    public init?(oid: UInt32) {
+        switch oid {
+        case 21: self = .smallint
+        case 23: self = .integer
+        case 20: self = .bigint
+        case 25: self = .text
+        case 1043: self = .varchar
+        case 2950: self = .uuid
+        default: return nil
+        }
+    }
+
+    /// The OID of the type in PostgreSQL's catalog.
+    public var oid: UInt32 {
+        switch self {
+        case .smallint: 21
+        case .integer: 23
+        case .bigint: 20
+        case .text: 25
+        case .varchar: 1043
+        case .uuid: 2950
+        }
+    }
+
+    /// A value in the binary format of this type (int2/int4/int8 big-endian, uuid's 16 bytes,
+    /// text as its UTF-8 bytes); nil when the bytes do not have the type's size or encoding.
+    public func decodeBinary(_ bytes: [UInt8]) -> ShardKeyValue? {
+        func integer(_ size: Int) -> Int64? {
+            guard bytes.count == size else { return nil }
+            var value: UInt64 = 0
+            for byte in bytes { value = value << 8 | UInt64(byte) }
+            let shift = UInt64(64 - size * 8)
+            return Int64(bitPattern: value << shift) >> Int64(shift)
+        }
+        switch self {
+        case .smallint: return integer(2).map { .integer($0) }
+        case .integer: return integer(4).map { .integer($0) }
+        case .bigint: return integer(8).map { .integer($0) }
+        case .uuid: return UUIDBytes(bytes).map { .uuid($0) }
+        case .text, .varchar:
+            guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
+            return .text(text)
+        }
+    }
+}

@@ -18,9 +18,9 @@ final class CommandTagTests: XCTestCase {
 
     func testFanOutForwardsOneDescriptionAndSumsTags() {
         var merge = FanOutMerge(mode: .concatenate, shards: [0, 1, 2])
-        XCTAssertEqual(merge.rowArrived(fromShard: 1).description, true)
-        XCTAssertEqual(merge.rowArrived(fromShard: 0).description, false)
-        XCTAssertEqual(merge.rowArrived(fromShard: 0).row, true)
+        XCTAssertTrue(merge.descriptionArrived(fromShard: 1))
+        XCTAssertFalse(merge.descriptionArrived(fromShard: 0))
+        XCTAssertTrue(merge.rowArrived(fromShard: 0))
         XCTAssertNil(merge.completed(fromShard: 0, tag: CommandTag("SELECT 2")))
         XCTAssertNil(merge.completed(fromShard: 1, tag: CommandTag("SELECT 1")))
         XCTAssertNil(merge.completed(fromShard: 2, tag: CommandTag("SELECT 0")))
@@ -29,8 +29,10 @@ final class CommandTagTests: XCTestCase {
 
     func testFirstShardModeForwardsOnlyTheLeaderAndNoticesDisagreement() {
         var merge = FanOutMerge(mode: .firstShard, shards: [2, 0, 1])
-        XCTAssertEqual(merge.rowArrived(fromShard: 1).row, false)
-        XCTAssertEqual(merge.rowArrived(fromShard: 0).row, true)
+        XCTAssertFalse(merge.descriptionArrived(fromShard: 1))
+        XCTAssertTrue(merge.descriptionArrived(fromShard: 0))
+        XCTAssertFalse(merge.rowArrived(fromShard: 1))
+        XCTAssertTrue(merge.rowArrived(fromShard: 0))
         _ = merge.completed(fromShard: 0, tag: CommandTag("UPDATE 1"))
         _ = merge.completed(fromShard: 1, tag: CommandTag("UPDATE 1"))
         _ = merge.completed(fromShard: 2, tag: CommandTag("UPDATE 2"))
@@ -40,21 +42,17 @@ final class CommandTagTests: XCTestCase {
 
     func testSingleModeSendsADescriptionPerRowSetAndEveryTag() {
         var merge = FanOutMerge(mode: .single, shards: [3])
-        XCTAssertEqual(merge.rowArrived(fromShard: 3).description, true)
-        XCTAssertEqual(merge.rowArrived(fromShard: 3).description, false)
+        XCTAssertTrue(merge.descriptionArrived(fromShard: 3))
         XCTAssertEqual(merge.completed(fromShard: 3, tag: CommandTag("SELECT 2"))?.description, "SELECT 2")
-        // The next statement of the message: a row set with no rows still gets its description.
-        XCTAssertTrue(merge.owesRowDescription(fromShard: 3))
-        merge.markRowDescriptionSent()
-        XCTAssertEqual(merge.completed(fromShard: 3, tag: CommandTag("SELECT 0"))?.description, "SELECT 0")
-        XCTAssertEqual(merge.rowArrived(fromShard: 3).description, true)
+        // The next statement of the message has a row set of its own.
+        XCTAssertTrue(merge.descriptionArrived(fromShard: 3))
     }
 
     func testFirstErrorWinsAndStopsRows() {
         var merge = FanOutMerge(mode: .concatenate, shards: [0, 1])
         XCTAssertTrue(merge.errorArrived(fromShard: 1))
         XCTAssertFalse(merge.errorArrived(fromShard: 0))
-        XCTAssertEqual(merge.rowArrived(fromShard: 0).row, false)
+        XCTAssertFalse(merge.rowArrived(fromShard: 0))
         XCTAssertTrue(merge.failed)
     }
 }

@@ -4,7 +4,8 @@ import PGWire
 
 /// Runs one statement text on one or more prepared shard connections and streams the merged
 /// answer to the client: rows as they arrive (pausing the shards while the client's socket is
-/// full), one RowDescription, one command tag, the first error.
+/// full), one RowDescription, one command tag, the first error. A single shard's messages are
+/// forwarded byte for byte.
 final class ShardFanOut {
     private unowned let session: ClientSession
     private let links: [ShardLink]
@@ -13,7 +14,6 @@ final class ShardFanOut {
     private var running = 0
     private var pending: [BackendConnection] = []
     private var error: ErrorFields?
-    private var lostConnection = false
     private var completion: ((Bool) -> Void)?
 
     init(session: ClientSession, links: [ShardLink], mode: FanOutMode, positionOffset: Int) {
@@ -33,8 +33,8 @@ final class ShardFanOut {
                 shardFinished(link, BackendError(.connectionLost, "connection is not open"))
                 continue
             }
-            connection.execute(sql, onResult: { result in
-                self.resultArrived(result, from: link, connection: connection)
+            connection.execute(sql, onMessage: { message in
+                self.messageArrived(message, from: link, connection: connection)
             }, completion: { failure in
                 self.shardFinished(link, failure)
             })
@@ -43,59 +43,37 @@ final class ShardFanOut {
 
     private var out: ClientConnection { session.connection }
 
-    private func resultArrived(_ result: BackendResult, from link: ShardLink, connection: BackendConnection) -> BackendConnection.Flow {
-        switch result.status {
-        case .singleRow:
-            let decision = merge.rowArrived(fromShard: link.index)
-            if decision.description { sendRowDescription(result) }
-            if decision.row { sendRow(result) }
-        case .rowsComplete, .commandComplete:
-            if result.status == .rowsComplete && merge.owesRowDescription(fromShard: link.index) {
-                sendRowDescription(result)
-                merge.markRowDescriptionSent()
+    private func messageArrived(_ message: BackendMessage, from link: ShardLink, connection: BackendConnection) -> BackendConnection.Flow {
+        let shard = link.index
+        switch message.type {
+        case BackendMessage.dataRow:
+            if merge.rowArrived(fromShard: shard) { out.output.forward(message) }
+        case BackendMessage.rowDescription:
+            if merge.descriptionArrived(fromShard: shard) { out.output.forward(message) }
+        case BackendMessage.commandComplete:
+            if merge.completed(fromShard: shard, tag: CommandTag(message.commandTag)) != nil {
+                out.output.forward(message)
             }
-            if let tag = merge.completed(fromShard: link.index, tag: CommandTag(result.commandTag)) {
-                out.output.commandComplete(tag.description)
+        case BackendMessage.emptyQueryResponse:
+            if merge.mode == .single { out.output.forward(message) }
+        case BackendMessage.errorResponse:
+            let fields = session.clientError(from: Diagnostics(message), positionOffset: positionOffset)
+            if merge.errorArrived(fromShard: shard) {
+                if merge.mode == .single { out.output.errorResponse(fields) } else { error = fields }
             }
-        case .emptyQuery:
-            if merge.mode == .single { out.output.emptyQueryResponse() }
-        case .error:
-            let fields = session.clientError(from: result.diagnostics, positionOffset: positionOffset)
-            if merge.errorArrived(fromShard: link.index) {
-                if merge.mode == .single {
-                    out.output.errorResponse(fields)
-                } else {
-                    error = fields
-                }
-            }
-        case .copy, .other:
+        case BackendMessage.noticeResponse:
+            session.forwardNotice(Diagnostics(message))
+        case BackendMessage.notificationResponse:
+            out.output.forward(message)
+        case BackendMessage.copyInResponse:
+            // The router refuses COPY FROM; a shard that asks for data anyway gets none.
+            connection.send { $0.copyFail("COPY FROM STDIN is not supported by pgshard yet") }
+        case BackendMessage.copyOutResponse, BackendMessage.copyData, BackendMessage.copyDone:
+            if merge.mode == .single { out.output.forward(message) }
+        default:
             break
         }
         return backpressure(connection)
-    }
-
-    private func sendRowDescription(_ result: BackendResult) {
-        let output = out
-        output.output.beginRowDescription(fieldCount: result.fieldCount)
-        for i in 0..<result.fieldCount {
-            let f = result.field(i)
-            output.output.appendField(FieldDescription(
-                name: f.name, tableOID: f.tableOID, columnAttributeNumber: f.columnAttributeNumber,
-                dataTypeOID: f.dataTypeOID, dataTypeSize: f.dataTypeSize, typeModifier: f.typeModifier, format: f.format))
-        }
-        output.output.endMessage()
-    }
-
-    private func sendRow(_ result: BackendResult) {
-        let output = out
-        let columns = result.fieldCount
-        for row in 0..<result.rowCount {
-            output.output.beginDataRow(columnCount: columns)
-            for column in 0..<columns {
-                result.withValue(row: row, column: column) { output.output.appendDataRowValue($0) }
-            }
-            output.output.endDataRow()
-        }
     }
 
     private func backpressure(_ connection: BackendConnection) -> BackendConnection.Flow {
@@ -118,7 +96,6 @@ final class ShardFanOut {
 
     private func shardFinished(_ link: ShardLink, _ failure: BackendError?) {
         if let failure {
-            lostConnection = true
             let fields = session.shardFailure(failure, link: link)
             if merge.errorArrived(fromShard: link.index) {
                 if merge.mode == .single { out.output.errorResponse(fields) } else { error = fields }

@@ -86,9 +86,11 @@ extension ClientSession {
         forEach(targets, completion: completion) { link, done in
             guard let backend = link.connection else { return done(nil) }
             var error: ErrorFields?
-            backend.execute(sql, onResult: { [self] result in
-                if result.status == .error, error == nil {
-                    error = clientError(from: result.diagnostics, positionOffset: 0)
+            backend.execute(sql, onMessage: { [self] message in
+                if message.type == BackendMessage.errorResponse, error == nil {
+                    error = clientError(from: Diagnostics(message), positionOffset: 0)
+                } else if message.type == BackendMessage.noticeResponse {
+                    forwardNotice(Diagnostics(message))
                 }
                 return .proceed
             }, completion: { [self] failure in

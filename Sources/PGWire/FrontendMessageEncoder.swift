@@ -1,0 +1,147 @@
+/// Writes the messages a client sends (what pgshard sends to a shard once libpq has opened the
+/// connection) into one reused byte buffer. The counterpart of `BackendMessageEncoder`.
+public struct FrontendMessageEncoder: Sendable {
+    /// The bytes ready to write, oldest first.
+    public private(set) var buffer: [UInt8] = []
+
+    public init() {
+        buffer.reserveCapacity(4 << 10)
+    }
+
+    public var isEmpty: Bool { buffer.isEmpty }
+    public var count: Int { buffer.count }
+
+    /// Drops the first `count` bytes, after the socket took them.
+    public mutating func consume(_ count: Int) {
+        if count == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+        } else {
+            buffer.removeSubrange(0..<count)
+        }
+    }
+
+    /// `Q` Query.
+    public mutating func query(_ sql: String) {
+        let start = begin(UInt8(ascii: "Q"))
+        writeCString(sql)
+        end(start)
+    }
+
+    /// `P` Parse.
+    public mutating func parse(statement: String, sql: String, parameterTypes: [UInt32]) {
+        let start = begin(UInt8(ascii: "P"))
+        writeCString(statement)
+        writeCString(sql)
+        writeUInt16(UInt16(truncatingIfNeeded: parameterTypes.count))
+        for type in parameterTypes { writeUInt32(type) }
+        end(start)
+    }
+
+    /// `B` Bind, from a client's Bind with the statement (and portal) names replaced.
+    public mutating func bind(_ bind: Bind, portal: String, statement: String) {
+        let start = begin(UInt8(ascii: "B"))
+        writeCString(portal)
+        writeCString(statement)
+        writeUInt16(UInt16(truncatingIfNeeded: bind.parameterFormats.count))
+        for format in bind.parameterFormats { writeUInt16(UInt16(bitPattern: format)) }
+        writeUInt16(UInt16(truncatingIfNeeded: bind.parameters.count))
+        for parameter in bind.parameters {
+            if let parameter {
+                writeUInt32(UInt32(truncatingIfNeeded: parameter.count))
+                buffer.append(contentsOf: parameter)
+            } else {
+                writeUInt32(UInt32(bitPattern: -1))
+            }
+        }
+        writeUInt16(UInt16(truncatingIfNeeded: bind.resultFormats.count))
+        for format in bind.resultFormats { writeUInt16(UInt16(bitPattern: format)) }
+        end(start)
+    }
+
+    /// `D` Describe.
+    public mutating func describe(_ kind: StatementOrPortal, name: String) {
+        let start = begin(UInt8(ascii: "D"))
+        buffer.append(kind.rawValue)
+        writeCString(name)
+        end(start)
+    }
+
+    /// `E` Execute; `maxRows` 0 means all rows.
+    public mutating func execute(portal: String, maxRows: Int32) {
+        let start = begin(UInt8(ascii: "E"))
+        writeCString(portal)
+        writeUInt32(UInt32(bitPattern: maxRows))
+        end(start)
+    }
+
+    /// `C` Close.
+    public mutating func close(_ kind: StatementOrPortal, name: String) {
+        let start = begin(UInt8(ascii: "C"))
+        buffer.append(kind.rawValue)
+        writeCString(name)
+        end(start)
+    }
+
+    /// `S` Sync.
+    public mutating func sync() { empty(UInt8(ascii: "S")) }
+    /// `H` Flush.
+    public mutating func flush() { empty(UInt8(ascii: "H")) }
+    /// `X` Terminate.
+    public mutating func terminate() { empty(UInt8(ascii: "X")) }
+
+    /// `d` CopyData.
+    public mutating func copyData(_ bytes: [UInt8]) {
+        let start = begin(UInt8(ascii: "d"))
+        buffer.append(contentsOf: bytes)
+        end(start)
+    }
+
+    /// `c` CopyDone.
+    public mutating func copyDone() { empty(UInt8(ascii: "c")) }
+
+    /// `f` CopyFail.
+    public mutating func copyFail(_ message: String) {
+        let start = begin(UInt8(ascii: "f"))
+        writeCString(message)
+        end(start)
+    }
+
+    private mutating func empty(_ type: UInt8) {
+        buffer.append(type)
+        writeUInt32(4)
+    }
+
+    private mutating func begin(_ type: UInt8) -> Int {
+        buffer.append(type)
+        let index = buffer.count
+        writeUInt32(0)
+        return index
+    }
+
+    private mutating func end(_ lengthIndex: Int) {
+        let length = UInt32(truncatingIfNeeded: buffer.count - lengthIndex)
+        buffer.withUnsafeMutableBytes { $0.storeBytes(of: length.bigEndian, toByteOffset: lengthIndex, as: UInt32.self) }
+    }
+
+    private mutating func writeUInt16(_ value: UInt16) {
+        buffer.append(UInt8(truncatingIfNeeded: value >> 8))
+        buffer.append(UInt8(truncatingIfNeeded: value))
+    }
+
+    private mutating func writeUInt32(_ value: UInt32) {
+        withUnsafeBytes(of: value.bigEndian) { buffer.append(contentsOf: $0) }
+    }
+
+    private mutating func writeCString(_ string: String) {
+        var string = string
+        string.withUTF8 { utf8 in
+            // A NUL would end the string early on the server and shift every later field.
+            if let nul = utf8.firstIndex(of: 0) {
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<nul]))
+            } else {
+                buffer.append(contentsOf: utf8)
+            }
+        }
+        buffer.append(0)
+    }
+}
