@@ -135,6 +135,10 @@ extension BackendConnection {
 
     /// Hands complete messages to the handler until it pauses or none is left.
     func deliverMessages() {
+        // A handler may start the next exchange (`receive`): the loop already running delivers it.
+        guard !delivering else { return }
+        delivering = true
+        defer { delivering = false }
         while !paused, !isBroken {
             let start = inputStart
             let framed = input.withUnsafeBytes { bytes in
@@ -151,11 +155,14 @@ extension BackendConnection {
                 }
                 return
             }
-            inputStart = body.upperBound
             let flow = input.withUnsafeBytes { bytes in
                 handle(BackendMessage(type: type, body: UnsafeRawBufferPointer(rebasing: bytes[body])))
             }
-            if flow == .pause {
+            if flow != .hold {
+                inputStart = body.upperBound
+                heldMessageTracked = false
+            }
+            if flow != .proceed {
                 paused = true
                 watcher?.wantsRead = false
             }
@@ -163,6 +170,31 @@ extension BackendConnection {
     }
 
     private func handle(_ message: BackendMessage) -> Flow {
+        // A held message is delivered again later; what it says about the connection is
+        // recorded once, before its handler sees it.
+        if !heldMessageTracked { track(message) }
+        if let handler = messageHandler {
+            let flow = handler(message)
+            heldMessageTracked = flow == .hold
+            return flow
+        }
+        switch message.type {
+        case BackendMessage.noticeResponse:
+            noticeHandler?(Diagnostics(message))
+        case BackendMessage.notificationResponse, BackendMessage.parameterStatus, BackendMessage.readyForQuery:
+            break
+        case BackendMessage.errorResponse:
+            // An error outside any exchange: the server is going away (shutdown, terminated).
+            let text = message.fields.first { $0.0 == UInt8(ascii: "M") }?.1 ?? "the shard reported an error"
+            lose(text)
+        default:
+            lose("the shard sent an unexpected message '\(Character(UnicodeScalar(message.type)))'")
+        }
+        return .proceed
+    }
+
+    /// What the connection itself learns from a message: transaction state, parameters.
+    private func track(_ message: BackendMessage) {
         switch message.type {
         case BackendMessage.readyForQuery:
             pendingReadyForQuery = max(0, pendingReadyForQuery - 1)
@@ -173,21 +205,6 @@ extension BackendConnection {
         default:
             break
         }
-        if let handler = messageHandler { return handler(message) }
-        switch message.type {
-        case BackendMessage.noticeResponse:
-            noticeHandler?(Diagnostics(fields: message.fields.map { Diagnostics.Field(code: $0.0, value: $0.1) }))
-        case BackendMessage.notificationResponse, BackendMessage.parameterStatus, BackendMessage.readyForQuery:
-            break
-        case BackendMessage.errorResponse:
-            // An error outside any exchange: the server is going away (shutdown, terminated).
-            let fields = message.fields
-            let text = fields.first { $0.0 == UInt8(ascii: "M") }?.1 ?? "the shard reported an error"
-            lose(text)
-        default:
-            lose("the shard sent an unexpected message '\(Character(UnicodeScalar(message.type)))'")
-        }
-        return .proceed
     }
 
     /// Writes as much queued output as the socket takes.

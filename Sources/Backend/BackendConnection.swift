@@ -18,6 +18,9 @@ public final class BackendConnection: @unchecked Sendable {
         case proceed
         /// Stop reading from the shard until `resumeReading()` (the client is not keeping up).
         case pause
+        /// Like `pause`, and deliver this same message again on `resumeReading()` (it is not
+        /// the handler's turn yet).
+        case hold
     }
 
     /// The shard's name, for errors and logs.
@@ -33,6 +36,10 @@ public final class BackendConnection: @unchecked Sendable {
     /// Bytes read from the shard; messages before `inputStart` were handled.
     var input: [UInt8] = []
     var inputStart = 0
+    /// The message at `inputStart` was held by its handler and has been tracked already.
+    var heldMessageTracked = false
+    /// Set while `deliverMessages` runs.
+    var delivering = false
     /// Messages waiting to be written to the shard.
     var output = FrontendMessageEncoder()
     /// The socket and, with TLS, libpq's SSL object, once the connection is open.
@@ -40,6 +47,9 @@ public final class BackendConnection: @unchecked Sendable {
     var sslHandle: OpaquePointer?
     /// Query and Sync messages sent whose ReadyForQuery has not arrived.
     public internal(set) var pendingReadyForQuery = 0
+    /// Names of the prepared statements this connection holds, with when each was last used;
+    /// kept by the session layer, which prepares statements lazily per connection.
+    public var preparedStatements: [String: UInt64] = [:]
     /// Run-time parameters the shard reported.
     var parameters: [String: String] = [:]
     var transactionStatus: TransactionStatus = .idle

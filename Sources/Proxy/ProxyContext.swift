@@ -8,6 +8,8 @@ import SQLRouter
 final class ProxyContext: Sendable {
     let config: ProxyConfig
     let router: Router
+    /// Shard-side names of prepared statements, shared by every session.
+    let statementNames = StatementNames()
     let serverParameters: [(name: String, value: String)]
     let registry = SessionRegistry()
     let logger: Logger

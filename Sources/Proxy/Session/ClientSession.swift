@@ -30,6 +30,10 @@ final class ClientSession: @unchecked Sendable {
     var reportedParameters: [String: String] = [:]
     /// True while a Query message is being executed.
     var isBusy = false
+    /// Extended-protocol statements, portals and the batch in flight.
+    let extended = ExtendedState()
+    /// Orders uses of prepared statements on shard connections (least recently used is closed).
+    var statementClock: UInt64 = 0
     /// Notices already forwarded for the running statement (the same notice from every shard
     /// of a DDL is shown once).
     var forwardedNotices: Set<[Diagnostics.Field]> = []
@@ -84,17 +88,34 @@ final class ClientSession: @unchecked Sendable {
     func received(_ message: FrontendMessage) {
         switch message {
         case .query(let sql):
-            queryReceived(sql)
+            if ext.skipping { return }
+            if batchIsOpen {
+                syncReceived { [self] in queryReceived(sql) }
+            } else {
+                queryReceived(sql)
+            }
+        case .parse(let parse):
+            parseReceived(parse)
+        case .bind(let bind):
+            bindReceived(bind)
+        case .describe(let describe):
+            describeReceived(describe)
+        case .execute(let execute):
+            executeReceived(execute)
+        case .close(let close):
+            closeReceived(close)
+        case .sync:
+            syncReceived()
+        case .flush:
+            flushReceived()
         case .terminate:
             connection.close()
-        case .parse, .bind, .describe, .execute, .close, .sync, .flush, .functionCall:
-            // Why close: after an unsupported extended-protocol message the client waits for
-            // answers pgshard cannot give correctly; ending the connection is the honest reply.
-            connection.output.errorResponse(.error(
-                .featureNotSupported, "the extended query protocol is not supported by pgshard yet",
-                hint: "use the simple query protocol (e.g. pgbench -M simple, psycopg with prepare_threshold=None)",
-                severity: "FATAL"))
-            connection.closeAfterWrite()
+        case .functionCall:
+            // The fast-path interface (large objects): its function OIDs mean nothing across shards.
+            fail(.error(.featureNotSupported, "the function call interface is not supported by pgshard",
+                        hint: "call the function with SELECT"))
+            connection.output.readyForQuery(transactionStatus)
+            connection.scheduleFlush()
         case .copyData, .copyDone, .copyFail:
             // Outside COPY these are ignored, as PostgreSQL does.
             break

@@ -1,0 +1,548 @@
+import Backend
+import Merge
+import PGWire
+import SQLRouter
+
+// The extended query protocol. Parse is checked and routed by pgshard and answered at once;
+// the statement is prepared on a shard connection when a Bind or Describe first needs it
+// there (so a server-side error in its text, such as an unknown column, is reported at that
+// message). Bind routes with the bound values when the shard key is a parameter. Messages go to
+// the shards as they arrive; answers reach the client in the order of its messages (a shard
+// whose answers are not next is not read until they are). After an error every message up to
+// Sync is skipped, as PostgreSQL does; a batch outside a transaction that failed on one shard
+// is rolled back on the others before Sync.
+
+extension ClientSession {
+    var ext: ExtendedState { extended }
+
+    func parseReceived(_ parse: Parse) {
+        guard !ext.skipping else { return }
+        if !parse.name.isEmpty, ext.statements[parse.name] != nil {
+            return failBatch(.error(.duplicatePreparedStatement, "prepared statement \"\(parse.name)\" already exists"))
+        }
+        let routed: RoutedStatement?
+        switch context.router.route(parse.query) {
+        case .failure(let error):
+            return failBatch(clientError(error))
+        case .statements(let statements):
+            guard statements.count <= 1 else {
+                return failBatch(.error(.syntaxError, "cannot insert multiple commands into a prepared statement"))
+            }
+            routed = statements.first
+        }
+        let backendName = parse.name.isEmpty ? "" : context.statementNames.name(sql: parse.query, types: parse.parameterTypeOIDs)
+        ext.statements[parse.name] = ClientStatement(
+            sql: parse.query, parameterTypes: parse.parameterTypeOIDs, routed: routed, backendName: backendName)
+        owe(.local(.parseComplete))
+    }
+
+    func bindReceived(_ bind: Bind) {
+        guard !ext.skipping else { return }
+        guard let statement = ext.statements[bind.statement] else {
+            return failBatch(.error(.invalidSQLStatementName, "prepared statement \"\(bind.statement)\" does not exist"))
+        }
+        if bind.parameterFormats.count > 1 && bind.parameterFormats.count != bind.parameters.count {
+            return failBatch(.error(.protocolViolation,
+                "bind message has \(bind.parameterFormats.count) parameter formats but \(bind.parameters.count) parameters"))
+        }
+        if let bad = (bind.parameterFormats + bind.resultFormats).first(where: { $0 != 0 && $0 != 1 }) {
+            return failBatch(.error(.invalidParameterValue, "unsupported format code: \(bad)"))
+        }
+        if !bind.portal.isEmpty, ext.portals[bind.portal] != nil {
+            return failBatch(.error(.duplicateCursor, "portal \"\(bind.portal)\" already exists"))
+        }
+        guard let routed = statement.routed else {
+            ext.portals[bind.portal] = ClientPortal(statement: statement, route: .anyShard, links: [], mode: .single)
+            return owe(.local(.bindComplete))
+        }
+        var route = routed.route
+        if routed.dependsOnParameters {
+            let formats = bind.parameters.indices.map { bind.parameterFormat(at: $0) ?? 0 }
+            let parameters = BoundParameters(values: bind.parameters, formats: formats, types: statement.parameterTypes)
+            if case .statements(let statements) = context.router.route(statement.sql, parameters: parameters), statements.count == 1 {
+                route = statements[0].route
+            }
+        }
+        if let transaction, transaction.failed, !route.isAllowedInFailedTransaction {
+            return failBatch(.error(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block"))
+        }
+        let shards: [Int]
+        let mode: FanOutMode
+        switch route {
+        case .refuse(let error):
+            return failBatch(clientError(error))
+        case .session:
+            ext.portals[bind.portal] = ClientPortal(statement: statement, route: route, links: [], mode: .single)
+            return owe(.local(.bindComplete))
+        case .shard(let shard):
+            (shards, mode) = ([shard], .single)
+        case .anyShard:
+            (shards, mode) = ([batchShard()], .single)
+        case .scatter(let scattered, _):
+            (shards, mode) = (scattered, .concatenate)
+        case .allShards:
+            (shards, mode) = (Array(links.indices), .firstShard)
+        }
+        let targets = shards.map { links[$0] }
+        let portal = ClientPortal(statement: statement, route: route, links: targets, mode: mode)
+        ext.portals[bind.portal] = portal
+        withLinks(targets) { [self] in
+            for (n, link) in targets.enumerated() {
+                guard let backend = link.connection else { continue }
+                ensurePrepared(statement, on: link)
+                backend.send { $0.bind(bind, portal: bind.portal, statement: statement.backendName) }
+                owe(.shard(link, .bind(silent: n > 0)))
+            }
+        }
+    }
+
+    func describeReceived(_ describe: Describe) {
+        guard !ext.skipping else { return }
+        switch describe.kind {
+        case .statement:
+            guard let statement = ext.statements[describe.name] else {
+                return failBatch(.error(.invalidSQLStatementName, "prepared statement \"\(describe.name)\" does not exist"))
+            }
+            guard statement.routed != nil else {
+                return owe(.local(.emptyStatementDescription))
+            }
+            let link = links[batchShard()]
+            withLinks([link]) { [self] in
+                guard let backend = link.connection else { return }
+                ensurePrepared(statement, on: link)
+                backend.send { $0.describe(.statement, name: statement.backendName) }
+                owe(.shard(link, .describeStatement(silent: false)))
+            }
+        case .portal:
+            guard let portal = ext.portals[describe.name] else {
+                return failBatch(.error(.invalidCursorName, "portal \"\(describe.name)\" does not exist"))
+            }
+            guard let link = portal.links.first, let backend = link.connection else {
+                return owe(.local(.noData))
+            }
+            backend.send { $0.describe(.portal, name: describe.name) }
+            owe(.shard(link, .describePortal(silent: false)))
+        }
+    }
+
+    func executeReceived(_ execute: Execute) {
+        guard !ext.skipping else { return }
+        guard let portal = ext.portals[execute.portal] else {
+            return failBatch(.error(.invalidCursorName, "portal \"\(execute.portal)\" does not exist"))
+        }
+        guard !portal.links.isEmpty else {
+            guard let routed = portal.statement.routed, case .session(let command) = portal.route else {
+                return owe(.local(.emptyQuery))
+            }
+            return runSessionPortal(command, routed: routed)
+        }
+        if portal.links.count > 1 && execute.maxRows > 0 {
+            return failBatch(.error(.featureNotSupported,
+                "fetching part of the result of a statement that runs on several shards is not supported",
+                hint: "fetch all rows at once (no fetch size), or add the shard key so the statement runs on one shard"))
+        }
+        portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index))
+        for (n, link) in portal.links.enumerated() {
+            guard let backend = link.connection else { continue }
+            backend.send { $0.execute(portal: execute.portal, maxRows: execute.maxRows) }
+            owe(.shard(link, .execute(portal, last: n == portal.links.count - 1, silent: false)))
+        }
+    }
+
+    func closeReceived(_ close: Close) {
+        guard !ext.skipping else { return }
+        switch close.kind {
+        case .statement:
+            // The shard connections keep the statement under its shared name for other clients.
+            ext.statements[close.name] = nil
+            owe(.local(.closeComplete))
+        case .portal:
+            guard let portal = ext.portals.removeValue(forKey: close.name), !portal.links.isEmpty else {
+                return owe(.local(.closeComplete))
+            }
+            for (n, link) in portal.links.enumerated() {
+                guard let backend = link.connection else { continue }
+                backend.send { $0.close(.portal, name: close.name) }
+                owe(.shard(link, .close(silent: n > 0)))
+            }
+        }
+    }
+
+    func flushReceived() {
+        for link in ext.touched { link.connection?.send { $0.flush() } }
+        connection.scheduleFlush()
+    }
+
+    /// Sync: every shard of the batch ends it (rolling back first if the batch failed outside a
+    /// transaction), then one ReadyForQuery. `then` runs instead of answering ReadyForQuery (a
+    /// Query message arrived before Sync).
+    func syncReceived(then next: (() -> Void)? = nil) {
+        ext.skipping = false
+        ext.syncing = true
+        ext.afterSync = next
+        for link in ext.touched {
+            guard let backend = link.connection, !backend.isBroken else { continue }
+            if ext.failed, transaction == nil, !ext.failedLinks.contains(link.index) {
+                backend.send { $0.query("ROLLBACK") }
+                owe(.shard(link, .query))
+            }
+            backend.send { $0.sync() }
+            owe(.shard(link, .sync))
+        }
+        pauseInput()
+        finishBatchIfDone()
+    }
+
+    /// Whether an extended-protocol batch has messages not yet ended by Sync.
+    var batchIsOpen: Bool { !ext.touched.isEmpty || ext.head < ext.owed.count }
+
+    // MARK: - Shard links
+
+    /// The shard for statements any shard can answer: one the batch already uses, else the
+    /// session's preferred one.
+    private func batchShard() -> Int {
+        ext.touched.first?.index ?? preferredShard()
+    }
+
+    /// Makes `targets` ready (connected, settings, transaction) and then runs `body`; the
+    /// client's next messages wait meanwhile.
+    private func withLinks(_ targets: [ShardLink], _ body: @escaping () -> Void) {
+        var done = false
+        var waited = false
+        prepare(targets, begin: false) { [self] error in
+            done = true
+            if let error {
+                failBatch(error)
+            } else {
+                for link in targets { touch(link) }
+                body()
+            }
+            if waited { resumeInput() }
+        }
+        if !done {
+            waited = true
+            pauseInput()
+        }
+    }
+
+    /// Starts reading a link's answers for the batch.
+    private func touch(_ link: ShardLink) {
+        guard let backend = link.connection else { return }
+        if !ext.touched.contains(where: { $0 === link }) { ext.touched.append(link) }
+        backend.receive({ [unowned self] message in
+            shardMessage(message, from: link)
+        }, failure: { [weak self] error in
+            self?.shardLost(link, error)
+        })
+    }
+
+    /// Sends Parse for `statement` on `link` unless its connection has it already.
+    private func ensurePrepared(_ statement: ClientStatement, on link: ShardLink) {
+        guard let backend = link.connection else { return }
+        let name = statement.backendName
+        statementClock &+= 1
+        if !name.isEmpty, backend.preparedStatements[name] != nil {
+            backend.preparedStatements[name] = statementClock
+            return
+        }
+        if !name.isEmpty {
+            if backend.preparedStatements.count >= Self.preparedPerConnection,
+               let oldest = backend.preparedStatements.min(by: { $0.value < $1.value })?.key {
+                backend.preparedStatements[oldest] = nil
+                backend.send { $0.close(.statement, name: oldest) }
+                owe(.shard(link, .close(silent: true)))
+            }
+            backend.preparedStatements[name] = statementClock
+        }
+        backend.send { $0.parse(statement: name, sql: statement.sql, parameterTypes: statement.parameterTypes) }
+        owe(.shard(link, .parse(name: name)))
+    }
+
+    /// Prepared statements one shard connection keeps before closing the least recently used.
+    static let preparedPerConnection = 256
+
+    // MARK: - Answers
+
+    private func owe(_ answer: OwedAnswer) {
+        ext.owed.append(answer)
+        advance()
+    }
+
+    /// Sends the local answers that are next, skips consumed ones, and lets held shards go on.
+    private func advance() {
+        while ext.head < ext.owed.count {
+            switch ext.owed[ext.head] {
+            case .done:
+                ext.head += 1
+            case .local(let answer):
+                ext.head += 1
+                send(answer)
+            case .shard:
+                wakeHeld()
+                connection.scheduleFlush()
+                return
+            }
+        }
+        wakeHeld()
+        connection.scheduleFlush()
+        if ext.head > 64 && ext.head == ext.owed.count {
+            ext.owed.removeAll(keepingCapacity: true)
+            ext.head = 0
+        }
+        finishBatchIfDone()
+        if let idle = ext.onIdle, ext.head == ext.owed.count {
+            ext.onIdle = nil
+            idle()
+        }
+    }
+
+    private func wakeHeld() {
+        guard !ext.held.isEmpty else { return }
+        let held = ext.held
+        ext.held = []
+        connection.queue.async {
+            for backend in held { backend.resumeReading() }
+        }
+    }
+
+    private func send(_ answer: LocalAnswer) {
+        let output = connection
+        switch answer {
+        case .parseComplete: output.output.parseComplete()
+        case .bindComplete: output.output.bindComplete()
+        case .closeComplete: output.output.closeComplete()
+        case .noData: output.output.noData()
+        case .emptyQuery: output.output.emptyQueryResponse()
+        case .emptyStatementDescription:
+            output.output.parameterDescription([])
+            output.output.noData()
+        case .commandComplete(let tag): output.output.commandComplete(tag)
+        case .error(let fields): output.output.errorResponse(fields)
+        }
+    }
+
+    /// An error in the batch: the client gets it (after what it is owed before), the rest of
+    /// the batch is skipped until Sync.
+    func failBatch(_ error: ErrorFields) {
+        transaction?.failed = true
+        if !ext.syncing { ext.skipping = true }
+        ext.failed = true
+        owe(.local(.error(error)))
+    }
+
+    private func shardMessage(_ message: BackendMessage, from link: ShardLink) -> BackendConnection.Flow {
+        switch message.type {
+        case BackendMessage.noticeResponse:
+            forwardNotice(Diagnostics(message))
+            return .proceed
+        case BackendMessage.parameterStatus:
+            return .proceed
+        case BackendMessage.notificationResponse:
+            connection.output.forward(message)
+            connection.scheduleFlush()
+            return .proceed
+        default:
+            break
+        }
+        guard let index = ext.owed[ext.head...].firstIndex(where: { if case .shard(let l, _) = $0 { l === link } else { false } }),
+              case .shard(_, let expected) = ext.owed[index]
+        else {
+            link.connection?.close()
+            shardLost(link, BackendError(.misuse, "the shard sent an answer pgshard did not ask for"))
+            return .proceed
+        }
+        if case .sync = expected {
+            guard message.type == BackendMessage.readyForQuery else { return .proceed }
+            ext.owed[index] = .done
+            advance()
+            return .proceed
+        }
+        guard index == ext.head else {
+            if let backend = link.connection { ext.held.append(backend) }
+            return .hold
+        }
+        if message.type == BackendMessage.errorResponse, !expected.isQuery {
+            shardError(message, link: link, expected: expected)
+            return .proceed
+        }
+        var finished = false
+        switch expected {
+        case .parse:
+            finished = message.type == BackendMessage.parseComplete
+        case .bind(let silent):
+            if !silent { connection.output.forward(message) }
+            finished = true
+        case .describeStatement(let silent):
+            if !silent { connection.output.forward(message) }
+            finished = message.type != BackendMessage.parameterDescription
+        case .describePortal(let silent), .close(let silent):
+            if !silent { connection.output.forward(message) }
+            finished = true
+        case .execute(let portal, let last, let silent):
+            finished = executeMessage(message, portal: portal, link: link, last: last, silent: silent)
+        case .query:
+            finished = message.type == BackendMessage.readyForQuery
+        case .sync:
+            break
+        }
+        if finished {
+            ext.owed[index] = .done
+            advance()
+        }
+        return backpressure(link)
+    }
+
+    /// One message of an Execute; true when it ends the Execute.
+    private func executeMessage(_ message: BackendMessage, portal: ClientPortal, link: ShardLink, last: Bool, silent: Bool) -> Bool {
+        let single = portal.links.count == 1
+        switch message.type {
+        case BackendMessage.dataRow:
+            if !silent && portal.merge.rowArrived(fromShard: link.index) { connection.output.forward(message) }
+            return false
+        case BackendMessage.commandComplete:
+            if single {
+                if !silent { connection.output.forward(message) }
+            } else {
+                _ = portal.merge.completed(fromShard: link.index, tag: CommandTag(message.commandTag))
+                if last && !silent, let tag = portal.merge.finalTag().tag {
+                    connection.output.commandComplete(tag.description)
+                }
+            }
+            return true
+        case BackendMessage.emptyQueryResponse, BackendMessage.portalSuspended:
+            if !silent && (single || last) { connection.output.forward(message) }
+            return true
+        case BackendMessage.copyInResponse:
+            link.connection?.send { $0.copyFail("COPY FROM STDIN is not supported by pgshard yet") }
+            return false
+        case BackendMessage.copyOutResponse, BackendMessage.copyData, BackendMessage.copyDone:
+            if !silent && single { connection.output.forward(message) }
+            return false
+        default:
+            return false
+        }
+    }
+
+    private func shardError(_ message: BackendMessage, link: ShardLink, expected: ShardAnswer) {
+        if case .parse(let name) = expected, !name.isEmpty {
+            link.connection?.preparedStatements[name] = nil
+        }
+        if !ext.failed {
+            connection.output.errorResponse(clientError(from: Diagnostics(message), positionOffset: 0))
+        }
+        ext.owed[ext.head] = .done
+        ext.failedLinks.insert(link.index)
+        silenceAfterError(failing: link)
+        transaction?.failed = true
+        if !ext.syncing { ext.skipping = true }
+        ext.failed = true
+        advance()
+    }
+
+    /// After an error the failing shard answers nothing until Sync; other shards' answers are
+    /// still read but not forwarded; local answers are dropped.
+    private func silenceAfterError(failing link: ShardLink?) {
+        for i in ext.head..<ext.owed.count {
+            switch ext.owed[i] {
+            case .local:
+                ext.owed[i] = .done
+            case .shard(let l, let answer):
+                if answer.isSync { continue }
+                if let link, l === link { ext.owed[i] = .done } else { ext.owed[i] = .shard(l, answer.silenced()) }
+            case .done:
+                break
+            }
+        }
+    }
+
+    private func shardLost(_ link: ShardLink, _ error: BackendError) {
+        let fields = shardFailure(error, link: link)
+        if !ext.failed { connection.output.errorResponse(fields) }
+        for i in ext.head..<ext.owed.count {
+            if case .shard(let l, _) = ext.owed[i], l === link { ext.owed[i] = .done }
+        }
+        ext.touched.removeAll { $0 === link }
+        ext.failedLinks.insert(link.index)
+        silenceAfterError(failing: nil)
+        link.close()
+        transaction?.failed = true
+        if !ext.syncing { ext.skipping = true }
+        ext.failed = true
+        advance()
+    }
+
+    private func backpressure(_ link: ShardLink) -> BackendConnection.Flow {
+        let output = connection
+        guard output.outputIsFull else { return .proceed }
+        output.flush()
+        guard output.outputIsFull, !output.isClosed, let backend = link.connection else { return .proceed }
+        let previous = output.onOutputDrained
+        output.onOutputDrained = {
+            previous?()
+            backend.resumeReading()
+        }
+        return .pause
+    }
+
+    private func finishBatchIfDone() {
+        guard ext.syncing, ext.head == ext.owed.count else { return }
+        for link in ext.touched { link.connection?.stopReceiving() }
+        reportParameterChanges(ext.touched)
+        if transaction == nil {
+            // Outside a transaction block, Sync ends the implicit transaction and its portals.
+            ext.portals.removeAll()
+        }
+        let next = ext.afterSync
+        ext.resetBatch()
+        releaseIdleLinks()
+        if let next {
+            next()
+            return
+        }
+        connection.output.readyForQuery(transactionStatus)
+        connection.flush()
+        resumeInput()
+    }
+
+    /// A session command (BEGIN, COMMIT, SET, ...) bound as a portal: run once every earlier
+    /// answer has been given.
+    private func runSessionPortal(_ command: SessionCommand, routed: RoutedStatement) {
+        pauseInput()
+        let run = { [self] in
+            let touched = ext.touched
+            for link in touched { link.connection?.stopReceiving() }
+            ext.touched = []
+            runSessionCommand(command, statement: routed) { [self] ok in
+                for link in touched { touch(link) }
+                if !ok {
+                    if !ext.syncing { ext.skipping = true }
+                    ext.failed = true
+                }
+                connection.scheduleFlush()
+                resumeInput()
+            }
+        }
+        if ext.head == ext.owed.count { run() } else { ext.onIdle = run }
+    }
+
+    func pauseInput() {
+        isBusy = true
+        connection.wantsInput = false
+    }
+
+    func resumeInput() {
+        isBusy = false
+        guard !connection.isClosed else { return }
+        connection.wantsInput = true
+        connection.processInput()
+    }
+}
+
+extension ShardAnswer {
+    var isQuery: Bool { if case .query = self { true } else { false } }
+}
+
+extension ClientSession {
+    /// Gives back shard connections the session no longer needs (transaction pooling).
+    func releaseIdleLinks() {}
+}

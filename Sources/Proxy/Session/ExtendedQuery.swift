@@ -1,0 +1,154 @@
+import Backend
+import Foundation
+import Merge
+import PGWire
+import SQLRouter
+
+/// A statement the client prepared with Parse.
+final class ClientStatement {
+    let sql: String
+    /// The parameter types the client declared (0 = let the server infer).
+    let parameterTypes: [UInt32]
+    /// The route without parameter values; nil for an empty statement.
+    let routed: RoutedStatement?
+    /// The name it has on shard connections: shared by every client preparing the same text
+    /// and types (named statements), or "" for the client's unnamed statement.
+    let backendName: String
+
+    init(sql: String, parameterTypes: [UInt32], routed: RoutedStatement?, backendName: String) {
+        self.sql = sql
+        self.parameterTypes = parameterTypes
+        self.routed = routed
+        self.backendName = backendName
+    }
+}
+
+/// A portal the client bound: the statement, the shards it runs on and how their answers combine.
+final class ClientPortal {
+    let statement: ClientStatement
+    let route: Route
+    /// The shard links holding the portal, in shard order; empty for portals pgshard answers
+    /// itself (session commands, empty statements).
+    let links: [ShardLink]
+    let mode: FanOutMode
+    /// Combines the shards' answers of the portal's Execute (several shards).
+    var merge: FanOutMerge
+
+    init(statement: ClientStatement, route: Route, links: [ShardLink], mode: FanOutMode) {
+        self.statement = statement
+        self.route = route
+        self.links = links
+        self.mode = mode
+        self.merge = FanOutMerge(mode: mode, shards: links.map(\.index))
+    }
+}
+
+/// One answer the client is owed, in the order of its messages.
+enum OwedAnswer {
+    /// An answer pgshard gives itself.
+    case local(LocalAnswer)
+    /// Answers a shard gives; `silent` ones are consumed without reaching the client.
+    case shard(ShardLink, ShardAnswer)
+    /// Given already (a shard's Sync answer may come before earlier answers of other shards).
+    case done
+}
+
+enum LocalAnswer {
+    case parseComplete, bindComplete, closeComplete, noData, emptyQuery
+    /// Describe of an empty statement: no parameters, no rows.
+    case emptyStatementDescription
+    case commandComplete(String)
+    case error(ErrorFields)
+}
+
+enum ShardAnswer {
+    /// Parse of the statement under its shard-side name (the client got ParseComplete already).
+    case parse(name: String)
+    case bind(silent: Bool)
+    case describeStatement(silent: Bool)
+    case describePortal(silent: Bool)
+    case execute(ClientPortal, last: Bool, silent: Bool)
+    case close(silent: Bool)
+    /// A simple Query run for pgshard's own purposes (ROLLBACK of a failed batch); all swallowed.
+    case query
+    case sync
+
+    var isSync: Bool { if case .sync = self { true } else { false } }
+
+    func silenced() -> ShardAnswer {
+        switch self {
+        case .parse: self
+        case .bind: .bind(silent: true)
+        case .describeStatement: .describeStatement(silent: true)
+        case .describePortal: .describePortal(silent: true)
+        case .execute(let portal, let last, _): .execute(portal, last: last, silent: true)
+        case .close: .close(silent: true)
+        case .query, .sync: self
+        }
+    }
+}
+
+/// The client's extended-protocol state: statements, portals, and the batch in flight (the
+/// messages since the last Sync) with the answers still owed.
+final class ExtendedState {
+    var statements: [String: ClientStatement] = [:]
+    var portals: [String: ClientPortal] = [:]
+    /// Answers owed to the client, oldest first; `head` indexes the next one.
+    var owed: [OwedAnswer] = []
+    var head = 0
+    /// Shard links used since the last Sync, in first-use order.
+    var touched: [ShardLink] = []
+    /// After an error, messages are skipped until Sync (the protocol's error rule).
+    var skipping = false
+    /// An error happened in this batch.
+    var failed = false
+    /// Links paused because their answers are not the client's next ones.
+    var held: [BackendConnection] = []
+    /// Whether a Sync is being answered (waiting for every shard's ReadyForQuery).
+    var syncing = false
+    /// Shards whose error ended the batch: they skip everything until Sync.
+    var failedLinks: Set<Int> = []
+    /// Runs instead of ReadyForQuery once the batch ended (a Query came before Sync).
+    var afterSync: (() -> Void)?
+    /// Runs once every owed answer has been given.
+    var onIdle: (() -> Void)?
+
+    var pending: ArraySlice<OwedAnswer> { owed[head...] }
+
+    func resetBatch() {
+        owed.removeAll(keepingCapacity: true)
+        head = 0
+        touched.removeAll(keepingCapacity: true)
+        skipping = false
+        failed = false
+        held.removeAll()
+        syncing = false
+        failedLinks.removeAll()
+        afterSync = nil
+        onIdle = nil
+    }
+}
+
+/// Names of statements prepared on shard connections, shared by all sessions so that one
+/// connection prepares a given statement once whichever client asks for it.
+final class StatementNames: @unchecked Sendable {
+    private let lock = NSLock()
+    private var names: [String: String] = [:]
+    private var next = 0
+    private let limit: Int
+
+    init(limit: Int = 10_000) { self.limit = limit }
+
+    func name(sql: String, types: [UInt32]) -> String {
+        let key = types.map(String.init).joined(separator: ",") + "|" + sql
+        lock.lock()
+        defer { lock.unlock() }
+        if let name = names[key] { return name }
+        // Forgetting names only costs a new Parse on connections that had the statement.
+        if names.count >= limit { names.removeAll(keepingCapacity: true) }
+        next += 1
+        let name = "pgshard_\(next)"
+        names[key] = name
+        return name
+    }
+}
