@@ -60,8 +60,69 @@ public final class BlockingConnection {
         }
     }
 
+    /// Runs `sql` with the extended protocol (Parse, Bind, Describe, Execute, Sync) and
+    /// parameters as text (`nil` is NULL), or as bytes in binary format when `binary` is set;
+    /// `types` are the declared parameter type OIDs (0 = inferred). Rows come back as text.
+    @discardableResult
+    public func query(_ sql: String, parameters: [[UInt8]?], types: [UInt32] = [], binary: Bool = false) throws(BlockingQueryError) -> [[String?]] {
+        try run(sql, parameters: parameters, types: types, binary: binary, statement: nil, Self.rows)
+    }
+
+    /// Prepares a named statement with the extended protocol.
+    public func prepare(_ name: String, _ sql: String) throws(BlockingQueryError) {
+        try run(sql, parameters: [], types: [], binary: false, statement: (name, true)) { _ in }
+    }
+
+    /// Runs a statement `prepare` made, with text parameters; returns its rows as text.
+    @discardableResult
+    public func executePrepared(_ name: String, _ parameters: [String?]) throws(BlockingQueryError) -> [[String?]] {
+        try run("", parameters: parameters.map { $0.map { Array($0.utf8) } }, types: [], binary: false, statement: (name, false), Self.rows)
+    }
+
+    private static func rows(_ result: OpaquePointer) -> [[String?]] {
+        var rows: [[String?]] = []
+        for row in 0..<PQntuples(result) {
+            rows.append((0..<PQnfields(result)).map { column in
+                PQgetisnull(result, row, column) != 0 ? nil : String(cString: PQgetvalue(result, row, column))
+            })
+        }
+        return rows
+    }
+
+    private func run<R>(
+        _ sql: String, parameters: [[UInt8]?], types: [UInt32], binary: Bool, statement: (name: String, prepare: Bool)?,
+        _ read: (OpaquePointer) -> R
+    ) throws(BlockingQueryError) -> R {
+        let count = Int32(parameters.count)
+        let lengths = parameters.map { Int32($0?.count ?? 0) }
+        let formats = parameters.map { _ in Int32(binary ? 1 : 0) }
+        let copies: [UnsafeMutablePointer<CChar>?] = parameters.map { value in
+            guard let value else { return nil }
+            let copy = UnsafeMutablePointer<CChar>.allocate(capacity: value.count + 1)
+            for (i, byte) in value.enumerated() { copy[i] = CChar(bitPattern: byte) }
+            copy[value.count] = 0
+            return copy
+        }
+        defer { copies.forEach { $0?.deallocate() } }
+        let values = copies.map { UnsafePointer($0) }
+        let oids = types.isEmpty ? nil : types.map { Oid($0) }
+        let result: OpaquePointer?
+        if let statement, statement.prepare {
+            result = PQprepare(conn, statement.name, sql, 0, nil)
+        } else if let statement {
+            result = PQexecPrepared(conn, statement.name, count, values, lengths, formats, 0)
+        } else {
+            result = PQexecParams(conn, sql, count, oids, values, lengths, formats, 0)
+        }
+        return try finish(result, read)
+    }
+
     private func run<R>(_ sql: String, _ read: (OpaquePointer) -> R) throws(BlockingQueryError) -> R {
-        guard let result = PQexec(conn, sql) else {
+        try finish(PQexec(conn, sql), read)
+    }
+
+    private func finish<R>(_ result: OpaquePointer?, _ read: (OpaquePointer) -> R) throws(BlockingQueryError) -> R {
+        guard let result else {
             throw BlockingQueryError(sqlState: "08006", message: String(cString: PQerrorMessage(conn)))
         }
         defer { PQclear(result) }

@@ -178,6 +178,19 @@ extension ClientSession {
     /// Query message arrived before Sync).
     func syncReceived(then next: (() -> Void)? = nil) {
         ext.skipping = false
+        pauseInput()
+        if transaction == nil, ext.touched.count > 1, ext.head < ext.owed.count {
+            // Whether each shard commits or rolls back depends on all of them: hear every
+            // answer first (a shard sends what it buffered on Flush).
+            for link in ext.touched { link.connection?.send { $0.flush() } }
+            ext.onIdle = { [self] in endBatch(then: next) }
+            return
+        }
+        endBatch(then: next)
+    }
+
+    private func endBatch(then next: (() -> Void)?) {
+        ext.skipping = false
         ext.syncing = true
         ext.afterSync = next
         for link in ext.touched {
@@ -189,7 +202,6 @@ extension ClientSession {
             backend.send { $0.sync() }
             owe(.shard(link, .sync))
         }
-        pauseInput()
         finishBatchIfDone()
     }
 
