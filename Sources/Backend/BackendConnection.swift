@@ -63,6 +63,13 @@ public final class BackendConnection: @unchecked Sendable {
     public var isBusy: Bool { pendingReadyForQuery > 0 }
     public var isConnected: Bool { conn != nil && connectCompletion == nil && !isBroken }
 
+    private let created = DispatchTime.now()
+    /// Seconds since the connection was created.
+    public var age: Double { Double(DispatchTime.now().uptimeNanoseconds - created.uptimeNanoseconds) / 1e9 }
+    /// The session settings (SET statements, in order) this connection runs with, so a pool
+    /// can tell whether the next client needs RESET ALL and its own settings.
+    public var sessionSettings: [String] = []
+
     public init(shardName: String, queue: DispatchQueue) {
         self.shardName = shardName
         self.queue = queue

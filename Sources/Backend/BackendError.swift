@@ -11,6 +11,8 @@ public struct BackendError: Error, Sendable, CustomStringConvertible {
         case connectionLost
         /// libpq refused a call, e.g. a second query while one runs (XX000).
         case misuse
+        /// Every pooled connection to the shard stayed busy for the whole wait (53300).
+        case poolTimeout
     }
 
     public var kind: Kind

@@ -14,8 +14,12 @@ final class ProxyContext: Sendable {
     let registry = SessionRegistry()
     let logger: Logger
 
-    init(config: ProxyConfig, serverParameters: [(name: String, value: String)], logger: Logger) {
+    /// Shard connection pools, per loop.
+    let pools: ShardPools
+
+    init(config: ProxyConfig, serverParameters: [(name: String, value: String)], logger: Logger, loopCount: Int = 1) {
         self.config = config
+        self.pools = ShardPools(config: config, loopCount: loopCount)
         self.router = Router(
             schema: config.shardingSchema,
             limits: RouterLimits(maxStatementBytes: config.limits.maxStatementSize)

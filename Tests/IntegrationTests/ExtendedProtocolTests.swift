@@ -15,26 +15,28 @@ final class ExtendedProtocolTests: XCTestCase {
     private func owner(_ id: Int) -> Int { HashPlacement.shard(of: id, shardCount: cluster.shards.count) }
 
     /// Plants a row with key `id` on a shard that does not own it: a statement routed by the
-    /// key never sees it, a scattered one would.
+    /// key never sees it, a scattered one would. Removed when the test ends (other tests check
+    /// that every row is where it belongs).
     private func plantDecoy(_ id: Int) throws {
-        let wrong = (owner(id) + 1) % cluster.shards.count
-        try cluster.shardConnection(wrong).query("INSERT INTO users (id, name) VALUES (\(id), 'decoy')")
+        let wrong = try cluster.shardConnection((owner(id) + 1) % cluster.shards.count)
+        try wrong.query("INSERT INTO users (id, name) VALUES (\(id), 'decoy')")
+        addTeardownBlock { _ = try? wrong.query("DELETE FROM users WHERE id = \(id) AND name = 'decoy'") }
     }
 
     func testKeyAsTextParameterRoutesToTheOwningShard() throws {
-        try proxy.query("INSERT INTO users (id, name) VALUES ($1, $2)", parameters: [Array("5001".utf8), Array("ext-text".utf8)])
-        try plantDecoy(5001)
-        XCTAssertEqual(try proxy.query("SELECT name FROM users WHERE id = $1", parameters: [Array("5001".utf8)]), [["ext-text"]])
-        XCTAssertEqual(try cluster.shardConnection(owner(5001)).query("SELECT name FROM users WHERE id = 5001"), [["ext-text"]])
+        try proxy.query("INSERT INTO users (id, name) VALUES ($1, $2)", parameters: [Array("905001".utf8), Array("ext-text".utf8)])
+        try plantDecoy(905001)
+        XCTAssertEqual(try proxy.query("SELECT name FROM users WHERE id = $1", parameters: [Array("905001".utf8)]), [["ext-text"]])
+        XCTAssertEqual(try cluster.shardConnection(owner(905001)).query("SELECT name FROM users WHERE id = 905001"), [["ext-text"]])
     }
 
     func testKeyAsBinaryParameterRoutesToTheOwningShard() throws {
-        try proxy.query("INSERT INTO users (id, name) VALUES (5002, 'ext-binary')")
-        try plantDecoy(5002)
-        let int8: [UInt8] = withUnsafeBytes(of: Int64(5002).bigEndian, Array.init)
+        try proxy.query("INSERT INTO users (id, name) VALUES (905002, 'ext-binary')")
+        try plantDecoy(905002)
+        let int8: [UInt8] = withUnsafeBytes(of: Int64(905002).bigEndian, Array.init)
         XCTAssertEqual(try proxy.query("SELECT name FROM users WHERE id = $1", parameters: [int8], types: [20], binary: true), [["ext-binary"]])
         // A binary int4 for a bigint key (declared type int4) is decoded by its own type.
-        let int4: [UInt8] = withUnsafeBytes(of: Int32(5002).bigEndian, Array.init)
+        let int4: [UInt8] = withUnsafeBytes(of: Int32(905002).bigEndian, Array.init)
         XCTAssertEqual(try proxy.query("SELECT name FROM users WHERE id = $1", parameters: [int4], types: [23], binary: true), [["ext-binary"]])
         // A binary value of the wrong size is the server's error, not a crash or a guess.
         XCTAssertSQLError("08P01") { try proxy.query("SELECT name FROM users WHERE id = $1", parameters: [[1, 2, 3]], types: [20], binary: true) }
@@ -42,7 +44,7 @@ final class ExtendedProtocolTests: XCTestCase {
     }
 
     func testNamedStatementReusedAcrossShards() throws {
-        let ids = Array(5101...5112)
+        let ids = Array(905101...905112)
         for id in ids { try proxy.query("INSERT INTO users (id, name) VALUES (\(id), 'n\(id)')") }
         XCTAssertGreaterThan(Set(ids.map(owner)).count, 1)
         try proxy.prepare("by_id", "SELECT name FROM users WHERE id = $1")
@@ -54,34 +56,34 @@ final class ExtendedProtocolTests: XCTestCase {
         // A second session preparing the same text shares the shards' statements.
         let other = try cluster.proxyConnection()
         try other.prepare("mine", "SELECT name FROM users WHERE id = $1")
-        XCTAssertEqual(try other.executePrepared("mine", ["5105"]), [["n5105"]])
+        XCTAssertEqual(try other.executePrepared("mine", ["905105"]), [["n905105"]])
         XCTAssertSQLError("42P05") { try proxy.prepare("by_id", "SELECT 1") }
         XCTAssertSQLError("26000") { try proxy.executePrepared("nope", []) }
     }
 
     func testParameterWithoutKeyScattersAndTagsAdd() throws {
-        for id in 5201...5220 { try proxy.query("INSERT INTO users (id, name, score) VALUES (\(id), 'scatter', 77)") }
+        for id in 905201...905220 { try proxy.query("INSERT INTO users (id, name, score) VALUES (\(id), 'scatter', 77)") }
         let rows = try proxy.query("SELECT id FROM users WHERE score = $1 AND name = $2", parameters: [Array("77".utf8), Array("scatter".utf8)])
-        XCTAssertEqual(Set(rows.map { $0[0]! }), Set((5201...5220).map(String.init)))
+        XCTAssertEqual(Set(rows.map { $0[0]! }), Set((905201...905220).map(String.init)))
     }
 
     func testServerErrorsAndSessionGoesOn() throws {
         XCTAssertSQLError("42703") { try proxy.query("SELECT no_such_column FROM users WHERE id = $1", parameters: [Array("1".utf8)]) }
         XCTAssertSQLError("42601") { try proxy.query("SELEC 1", parameters: []) }
         XCTAssertSQLError("23505") {
-            try proxy.query("INSERT INTO users (id, name) VALUES ($1, 'dup')", parameters: [Array("5301".utf8)])
-            try proxy.query("INSERT INTO users (id, name) VALUES ($1, 'dup')", parameters: [Array("5301".utf8)])
+            try proxy.query("INSERT INTO users (id, name) VALUES ($1, 'dup')", parameters: [Array("905301".utf8)])
+            try proxy.query("INSERT INTO users (id, name) VALUES ($1, 'dup')", parameters: [Array("905301".utf8)])
         }
-        XCTAssertEqual(try proxy.query("SELECT name FROM users WHERE id = $1", parameters: [Array("5301".utf8)]), [["dup"]])
+        XCTAssertEqual(try proxy.query("SELECT name FROM users WHERE id = $1", parameters: [Array("905301".utf8)]), [["dup"]])
     }
 
     func testTransactionThroughTheExtendedProtocol() throws {
         try proxy.query("BEGIN", parameters: [])
-        try proxy.query("INSERT INTO users (id, name) VALUES ($1, 'rolled back')", parameters: [Array("5401".utf8)])
+        try proxy.query("INSERT INTO users (id, name) VALUES ($1, 'rolled back')", parameters: [Array("905401".utf8)])
         XCTAssertEqual(proxy.transactionStatus, "T")
         try proxy.query("ROLLBACK", parameters: [])
         XCTAssertEqual(proxy.transactionStatus, "I")
-        XCTAssertEqual(try proxy.query("SELECT count(*) FROM users WHERE id = 5401"), [["0"]])
+        XCTAssertEqual(try proxy.query("SELECT count(*) FROM users WHERE id = 905401"), [["0"]])
     }
 
     // MARK: - Raw protocol
@@ -129,11 +131,11 @@ final class ExtendedProtocolTests: XCTestCase {
     }
 
     func testExecuteWithRowLimitSuspendsAndContinues() throws {
-        for id in 5501...5510 { try proxy.query("INSERT INTO orders (id, user_id, amount) VALUES (\(id), 5500, 1)") }
+        for id in 905501...905510 { try proxy.query("INSERT INTO orders (id, user_id, amount) VALUES (\(id), 905500, 1)") }
         let client = try rawClient()
         client.send(RawClient.message("Q", RawClient.cString("BEGIN")))
         _ = client.readUntilReady()
-        client.send(parse("q", "SELECT id FROM orders WHERE user_id = $1 ORDER BY id") + bind("c", "q", ["5500"])
+        client.send(parse("q", "SELECT id FROM orders WHERE user_id = $1 ORDER BY id") + bind("c", "q", ["905500"])
                     + execute("c", rows: 4) + RawClient.message("H", []))
         var seen: [Character] = []
         while seen.last != "s", let message = client.readMessage() { seen.append(message.type) }
@@ -147,8 +149,8 @@ final class ExtendedProtocolTests: XCTestCase {
 
     func testFailedBatchOnOneShardRollsBackTheOthers() throws {
         // Two inserts on different shards in one batch outside a transaction; the second fails.
-        let first = 5601
-        var second = 5602
+        let first = 905601
+        var second = 905602
         while owner(second) == owner(first) { second += 1 }
         try proxy.query("INSERT INTO users (id, name) VALUES (\(second), 'exists')")
         let client = try rawClient()

@@ -127,8 +127,19 @@ private struct ConfigReader {
     mutating func readConfig(_ root: Any?) -> ProxyConfig {
         var config = ProxyConfig()
         guard let top = map(root ?? [String: Any](), "", allowed: [
-            "listen", "auth", "users", "database", "shards", "tables", "limits", "backend", "log",
+            "listen", "auth", "users", "database", "shards", "tables", "limits", "backend", "log", "pool",
         ]) else { return config }
+        if let pool = map(top["pool"], "pool", allowed: ["mode", "size", "query_wait_timeout", "lifetime", "idle_timeout"]) {
+            if let mode = string(pool["mode"], "pool.mode") {
+                if let value = ProxyConfig.PoolMode(rawValue: mode) { config.pool.mode = value } else {
+                    problem("pool.mode", "unknown mode \"\(mode)\"; use session or transaction")
+                }
+            }
+            if let n = integer(pool["size"], "pool.size", range: 1...10_000) { config.pool.size = n }
+            if let s = seconds(pool["query_wait_timeout"], "pool.query_wait_timeout") { config.pool.queryWaitTimeout = s }
+            if let s = seconds(pool["lifetime"], "pool.lifetime") { config.pool.lifetime = s }
+            if let s = seconds(pool["idle_timeout"], "pool.idle_timeout") { config.pool.idleTimeout = s }
+        }
 
         if let listen = map(top["listen"], "listen", allowed: ["host", "port"]) {
             if let host = string(listen["host"], "listen.host") { config.listen.host = host }

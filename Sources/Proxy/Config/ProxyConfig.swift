@@ -20,6 +20,31 @@ public struct ProxyConfig: Sendable, Equatable {
     public var backend = BackendSettings()
     /// Logging.
     public var log = LogSettings()
+    /// How shard connections are shared between clients.
+    public var pool = PoolSettings()
+
+    /// When a client gives its shard connections back.
+    public enum PoolMode: String, Sendable, Equatable {
+        /// At disconnect: the client keeps its shard connections for its whole session.
+        case session
+        /// At the end of each transaction (or statement outside one): many clients share few
+        /// shard connections. Session state that cannot move between connections pins the
+        /// client to its connections (see docs/configuration.md).
+        case transaction
+    }
+
+    /// Shard connection pools: one per shard and per loop (CPU core).
+    public struct PoolSettings: Sendable, Equatable {
+        public var mode: PoolMode = .transaction
+        /// Most connections to each shard (across all loops).
+        public var size = 20
+        /// Seconds a client waits for a shard connection before 53300.
+        public var queryWaitTimeout: Double = 30
+        /// Seconds after which an idle connection is closed instead of reused.
+        public var lifetime: Double = 3600
+        /// Seconds an unused connection stays open in the pool.
+        public var idleTimeout: Double = 600
+    }
 
     public init() {}
 

@@ -33,6 +33,9 @@ extension ClientSession {
                           hint: "check that the shard's server is running and that its conninfo in the pgshard configuration is right")
         case .connectionLost:
             return .error(.connectionFailure, "connection to shard \"\(link.name)\" was lost: \(error.message)")
+        case .poolTimeout:
+            return .error(.tooManyConnections, error.message,
+                          hint: "raise pool.size or pool.query_wait_timeout, or keep transactions shorter")
         case .misuse:
             return .error(.internalError, "shard \"\(link.name)\": \(error.message)")
         }

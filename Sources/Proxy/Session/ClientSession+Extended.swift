@@ -17,6 +17,7 @@ extension ClientSession {
 
     func parseReceived(_ parse: Parse) {
         guard !ext.skipping else { return }
+        notePinning(parse.query)
         if !parse.name.isEmpty, ext.statements[parse.name] != nil {
             return failBatch(.error(.duplicatePreparedStatement, "prepared statement \"\(parse.name)\" already exists"))
         }
@@ -555,6 +556,26 @@ extension ShardAnswer {
 }
 
 extension ClientSession {
-    /// Gives back shard connections the session no longer needs (transaction pooling).
-    func releaseIdleLinks() {}
+    /// Gives back shard connections the session no longer needs: under transaction pooling,
+    /// once no transaction is open and nothing pins the session to them.
+    func releaseIdleLinks() {
+        guard context.config.pool.mode == .transaction, transaction == nil, !pinned, !connection.isClosed else { return }
+        for link in links {
+            guard let backend = link.connection, !backend.isBusy, backend.serverTransactionStatus == .idle else { continue }
+            link.connection = nil
+            link.inTransaction = false
+            pool(link).release(backend, reusable: true)
+        }
+    }
+
+    /// Notes statements that tie the session to its shard connections (transaction pooling).
+    func notePinning(_ sql: String) {
+        guard context.config.pool.mode == .transaction, !pinned else { return }
+        let lower = sql.lowercased()
+        let markers = ["listen", "advisory_lock", "temporary", "temp ", "with hold", "prepare ", "declare "]
+        if markers.contains(where: lower.contains) {
+            pinned = true
+            logger.debug("session pinned to its shard connections")
+        }
+    }
 }

@@ -33,27 +33,49 @@ extension ClientSession {
             runPrelude(link, begin: begin, completion: completion)
             return
         }
-        link.close()
-        let backend = BackendConnection(shardName: link.name, queue: connection.queue)
-        backend.noticeHandler = { [weak self] notice in self?.forwardNotice(notice) }
-        link.connection = backend
-        link.settingsApplied = 0
-        backend.connect(conninfo: link.conninfo, parameters: backendParameters(), timeout: context.config.backend.connectTimeout) { [weak self, weak link] error in
-            guard let self, let link else { return }
-            if let error {
+        if let broken = link.connection {
+            link.connection = nil
+            pool(link).release(broken, reusable: false)
+        }
+        link.inTransaction = false
+        pool(link).acquire { [weak self, weak link] result in
+            switch result {
+            case .success(let backend):
+                guard let self, let link, !self.connection.isClosed else {
+                    // The client left while waiting: the connection goes back unused.
+                    self?.pool(backend.shardName).release(backend, reusable: true)
+                    return
+                }
+                backend.noticeHandler = { [weak self] notice in self?.forwardNotice(notice) }
+                link.connection = backend
+                self.runPrelude(link, begin: begin, completion: completion)
+            case .failure(let error):
+                guard let self, let link else { return }
                 self.logger.warning("shard connection failed", metadata: ["shard.name": "\(link.name)", "error": "\(error.message)"])
-                link.close()
                 completion(self.shardFailure(error, link: link))
-                return
             }
-            self.logger.debug("shard connected", metadata: ["shard.name": "\(link.name)"])
-            self.runPrelude(link, begin: begin, completion: completion)
         }
     }
 
-    /// What a link must run before the statement, in order.
+    func pool(_ link: ShardLink) -> ShardPool { link.pool }
+
+    private func pool(_ shardName: String) -> ShardPool {
+        context.pools.pools(for: connection.queue).first { $0.name == shardName }!
+    }
+
+    /// What a link must run before the statement, in order: the session's settings where the
+    /// connection's differ (RESET ALL first unless they only lack the newest ones), then the
+    /// transaction's opening.
     private func prelude(for link: ShardLink, begin: Bool) -> [String] {
-        var statements = Array(settings[link.settingsApplied...])
+        var statements: [String] = []
+        if let backend = link.connection, backend.sessionSettings != settings {
+            if backend.sessionSettings.count < settings.count, Array(settings[..<backend.sessionSettings.count]) == backend.sessionSettings {
+                statements += settings[backend.sessionSettings.count...]
+            } else {
+                statements.append("RESET ALL")
+                statements += settings
+            }
+        }
         if let transaction, !link.inTransaction {
             statements.append(transaction.begin)
             statements += transaction.savepoints.map { "SAVEPOINT \(quoteIdentifier($0))" }
@@ -70,14 +92,23 @@ extension ClientSession {
             completion(nil)
             return
         }
-        let settingsCount = settings.count
+        let applied = settings
         runSilently(statements.joined(separator: ";\n"), on: [link]) { [self] error in
             if error == nil {
-                link.settingsApplied = settingsCount
+                if let backend = link.connection {
+                    backend.sessionSettings = applied
+                    if statements.contains(where: Self.dropsPreparedStatements) { backend.preparedStatements = [:] }
+                }
                 if transaction != nil { link.inTransaction = true }
             }
             completion(error)
         }
+    }
+
+    /// Whether a statement removes the connection's prepared statements.
+    static func dropsPreparedStatements(_ sql: String) -> Bool {
+        let upper = sql.uppercased()
+        return upper.contains("DISCARD") || upper.contains("DEALLOCATE")
     }
 
     /// Runs `sql` on every link (in parallel) without forwarding its rows or tags; returns the
@@ -103,31 +134,69 @@ extension ClientSession {
         }
     }
 
-    /// libpq keywords carrying what the client asked for at startup, so every shard connection
-    /// runs with the client's application_name, encoding, DateStyle, TimeZone, search_path, ...
-    func backendParameters() -> [(keyword: String, value: String)] {
-        var parameters: [(keyword: String, value: String)] = []
-        var options: [String] = []
+    /// The client's startup parameters (application_name, search_path, TimeZone, `options`
+    /// with `-c name=value`, ...) as SET statements: the first session settings, run on every
+    /// pooled shard connection the client uses.
+    func startupSettings() -> [String] {
+        var result: [String] = []
         for (name, value) in startup.parameters {
             switch name {
-            case "user", "database", "replication":
+            case "user", "database", "replication", "client_encoding":
                 continue
-            case "application_name", "client_encoding":
-                parameters.append((name, value))
             case "options":
-                options.append(value)
+                for (option, optionValue) in Self.commandLineSettings(value) {
+                    result.append("SET \(quoteIdentifier(option)) = \(quoteLiteral(optionValue))")
+                }
             default:
                 if name.hasPrefix("_pq_.") { continue }
-                options.append("-c \(escapeOption(name))=\(escapeOption(value))")
+                result.append("SET \(quoteIdentifier(name)) = \(quoteLiteral(value))")
             }
         }
-        if !options.isEmpty { parameters.append(("options", options.joined(separator: " "))) }
-        return parameters
+        return result
     }
 
-    /// Escapes spaces and backslashes the way libpq's `options` splitting expects.
-    private func escapeOption(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: " ", with: "\\ ")
+    /// `-c name=value` and `--name=value` pairs of a startup `options` string (backslash
+    /// escapes a space, as libpq's splitting does).
+    static func commandLineSettings(_ options: String) -> [(String, String)] {
+        var words: [String] = []
+        var current = ""
+        var escaped = false
+        for character in options {
+            if escaped {
+                current.append(character)
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == " " {
+                if !current.isEmpty { words.append(current) }
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        var pairs: [(String, String)] = []
+        var index = 0
+        while index < words.count {
+            var word = words[index]
+            if word == "-c", index + 1 < words.count {
+                index += 1
+                word = words[index]
+            } else if word.hasPrefix("-c") {
+                word = String(word.dropFirst(2))
+            } else if word.hasPrefix("--") {
+                word = String(word.dropFirst(2))
+            } else {
+                index += 1
+                continue
+            }
+            if let equals = word.firstIndex(of: "=") {
+                let name = word[..<equals].replacingOccurrences(of: "-", with: "_")
+                pairs.append((name, String(word[word.index(after: equals)...])))
+            }
+            index += 1
+        }
+        return pairs
     }
 
     /// Forwards a shard's NoticeResponse; the same notice from several shards is shown once.
@@ -136,6 +205,11 @@ extension ClientSession {
         connection.output.noticeResponse(ErrorFields(fields: notice.fields.map { ($0.code, $0.value) }))
         connection.scheduleFlush()
     }
+}
+
+/// Quotes an SQL string literal.
+func quoteLiteral(_ value: String) -> String {
+    "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
 }
 
 /// Quotes an SQL identifier as `quote_ident` does.

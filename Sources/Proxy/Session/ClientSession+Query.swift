@@ -7,6 +7,7 @@ extension ClientSession {
     /// A simple-protocol Query: route every statement, run them in order, stop at the first
     /// error, end with ReadyForQuery.
     func queryReceived(_ sql: String) {
+        notePinning(sql)
         isBusy = true
         connection.wantsInput = false
         forwardedNotices = []
@@ -161,6 +162,7 @@ extension ClientSession {
     /// Ends the Query message: ReadyForQuery, then the next message.
     func finishQuery() {
         isBusy = false
+        releaseIdleLinks()
         connection.output.readyForQuery(transactionStatus)
         connection.flush()
         guard !connection.isClosed else { return }

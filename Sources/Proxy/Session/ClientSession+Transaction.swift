@@ -91,7 +91,10 @@ extension ClientSession {
                 // SET LOCAL outside a transaction only warns (the shard said so) and changes nothing.
                 if ok && !isLocal {
                     settings.append(sql)
-                    if links[shard].settingsApplied == settings.count - 1 { links[shard].settingsApplied = settings.count }
+                    if let backend = links[shard].connection {
+                        if backend.sessionSettings == Array(settings.dropLast()) { backend.sessionSettings = settings }
+                        if Self.dropsPreparedStatements(sql) { backend.preparedStatements = [:] }
+                    }
                 }
                 completion(ok)
             }
@@ -121,7 +124,11 @@ extension ClientSession {
             let committed = current.pendingSettings.filter { !$0.isLocal }.map(\.sql)
             let before = settings.count
             settings += committed
-            for link in participants where link.settingsApplied == before { link.settingsApplied = settings.count }
+            for link in participants {
+                guard let backend = link.connection else { continue }
+                if backend.sessionSettings == Array(settings[..<before]) { backend.sessionSettings = settings }
+                if committed.contains(where: Self.dropsPreparedStatements) { backend.preparedStatements = [:] }
+            }
             transaction = nil
             for link in links { link.inTransaction = false }
             complete("COMMIT", completion)

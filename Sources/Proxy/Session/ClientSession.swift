@@ -32,6 +32,10 @@ final class ClientSession: @unchecked Sendable {
     var isBusy = false
     /// Extended-protocol statements, portals and the batch in flight.
     let extended = ExtendedState()
+    /// The client used session state that lives on its shard connections (LISTEN, advisory
+    /// locks, temporary tables, WITH HOLD cursors, SQL PREPARE): under transaction pooling it
+    /// keeps its connections until it disconnects.
+    var pinned = false
     /// Orders uses of prepared statements on shard connections (least recently used is closed).
     var statementClock: UInt64 = 0
     /// Notices already forwarded for the running statement (the same notice from every shard
@@ -42,7 +46,8 @@ final class ClientSession: @unchecked Sendable {
         self.connection = connection
         self.startup = startup
         self.context = connection.context
-        self.links = context.config.shards.enumerated().map { ShardLink(index: $0, name: $1.name, conninfo: $1.primary) }
+        let pools = context.pools.pools(for: connection.queue)
+        self.links = context.config.shards.enumerated().map { ShardLink(index: $0, name: $1.name, pool: pools[$0]) }
     }
 
     /// Whether the connection may hand over the next message.
@@ -51,6 +56,7 @@ final class ClientSession: @unchecked Sendable {
     /// Sends the startup answer: AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery.
     func start() {
         (processID, secretKey) = context.registry.register(self)
+        settings = startupSettings()
         connection.logger[metadataKey: "client.user"] = "\(startup.user ?? "")"
         let out = connection
         out.output.authenticationOk()
@@ -154,9 +160,17 @@ final class ClientSession: @unchecked Sendable {
         }
     }
 
-    /// The client went away: close every backend connection (the shards roll back).
+    /// The client went away: its shard connections go back to the pool when they carry
+    /// nothing of this client (transaction pooling, idle, not pinned); the others are closed
+    /// (the shards roll back).
     func ended() {
         context.registry.unregister(processID: processID)
-        for link in links { link.close() }
+        let reusable = context.config.pool.mode == .transaction && !pinned
+        for link in links {
+            guard let backend = link.connection else { continue }
+            link.connection = nil
+            link.inTransaction = false
+            pool(link).release(backend, reusable: reusable && !backend.isBusy && backend.serverTransactionStatus == .idle)
+        }
     }
 }

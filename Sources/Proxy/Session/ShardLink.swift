@@ -5,17 +5,16 @@ import Backend
 final class ShardLink {
     let index: Int
     let name: String
-    let conninfo: String
+    /// Where the link's connections come from and go back to.
+    let pool: ShardPool
     var connection: BackendConnection?
-    /// How many of the session's settings this connection has run.
-    var settingsApplied = 0
     /// BEGIN (and the transaction's savepoints) were sent on this connection.
     var inTransaction = false
 
-    init(index: Int, name: String, conninfo: String) {
+    init(index: Int, name: String, pool: ShardPool) {
         self.index = index
         self.name = name
-        self.conninfo = conninfo
+        self.pool = pool
     }
 
     var isUsable: Bool {
@@ -23,8 +22,9 @@ final class ShardLink {
         return connection.isConnected && !connection.isBroken
     }
 
+    /// Closes a connection that failed or carries state no other client may inherit.
     func close() {
-        connection?.close()
+        if let connection { pool.release(connection, reusable: false) }
         connection = nil
         inTransaction = false
     }

@@ -1,0 +1,176 @@
+import Backend
+import Dispatch
+import Foundation
+import PGWire
+
+/// The connections of one loop to one shard. Confined to the loop's queue: every session of
+/// the loop borrows from it, and every callback runs there.
+///
+/// A client takes a connection when it needs the shard and gives it back at the end of its
+/// transaction (transaction pooling) or of its session (session pooling). When all `size`
+/// connections are lent, clients wait in line, at most `queryWaitTimeout` seconds (53300).
+final class ShardPool {
+    let shard: Int
+    let name: String
+    let conninfo: String
+    let queue: DispatchQueue
+    let settings: ProxyConfig.PoolSettings
+    let size: Int
+    let connectTimeout: Double
+    private var idle: [(connection: BackendConnection, since: DispatchTime)] = []
+    private(set) var total = 0
+    private var waiters: [Waiter] = []
+    private var idleTimer: DispatchSourceTimer?
+
+    private final class Waiter {
+        let completion: (Result<BackendConnection, BackendError>) -> Void
+        var timer: DispatchSourceTimer?
+        init(_ completion: @escaping (Result<BackendConnection, BackendError>) -> Void) { self.completion = completion }
+    }
+
+    init(shard: Int, name: String, conninfo: String, queue: DispatchQueue, settings: ProxyConfig.PoolSettings,
+         size: Int, connectTimeout: Double) {
+        self.shard = shard
+        self.name = name
+        self.conninfo = conninfo
+        self.queue = queue
+        self.settings = settings
+        self.size = max(1, size)
+        self.connectTimeout = connectTimeout
+    }
+
+    /// A connection for one client: an idle one, a new one, or the next one given back.
+    func acquire(_ completion: @escaping (Result<BackendConnection, BackendError>) -> Void) {
+        while let (connection, _) = idle.popLast() {
+            if connection.isConnected && !connection.isBroken && !connection.isBusy {
+                return completion(.success(connection))
+            }
+            discard(connection)
+        }
+        if total < size {
+            open(completion)
+            return
+        }
+        let waiter = Waiter(completion)
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + settings.queryWaitTimeout)
+        timer.setEventHandler { [weak self, weak waiter] in
+            guard let self, let waiter, let index = self.waiters.firstIndex(where: { $0 === waiter }) else { return }
+            self.waiters.remove(at: index)
+            waiter.timer?.cancel()
+            waiter.completion(.failure(BackendError(.poolTimeout,
+                "no connection to shard \"\(self.name)\" became free within \(Int(self.settings.queryWaitTimeout)) s")))
+        }
+        waiter.timer = timer
+        timer.resume()
+        waiters.append(waiter)
+    }
+
+    private func open(_ completion: @escaping (Result<BackendConnection, BackendError>) -> Void) {
+        total += 1
+        let connection = BackendConnection(shardName: name, queue: queue)
+        connection.connect(conninfo: conninfo, parameters: [("client_encoding", "UTF8")], timeout: connectTimeout) { [self] error in
+            if let error {
+                connection.close()
+                total -= 1
+                completion(.failure(error))
+                serveWaiter()
+                return
+            }
+            completion(.success(connection))
+        }
+    }
+
+    /// A client gives a connection back; `reusable` is false when it carries state another
+    /// client must not inherit (it is closed instead).
+    func release(_ connection: BackendConnection, reusable: Bool) {
+        connection.stopReceiving()
+        connection.noticeHandler = nil
+        let tooOld = connection.age > settings.lifetime
+        guard reusable, !tooOld, connection.isConnected, !connection.isBroken, !connection.isBusy,
+              connection.serverTransactionStatus == .idle
+        else {
+            discard(connection)
+            serveWaiter()
+            return
+        }
+        if let waiter = waiters.first {
+            waiters.removeFirst()
+            waiter.timer?.cancel()
+            waiter.completion(.success(connection))
+            return
+        }
+        idle.append((connection, .now()))
+        scheduleIdleSweep()
+    }
+
+    private func discard(_ connection: BackendConnection) {
+        connection.close()
+        total -= 1
+    }
+
+    /// Opens a connection for the first waiter when one was closed.
+    private func serveWaiter() {
+        guard let waiter = waiters.first, total < size else { return }
+        waiters.removeFirst()
+        waiter.timer?.cancel()
+        open(waiter.completion)
+    }
+
+    private func scheduleIdleSweep() {
+        guard idleTimer == nil else { return }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        let interval = max(1, min(settings.idleTimeout, 60))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { [weak self] in self?.sweep() }
+        timer.resume()
+        idleTimer = timer
+    }
+
+    private func sweep() {
+        let limit = DispatchTime.now().uptimeNanoseconds &- UInt64(settings.idleTimeout * 1e9)
+        let (stale, fresh) = (idle.filter { $0.since.uptimeNanoseconds < limit }, idle.filter { $0.since.uptimeNanoseconds >= limit })
+        idle = fresh
+        for (connection, _) in stale { discard(connection) }
+        if idle.isEmpty {
+            idleTimer?.cancel()
+            idleTimer = nil
+        }
+    }
+
+    /// Closes every idle connection (shutdown).
+    func closeIdle() {
+        for (connection, _) in idle { discard(connection) }
+        idle = []
+        idleTimer?.cancel()
+        idleTimer = nil
+    }
+}
+
+/// The pools of every loop, created on first use by the loop that uses them.
+final class ShardPools: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pools: [ObjectIdentifier: [ShardPool]] = [:]
+    private let config: ProxyConfig
+    private let loopCount: Int
+
+    init(config: ProxyConfig, loopCount: Int) {
+        self.config = config
+        self.loopCount = max(1, loopCount)
+    }
+
+    /// The pools of the loop that owns `queue`, one per shard, in shard order.
+    func pools(for queue: DispatchQueue) -> [ShardPool] {
+        lock.withLock {
+            if let existing = pools[ObjectIdentifier(queue)] { return existing }
+            // The configured size is for the whole process: each loop gets its share.
+            let share = (config.pool.size + loopCount - 1) / loopCount
+            let created = config.shards.enumerated().map { index, shard in
+                ShardPool(shard: index, name: shard.name, conninfo: shard.primary, queue: queue, settings: config.pool,
+                          size: share, connectTimeout: config.backend.connectTimeout)
+            }
+            pools[ObjectIdentifier(queue)] = created
+            return created
+        }
+    }
+}
