@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "PGWire", "SQLRouter", "Sharding"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Proxy", "LocalCluster", "Sharding", "Backend", "PGWire"]
+            dependencies: ["Proxy", "LocalCluster", "Sharding", "Backend", "PGWire", "CLibPQ"]
         ),
     ],
     swiftLanguageModes: [.v6]

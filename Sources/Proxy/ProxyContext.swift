@@ -11,6 +11,10 @@ final class ProxyContext: Sendable {
     let serverParameters: [(name: String, value: String)]
     let registry = SessionRegistry()
     let logger: Logger
+    /// Credentials and TLS rules for the startup phase, resolved once.
+    let authentication: AuthenticationSettings
+    /// The TLS context for clients, when a certificate is configured.
+    let tls: TLSServerContext?
 
     init(config: ProxyConfig, serverParameters: [(name: String, value: String)], logger: Logger) {
         self.config = config
@@ -20,6 +24,8 @@ final class ProxyContext: Sendable {
         )
         self.serverParameters = serverParameters
         self.logger = logger
+        self.authentication = AuthenticationSettings(config: config)
+        self.tls = config.tls?.context
     }
 }
 

@@ -38,7 +38,7 @@ final class ProxyConfigTests: XCTestCase {
             let lines = (error as! ConfigError).problems.map(\.description)
             for expected in [
                 "listen.port: must be between 0 and 65535, got 99999",
-                "auth: unknown method \"kerberos\"; use password or trust",
+                "auth: unknown method \"kerberos\"; use scram-sha-256, md5, password or trust",
                 "shards[1].primary: missing",
                 "tables.users.type: unsupported key type \"float\"; use smallint, integer, bigint, text, varchar or uuid",
                 "tables.orders: give exactly one of key: (sharded), reference: true, or shard: (pinned)",

@@ -6,7 +6,12 @@
 public enum MD5Password {
     /// The stored form of `password` for `user`, as `pg_authid.rolpassword` holds it.
     public static func storedHash(password: String, user: String) -> String {
-        "md5" + hex(Crypto.md5(Array(password.utf8) + Array(user.utf8)))
+        storedHash(passwordBytes: Array(password.utf8), user: user)
+    }
+
+    /// The stored form of a password given as bytes (a cleartext PasswordMessage).
+    public static func storedHash(passwordBytes: [UInt8], user: String) -> String {
+        "md5" + hex(Crypto.md5(passwordBytes + Array(user.utf8)))
     }
 
     /// Whether `text` is a stored MD5 hash: `md5` and 32 lowercase hex digits (PostgreSQL's test).

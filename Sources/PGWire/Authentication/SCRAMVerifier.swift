@@ -77,6 +77,12 @@ public struct SCRAMVerifier: Equatable, Sendable {
         return constantTimeEqual(keys.storedKey + keys.serverKey, storedKey + serverKey)
     }
 
+    /// A server secret for `mock(user:secret:)` derived from secret `material` (for instance
+    /// every configured password): stable while the material is, and it does not reveal it.
+    public static func mockSecret(material: [UInt8]) -> [UInt8] {
+        Crypto.sha256(Array("pgshard mock secret".utf8) + [0] + material)
+    }
+
     /// A verifier for a user that does not exist: the salt is derived from the user name and a
     /// server secret, so the same unknown name always gets the same salt (as PostgreSQL's
     /// `scram_mock_salt`), and nobody without the secret can tell it from a real one.
