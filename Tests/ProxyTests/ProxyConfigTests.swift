@@ -19,6 +19,10 @@ final class ProxyConfigTests: XCTestCase {
         XCTAssertEqual(example.tables["audit_log"], .pinned(shard: "s0"))
         XCTAssertEqual(example.limits.maxMessageSize, 64 << 20)
         XCTAssertEqual(example.backend.connectTimeout, 5)
+        XCTAssertEqual(example.auth, .scramSHA256)
+        XCTAssertEqual(example.users.map(\.name), ["app", "report"])
+        guard case .scram(let verifier) = example.users[0].credential else { return XCTFail("the example's verifier did not parse") }
+        XCTAssertTrue(verifier.matches(passwordBytes: Array("pencil-42".utf8)))
     }
 
     func testEveryProblemIsReportedWithItsPath() {

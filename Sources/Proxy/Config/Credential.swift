@@ -58,3 +58,12 @@ enum CredentialProblem: Error {
         }
     }
 }
+
+extension ProxyConfig.User {
+    /// What to write in `users[].password` instead of `password`: a SCRAM-SHA-256 verifier
+    /// (4096 iterations, random salt), or for `md5` the md5 hash, both exactly as PostgreSQL
+    /// stores them in `pg_authid.rolpassword`.
+    public static func storedPassword(_ password: String, user: String, method: ProxyConfig.AuthMethod) -> String {
+        method == .md5 ? MD5Password.storedHash(password: password, user: user) : SCRAMVerifier.random(password: password).text
+    }
+}
