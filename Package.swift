@@ -19,7 +19,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // Pure core.
-        .target(name: "PGWire"),
+        .target(name: "PGWire", dependencies: ["COpenSSL"]),
         .target(name: "Sharding"),
         .target(name: "SQLRouter", dependencies: ["Sharding", "CPgQuery"]),
         .target(name: "Merge", dependencies: ["PGWire"]),
@@ -30,7 +30,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
-                "PGWire", "Sharding", "SQLRouter", "Merge", "Backend",
+                "PGWire", "Sharding", "SQLRouter", "Merge", "Backend", "COpenSSL",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "PGWire", "SQLRouter", "Sharding"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Proxy", "LocalCluster", "Sharding", "Backend", "PGWire"]
+            dependencies: ["Proxy", "LocalCluster", "Sharding", "Backend", "PGWire", "CLibPQ"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -13,6 +13,14 @@ public enum ConfigCheck {
     /// Connects to every shard and checks every sharded table that exists there.
     public static func run(_ config: ProxyConfig) -> [Line] {
         var lines: [Line] = []
+        if let tls = config.tls {
+            let name = "tls (\(tls.certificatePath))"
+            if let problem = tls.context.validityProblem() {
+                lines.append(Line(ok: false, text: "\(name): \(problem)"))
+            } else {
+                lines.append(Line(ok: true, text: "\(name): certificate and key loaded, TLS 1.2 or newer\(config.requireTLS ? ", required" : "")"))
+            }
+        }
         for shard in config.shards {
             let name = "shard \(shard.name) (\(ProxyConfig.redacted(shard.primary)))"
             let connection: BlockingConnection

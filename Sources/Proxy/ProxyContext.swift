@@ -13,6 +13,10 @@ final class ProxyContext: Sendable {
     let serverParameters: [(name: String, value: String)]
     let registry = SessionRegistry()
     let logger: Logger
+    /// Credentials and TLS rules for the startup phase, resolved once.
+    let authentication: AuthenticationSettings
+    /// The TLS context for clients, when a certificate is configured.
+    let tls: TLSServerContext?
 
     /// Shard connection pools, per loop.
     let pools: ShardPools
@@ -26,6 +30,8 @@ final class ProxyContext: Sendable {
         )
         self.serverParameters = serverParameters
         self.logger = logger
+        self.authentication = AuthenticationSettings(config: config)
+        self.tls = config.tls?.context
     }
 }
 

@@ -29,6 +29,7 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Binds the listening socket and starts accepting clients.
     public func start() throws {
+        if context.tls != nil { TLSServerContext.ignoreSIGPIPE() }
         let listener: Listener
         do {
             listener = try Listener(host: context.config.listen.host, port: context.config.listen.port)
@@ -44,7 +45,8 @@ public final class ProxyServer: @unchecked Sendable {
         }
         context.logger.info("pgshard listening", metadata: [
             "listen.host": "\(context.config.listen.host)", "listen.port": "\(port)",
-            "shards": "\(context.config.shards.count)",
+            "shards": "\(context.config.shards.count)", "auth": "\(context.config.auth.rawValue)",
+            "tls": "\(context.tls == nil ? "off" : context.config.requireTLS ? "required" : "on")",
         ])
     }
 

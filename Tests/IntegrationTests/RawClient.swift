@@ -1,4 +1,5 @@
 import Foundation
+import PGWire
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -78,13 +79,51 @@ final class RawClient {
     /// True when the server closed the connection.
     func isClosedByServer() -> Bool { read(1) == nil }
 
-    /// Logs in with a cleartext password; fails the test otherwise.
-    func login(password: String = TestCluster.password, file: StaticString = #filePath, line: UInt = #line) {
-        send(Self.startup(user: "app", database: TestCluster.database))
-        guard let request = readMessage(), request.type == "R" else { return XCTFail("no auth request", file: file, line: line) }
-        send(Self.message("p", Self.cString(password)))
-        let messages = readUntilReady()
-        XCTAssertEqual(messages.last?.type, "Z", file: file, line: line)
+    /// Logs in as `user`, answering whichever authentication request comes (SCRAM-SHA-256,
+    /// MD5 or cleartext); fails the test unless it ends in ReadyForQuery.
+    func login(user: String = "app", password: String = TestCluster.password, file: StaticString = #filePath, line: UInt = #line) {
+        let messages = authenticate(user: user, password: password)
+        XCTAssertEqual(messages.last?.type, "Z", "\(messages.map(\.type))", file: file, line: line)
+    }
+
+    /// Sends a startup packet and answers the authentication requests; returns every message
+    /// from the first request up to ReadyForQuery, an ErrorResponse, or EOF.
+    @discardableResult
+    func authenticate(user: String, password: String) -> [(type: Character, body: [UInt8])] {
+        send(Self.startup(user: user, database: TestCluster.database))
+        var messages: [(type: Character, body: [UInt8])] = []
+        var scram: SCRAMTestClient?
+        while let message = readMessage() {
+            messages.append(message)
+            guard message.type == "R" else {
+                if message.type == "Z" || message.type == "E" { break }
+                continue
+            }
+            let code = Self.authenticationCode(message.body)
+            let data = Array(message.body.dropFirst(4))
+            switch code {
+            case 3:
+                send(Self.message("p", Self.cString(password)))
+            case 5:
+                let storedHash = MD5Password.storedHash(password: password, user: user)
+                send(Self.message("p", MD5Password.expectedResponse(storedHash: storedHash, salt: data) + [0]))
+            case 10:
+                let client = SCRAMTestClient(password: password, nonce: SCRAMServer.randomNonce())
+                scram = client
+                send(Self.message("p", Self.cString("SCRAM-SHA-256") + Self.int32(Int32(client.clientFirst.count)) + client.clientFirst))
+            case 11:
+                guard let final = scram?.clientFinal(serverFirst: data) else { return messages }
+                send(Self.message("p", final.message))
+            default:
+                break
+            }
+        }
+        return messages
+    }
+
+    /// The authentication request code of an `R` message body.
+    static func authenticationCode(_ body: [UInt8]) -> Int32 {
+        Int32(bigEndian: body.prefix(4).withUnsafeBytes { $0.loadUnaligned(as: Int32.self) })
     }
 
     /// The fields of an ErrorResponse body by code.

@@ -49,12 +49,14 @@ final class TestCluster: @unchecked Sendable {
         try Self.createSchema(through: proxy.port, reference: reference)
     }
 
-    static func yaml(shards: [LocalServer], port: Int, extra: String = "") -> String {
+    /// The configuration of a proxy in front of `shards`; `users` replaces the one user `app`.
+    static func yaml(shards: [LocalServer], port: Int, users: String? = nil, extra: String = "") -> String {
         let list = shards.enumerated().map { "  - { name: s\($0.offset), primary: \"\($0.element.conninfo(database: database))\" }" }
         return """
             listen: { host: 127.0.0.1, port: \(port) }
+            auth_failure_delay: 100ms
             users:
-              - { name: app, password: \(password) }
+            \(users ?? "  - { name: app, password: \(password) }")
             shards:
             \(list.joined(separator: "\n"))
             tables:

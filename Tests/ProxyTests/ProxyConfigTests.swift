@@ -19,6 +19,10 @@ final class ProxyConfigTests: XCTestCase {
         XCTAssertEqual(example.tables["audit_log"], .pinned(shard: "s0"))
         XCTAssertEqual(example.limits.maxMessageSize, 64 << 20)
         XCTAssertEqual(example.backend.connectTimeout, 5)
+        XCTAssertEqual(example.auth, .scramSHA256)
+        XCTAssertEqual(example.users.map(\.name), ["app", "report"])
+        guard case .scram(let verifier) = example.users[0].credential else { return XCTFail("the example's verifier did not parse") }
+        XCTAssertTrue(verifier.matches(passwordBytes: Array("pencil-42".utf8)))
     }
 
     func testEveryProblemIsReportedWithItsPath() {
@@ -38,7 +42,7 @@ final class ProxyConfigTests: XCTestCase {
             let lines = (error as! ConfigError).problems.map(\.description)
             for expected in [
                 "listen.port: must be between 0 and 65535, got 99999",
-                "auth: unknown method \"kerberos\"; use password or trust",
+                "auth: unknown method \"kerberos\"; use scram-sha-256, md5, password or trust",
                 "shards[1].primary: missing",
                 "tables.users.type: unsupported key type \"float\"; use smallint, integer, bigint, text, varchar or uuid",
                 "tables.orders: give exactly one of key: (sharded), reference: true, or shard: (pinned)",

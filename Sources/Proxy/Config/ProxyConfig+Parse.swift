@@ -100,14 +100,14 @@ private struct ConfigReader {
         return n
     }
 
-    mutating func seconds(_ value: Any?, _ path: String) -> Double? {
+    mutating func seconds(_ value: Any?, _ path: String, allowZero: Bool = false) -> Double? {
         guard let value else { return nil }
         var parsed: Double?
         if let i = value as? Int { parsed = Double(i) } else if let d = value as? Double { parsed = d } else if let s = value as? String {
             let trimmed = s.hasSuffix("ms") ? String(s.dropLast(2)) : s.hasSuffix("s") ? String(s.dropLast()) : s
             parsed = Double(trimmed).map { s.hasSuffix("ms") ? $0 / 1000 : $0 }
         }
-        guard let n = parsed, n > 0 else {
+        guard let n = parsed, n > 0 || (allowZero && n == 0) else {
             problem(path, "expected a positive duration in seconds (\"5s\", \"500ms\")")
             return nil
         }
@@ -127,7 +127,8 @@ private struct ConfigReader {
     mutating func readConfig(_ root: Any?) -> ProxyConfig {
         var config = ProxyConfig()
         guard let top = map(root ?? [String: Any](), "", allowed: [
-            "listen", "auth", "users", "database", "shards", "tables", "limits", "backend", "log", "pool",
+            "listen", "auth", "auth_failure_delay", "users", "tls", "require_tls", "database", "shards", "tables",
+            "limits", "backend", "log", "pool",
         ]) else { return config }
         if let pool = map(top["pool"], "pool", allowed: ["mode", "size", "query_wait_timeout", "lifetime", "idle_timeout"]) {
             if let mode = string(pool["mode"], "pool.mode") {
@@ -147,13 +148,23 @@ private struct ConfigReader {
         }
         if let auth = string(top["auth"], "auth") {
             if let method = ProxyConfig.AuthMethod(rawValue: auth) { config.auth = method } else {
-                problem("auth", "unknown method \"\(auth)\"; use password or trust")
+                problem("auth", "unknown method \"\(auth)\"; use scram-sha-256, md5, password or trust")
             }
         }
+        if let delay = seconds(top["auth_failure_delay"], "auth_failure_delay", allowZero: true) {
+            if delay <= 10 { config.authFailureDelay = delay } else { problem("auth_failure_delay", "must be at most 10s") }
+        }
         config.database = string(top["database"], "database")
-        config.users = readUsers(top["users"])
-        if config.auth == .password && config.users.isEmpty {
-            problem("users", "auth is password but no users are configured; add users or set auth: trust")
+        config.users = readUsers(top["users"], method: config.auth)
+        if config.auth != .trust && config.users.isEmpty && problems.allSatisfy({ !$0.path.hasPrefix("users") }) {
+            problem("users", "auth is \(config.auth.rawValue) but no users are configured; add users or set auth: trust")
+        }
+        config.tls = readTLS(top["tls"])
+        if let require = top["require_tls"] {
+            if let flag = require as? Bool { config.requireTLS = flag } else { problem("require_tls", "expected true or false") }
+        }
+        if config.requireTLS && config.tls == nil && top["tls"] == nil {
+            problem("require_tls", "require_tls is true but no tls certificate is configured; add tls: { cert: ..., key: ... }")
         }
         config.shards = readShards(top["shards"])
         config.tables = readTables(top["tables"], shardNames: Set(config.shards.map(\.name)))
@@ -177,7 +188,19 @@ private struct ConfigReader {
         return config
     }
 
-    mutating func readUsers(_ value: Any?) -> [ProxyConfig.User] {
+    mutating func readTLS(_ value: Any?) -> TLSSettings? {
+        guard let entry = map(value, "tls", allowed: ["cert", "key"]) else { return nil }
+        guard let cert = requiredString(entry["cert"], "tls.cert"), let key = requiredString(entry["key"], "tls.key"),
+              !cert.isEmpty, !key.isEmpty else { return nil }
+        do {
+            return try TLSSettings(certificatePath: cert, keyPath: key)
+        } catch {
+            problem(error.operation.contains("private key") ? "tls.key" : "tls.cert", error.description)
+            return nil
+        }
+    }
+
+    mutating func readUsers(_ value: Any?, method: ProxyConfig.AuthMethod) -> [ProxyConfig.User] {
         guard let value else { return [] }
         guard let list = value as? [Any] else {
             problem("users", "expected a list of { name, password }")
@@ -190,7 +213,12 @@ private struct ConfigReader {
             guard let name = requiredString(entry["name"], "\(path).name"),
                   let password = requiredString(entry["password"], "\(path).password") else { continue }
             if users.contains(where: { $0.name == name }) { problem("\(path).name", "user \"\(name)\" is listed twice") }
-            users.append(.init(name: name, password: password))
+            do {
+                users.append(try ProxyConfig.User(name: name, password: password, method: method))
+            } catch {
+                // The message describes the form, never the value: it may be a real secret.
+                problem("\(path).password", error.message)
+            }
         }
         return users
     }

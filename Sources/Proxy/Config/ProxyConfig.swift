@@ -5,9 +5,15 @@ public struct ProxyConfig: Sendable, Equatable {
     /// Where clients connect.
     public var listen = Listen()
     /// How clients prove who they are.
-    public var auth: AuthMethod = .password
+    public var auth: AuthMethod = .scramSHA256
     /// Users allowed to connect, with their passwords.
     public var users: [User] = []
+    /// Seconds between a failed login and its error, the same for every failure.
+    public var authFailureDelay: Double = 0.5
+    /// The certificate and key for TLS with clients; without it SSLRequest is answered 'N'.
+    public var tls: TLSSettings?
+    /// Refuse clients that did not negotiate TLS (28000), like a `hostssl`-only pg_hba.conf.
+    public var requireTLS = false
     /// The database name clients must ask for; `nil` accepts any name.
     public var database: String?
     /// The shards, in order: a shard's index in this list is its number in the hash function.
@@ -54,18 +60,40 @@ public struct ProxyConfig: Sendable, Equatable {
         public var port = 6432
     }
 
-    /// Client authentication methods available in this version.
-    public enum AuthMethod: String, Sendable, Equatable {
-        /// The client sends its password (AuthenticationCleartextPassword); compared with `users`.
+    /// Client authentication methods, with PostgreSQL's pg_hba.conf names.
+    public enum AuthMethod: String, Sendable, Equatable, CaseIterable {
+        /// SCRAM-SHA-256 (SASL): the password never crosses the wire. The default.
+        case scramSHA256 = "scram-sha-256"
+        /// MD5 challenge-response; users whose stored credential is a SCRAM verifier get SCRAM,
+        /// as in PostgreSQL.
+        case md5
+        /// The client sends its password in clear text (AuthenticationCleartextPassword).
         case password
         /// Any user name is accepted without a password. For local demos only.
         case trust
     }
 
     /// A user clients may log in as.
-    public struct User: Sendable, Equatable {
+    public struct User: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
         public var name: String
+        /// As written in the configuration: a password, a SCRAM verifier or an md5 hash. Secret.
         public var password: String
+        /// What logins are checked against, derived from `password` once, at load.
+        var credential: Credential
+
+        /// A user whose `password` is read for `method` (see `Credential.resolve`).
+        init(name: String, password: String, method: AuthMethod) throws(CredentialProblem) {
+            self.name = name
+            self.password = password
+            self.credential = try Credential.resolve(password: password, user: name, method: method)
+        }
+
+        public static func == (lhs: User, rhs: User) -> Bool {
+            lhs.name == rhs.name && lhs.password == rhs.password
+        }
+
+        public var description: String { "User(name: \(name), password: ***)" }
+        public var debugDescription: String { description }
     }
 
     /// One shard: a libpq conninfo string or URI for its primary.

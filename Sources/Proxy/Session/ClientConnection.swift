@@ -15,12 +15,14 @@ final class ClientConnection: @unchecked Sendable {
     let context: ProxyContext
     let id: Int
     var logger: Logger
-    private let fd: Int32
-    private var watcher: SocketWatcher?
+    let fd: Int32
+    var watcher: SocketWatcher?
     private(set) var decoder: FrontendMessageDecoder
     /// Bytes waiting to be written to the client.
     var output = BackendMessageEncoder()
     private var startup: StartupMachine
+    /// The client's TLS session, once SSLRequest was answered 'S'; nil for plain connections.
+    var tls: TLSSession?
     private(set) var session: ClientSession?
     private(set) var isClosed = false
     private var flushScheduled = false
@@ -42,7 +44,7 @@ final class ClientConnection: @unchecked Sendable {
         self.queue = queue
         self.context = context
         self.decoder = FrontendMessageDecoder(maxMessageSize: context.config.limits.maxMessageSize)
-        self.startup = StartupMachine(auth: context.config.auth, users: context.config.users, database: context.config.database)
+        self.startup = StartupMachine(settings: context.authentication)
         var logger = context.logger
         logger[metadataKey: "client.id"] = "\(id)"
         self.logger = logger
@@ -64,7 +66,7 @@ final class ClientConnection: @unchecked Sendable {
             fileDescriptor: fd,
             queue: queue,
             onReadable: { [weak self] in self?.socketReadable() },
-            onWritable: { [weak self] in self?.flush() }
+            onWritable: { [weak self] in self?.socketWritable() }
         )
         self.watcher = watcher
         watcher.wantsRead = true
@@ -75,18 +77,25 @@ final class ClientConnection: @unchecked Sendable {
     /// client that sends ahead is held by TCP instead of filling pgshard's memory.
     var wantsInput: Bool {
         get { watcher?.wantsRead ?? false }
-        set { if !isClosed { watcher?.wantsRead = newValue } }
+        set {
+            if !isClosed { watcher?.wantsRead = newValue }
+            if newValue, tls?.hasBufferedInput == true { scheduleBufferedTLSRead() }
+        }
     }
 
     var outputIsFull: Bool { output.count >= Self.outputHighWater }
 
-    private func socketReadable() {
+    func socketReadable() {
         guard !isClosed else { return }
+        if let tls, !tls.isEstablished { return continueTLSHandshake() }
         var sawEOF = false
         readLoop: for _ in 0..<16 {
             let result: IOResult
             do {
-                result = try readBuffer.withUnsafeMutableBytes { try Syscall.read(fd, into: $0) }
+                result = try readBuffer.withUnsafeMutableBytes { buffer throws -> IOResult in
+                    if let tls { return try tls.read(into: buffer) }
+                    return try Syscall.read(fd, into: buffer)
+                }
             } catch {
                 logger.debug("client read failed", metadata: ["error": "\(error)"])
                 sawEOF = true
@@ -97,9 +106,11 @@ final class ClientConnection: @unchecked Sendable {
             case .processed(0): sawEOF = true; break readLoop
             case .processed(let n):
                 readBuffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                if n < Self.readChunk { break readLoop }
+                // Why TLS reads on: a short read is one record; the next may be in OpenSSL already.
+                if n < Self.readChunk && tls == nil { break readLoop }
             }
         }
+        if tls != nil { tlsReadFinished() }
         processInput()
         if sawEOF && !isClosed {
             logger.info("client disconnected")
@@ -125,7 +136,7 @@ final class ClientConnection: @unchecked Sendable {
             if let session {
                 session.received(message)
             } else {
-                startupReceived(message)
+                startupReceived(message, bufferedBytes: decoder.bufferedByteCount)
             }
         }
     }
@@ -140,15 +151,18 @@ final class ClientConnection: @unchecked Sendable {
         closeAfterWrite()
     }
 
-    private func startupReceived(_ message: FrontendMessage) {
-        switch startup.received(message) {
+    private func startupReceived(_ message: FrontendMessage, bufferedBytes: Int) {
+        let action = startup.received(message, bufferedBytes: bufferedBytes)
+        switch action {
         case .refuseEncryption:
             output.sslResponse(accepted: false)
             flush()
-        case .requestPassword:
-            output.authenticationCleartextPassword()
-            flush()
-        case .authenticated(let startupMessage):
+        case .acceptEncryption:
+            startTLS()
+        case .requestCleartextPassword, .requestMD5Password, .requestSASL, .continueSASL, .rejectAfterDelay, .ignore:
+            authenticationStepped(action)
+        case .authenticated(let startupMessage, let saslFinal):
+            if let saslFinal { output.authenticationSASLFinal(saslFinal) }
             let session = ClientSession(connection: self, startup: startupMessage)
             self.session = session
             session.start()
@@ -178,7 +192,10 @@ final class ClientConnection: @unchecked Sendable {
         while !output.isEmpty {
             let result: IOResult
             do {
-                result = try output.buffer.withUnsafeBytes { try Syscall.write(fd, $0) }
+                result = try output.buffer.withUnsafeBytes { buffer throws -> IOResult in
+                    if let tls { return try tls.write(buffer) }
+                    return try Syscall.write(fd, buffer)
+                }
             } catch {
                 logger.debug("client write failed", metadata: ["error": "\(error)"])
                 close()
@@ -188,7 +205,8 @@ final class ClientConnection: @unchecked Sendable {
             case .processed(let n):
                 output.consume(n)
             case .wouldBlock:
-                watcher?.wantsWrite = true
+                // A TLS write that waits for input is retried on the next readable event.
+                watcher?.wantsWrite = tls?.writeWaitsForReadable != true
                 return
             }
         }
@@ -220,6 +238,7 @@ final class ClientConnection: @unchecked Sendable {
         let closed = onClose
         onClose = nil
         closed?()
+        tls?.shutdown()
         let fd = self.fd
         if let watcher {
             self.watcher = nil

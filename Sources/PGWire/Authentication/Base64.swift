@@ -1,0 +1,74 @@
+/// Base64 (RFC 4648, standard alphabet, with padding), as SCRAM messages and PostgreSQL's
+/// stored verifiers use it. Decoding is strict: no whitespace, no missing or extra padding,
+/// no bits set in the padding, so a client field has exactly one spelling.
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    private static let values: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (i, c) in alphabet.enumerated() { table[Int(c)] = UInt8(i) }
+        return table
+    }()
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 3 <= bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
+            i += 3
+        }
+        switch bytes.count - i {
+        case 1:
+            let n = UInt32(bytes[i]) << 16
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
+        case 2:
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], UInt8(ascii: "=")]
+        default:
+            break
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The bytes `text` encodes, or nil when it is not canonical base64.
+    static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
+        let chars = Array(text)
+        guard chars.count % 4 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 4 * 3)
+        var i = 0
+        while i < chars.count {
+            let isLast = i + 4 == chars.count
+            let padding = isLast ? (chars[i + 3] == UInt8(ascii: "=") ? (chars[i + 2] == UInt8(ascii: "=") ? 2 : 1) : 0) : 0
+            var n: UInt32 = 0
+            for j in 0..<4 {
+                let c = chars[i + j]
+                if j >= 4 - padding {
+                    n <<= 6
+                    continue
+                }
+                let v = values[Int(c)]
+                guard v != 0xFF else { return nil }
+                n = n << 6 | UInt32(v)
+            }
+            switch padding {
+            case 0:
+                out += [UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
+            case 1:
+                guard n & 0xFF == 0 else { return nil }
+                out += [UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF)]
+            default:
+                guard n & 0xFFFF == 0 else { return nil }
+                out.append(UInt8(n >> 16 & 0xFF))
+            }
+            i += 4
+        }
+        return out
+    }
+
+    static func decode(_ text: String) -> [UInt8]? {
+        decode(Array(text.utf8))
+    }
+}
