@@ -15,6 +15,8 @@ struct Demo: ParsableCommand {
     var port: Int = 6432
     @Option(help: "How many shards the demo cluster has (fixed once the cluster exists).")
     var shards: Int = 4
+    @Option(help: "When clients give shard connections back: session or transaction.")
+    var poolMode: String = "transaction"
 
     func run() throws {
         let root = URL(fileURLWithPath: dir).standardizedFileURL.path
@@ -33,7 +35,7 @@ struct Demo: ParsableCommand {
         }
         let configPath = root + "/pgshard.yaml"
         do {
-            try DemoConfig.yaml(servers: cluster.servers, port: port).write(toFile: configPath, atomically: true, encoding: .utf8)
+            try DemoConfig.yaml(servers: cluster.servers, port: port, poolMode: poolMode).write(toFile: configPath, atomically: true, encoding: .utf8)
             let config = try ProxyConfig.load(path: configPath)
             let server = ProxyServer(config: config, logger: logger)
             try server.start()
@@ -68,12 +70,13 @@ struct Demo: ParsableCommand {
 
 /// The demo's configuration and sample data.
 enum DemoConfig {
-    static func yaml(servers: [LocalServer], port: Int) -> String {
+    static func yaml(servers: [LocalServer], port: Int, poolMode: String = "transaction") -> String {
         let shards = servers.map { "  - name: \($0.name)\n    primary: \"\($0.conninfo(database: "demo"))\"" }.joined(separator: "\n")
         return """
             # Written by `pgshard demo`; see docs/configuration.md.
             listen: { host: 127.0.0.1, port: \(port) }
             auth: trust            # demo only: any user name, no password
+            pool: { mode: \(poolMode), size: 20 }
             shards:
             \(shards)
             tables:

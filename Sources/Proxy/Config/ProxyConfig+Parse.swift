@@ -128,8 +128,9 @@ private struct ConfigReader {
         var config = ProxyConfig()
         guard let top = map(root ?? [String: Any](), "", allowed: [
             "listen", "auth", "auth_failure_delay", "users", "tls", "require_tls", "database", "shards", "tables",
-            "limits", "backend", "log", "pool",
+            "limits", "backend", "log", "pool", "workers",
         ]) else { return config }
+        if let n = integer(top["workers"], "workers", range: 1...256) { config.workers = n }
         if let pool = map(top["pool"], "pool", allowed: ["mode", "size", "query_wait_timeout", "lifetime", "idle_timeout"]) {
             if let mode = string(pool["mode"], "pool.mode") {
                 if let value = ProxyConfig.PoolMode(rawValue: mode) { config.pool.mode = value } else {

@@ -28,6 +28,8 @@ public struct ProxyConfig: Sendable, Equatable {
     public var log = LogSettings()
     /// How shard connections are shared between clients.
     public var pool = PoolSettings()
+    /// Event loops (threads serving clients); nil: one per CPU core.
+    public var workers: Int?
 
     /// When a client gives its shard connections back.
     public enum PoolMode: String, Sendable, Equatable {

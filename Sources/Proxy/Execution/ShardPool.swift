@@ -59,7 +59,7 @@ final class ShardPool {
             self.waiters.remove(at: index)
             waiter.timer?.cancel()
             waiter.completion(.failure(BackendError(.poolTimeout,
-                "no connection to shard \"\(self.name)\" became free within \(Int(self.settings.queryWaitTimeout)) s")))
+                "no connection to shard \"\(self.name)\" became free within \(String(format: "%g", self.settings.queryWaitTimeout)) s")))
         }
         waiter.timer = timer
         timer.resume()
