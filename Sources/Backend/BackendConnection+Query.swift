@@ -100,36 +100,57 @@ extension BackendConnection {
         deliverMessages()
     }
 
-    /// Reads what the socket has into `input`.
+    /// Reads what the socket has into `input` (bytes `inputStart..<inputEnd` are unhandled).
     private func readAvailable() {
         guard !isBroken, let fd = socketFD else { return }
         for _ in 0..<16 {
-            if input.count - inputStart < Self.readChunk / 2, inputStart > 0 {
-                input.removeSubrange(0..<inputStart)
-                inputStart = 0
-            }
-            let old = input.count
-            input.append(contentsOf: repeatElement(0, count: Self.readChunk))
+            makeRoomForInput()
+            let space = input.count - inputEnd
+            let end = inputEnd
             let n = input.withUnsafeMutableBytes { buffer -> Int in
-                let target = buffer.baseAddress! + old
+                let target = buffer.baseAddress! + end
                 if let ssl = sslHandle {
-                    let r = SSL_read(ssl, target, Int32(Self.readChunk))
+                    let r = SSL_read(ssl, target, Int32(space))
                     if r > 0 { return Int(r) }
                     let code = SSL_get_error(ssl, r)
                     if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE { return -2 }
                     return code == SSL_ERROR_ZERO_RETURN ? 0 : -1
                 }
-                let r = Glibc.read(fd, target, Self.readChunk)
+                let r = Glibc.read(fd, target, space)
                 if r < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -2 : -1 }
                 return r
             }
-            input.removeSubrange((old + max(n, 0))...)
             if n == -2 { return }
             if n <= 0 {
                 lose(n == 0 ? "the shard closed the connection" : "could not read from the shard")
                 return
             }
-            if n < Self.readChunk { return }
+            inputEnd += n
+            if n < space { return }
+        }
+    }
+
+    /// Keeps at least half a read's worth of free space after the unhandled bytes, moving them
+    /// to the front or doubling the buffer (a message larger than the buffer).
+    private func makeRoomForInput() {
+        if inputStart == inputEnd {
+            inputStart = 0
+            inputEnd = 0
+            if input.count > 1 << 20 { input = [UInt8](repeating: 0, count: Self.readChunk) }
+        }
+        if input.isEmpty { input = [UInt8](repeating: 0, count: Self.readChunk) }
+        guard input.count - inputEnd < Self.readChunk / 2 else { return }
+        if inputStart > 0 {
+            let (start, end) = (inputStart, inputEnd)
+            input.withUnsafeMutableBytes { buffer in
+                let base = buffer.baseAddress!
+                memmove(base, base + start, end - start)
+            }
+            inputEnd -= inputStart
+            inputStart = 0
+        }
+        if input.count - inputEnd < Self.readChunk / 2 {
+            input.append(contentsOf: repeatElement(0, count: input.count))
         }
     }
 
@@ -140,21 +161,17 @@ extension BackendConnection {
         delivering = true
         defer { delivering = false }
         while !paused, !isBroken {
-            let start = inputStart
+            let (start, end) = (inputStart, inputEnd)
             let framed = input.withUnsafeBytes { bytes in
-                Result { () throws(BackendFramingError) in try BackendMessageFraming.message(in: bytes, at: start) }
+                Result { () throws(BackendFramingError) in
+                    try BackendMessageFraming.message(in: UnsafeRawBufferPointer(rebasing: bytes[..<end]), at: start)
+                }
             }
             guard case .success(let next) = framed else {
                 lose("the shard sent a message of invalid length")
                 return
             }
-            guard let (type, body) = next else {
-                if inputStart == input.count {
-                    input.removeAll(keepingCapacity: true)
-                    inputStart = 0
-                }
-                return
-            }
+            guard let (type, body) = next else { return }
             let flow = input.withUnsafeBytes { bytes in
                 handle(BackendMessage(type: type, body: UnsafeRawBufferPointer(rebasing: bytes[body])))
             }

@@ -33,9 +33,10 @@ public final class BackendConnection: @unchecked Sendable {
     var messageHandler: ((BackendMessage) -> Flow)?
     var failureHandler: ((BackendError) -> Void)?
     var paused = false
-    /// Bytes read from the shard; messages before `inputStart` were handled.
+    /// Bytes read from the shard: `inputStart..<inputEnd` are not handled yet.
     var input: [UInt8] = []
     var inputStart = 0
+    var inputEnd = 0
     /// The message at `inputStart` was held by its handler and has been tracked already.
     var heldMessageTracked = false
     /// Set while `deliverMessages` runs.

@@ -4,6 +4,23 @@ struct MessageRouting {
     let limits: RouterLimits
 
     func route(_ sql: String, parameters: BoundParameters?) -> RoutingOutcome {
+        route(sql, parameters: parameters, keepTree: false).outcome
+    }
+
+    /// Routes the message; with `keepTree`, also returns the parse tree of its only statement
+    /// when that statement's route depends on parameters.
+    func route(_ sql: String, parameters: BoundParameters?, keepTree: Bool) -> (outcome: RoutingOutcome, kept: ParameterizedRoute?) {
+        var kept: ParameterizedRoute?
+        let outcome = routeMessage(sql, parameters: parameters) { statement, statementSQL, depth in
+            if keepTree { kept = ParameterizedRoute(statement: statement, sql: sql, depth: depth) }
+        }
+        if case .statements(let statements) = outcome, statements.count == 1, statements[0].dependsOnParameters {
+            return (outcome, kept)
+        }
+        return (outcome, nil)
+    }
+
+    private func routeMessage(_ sql: String, parameters: BoundParameters?, keep: (JSONValue, String, Int) -> Void) -> RoutingOutcome {
         let tree: JSONValue
         switch PgQueryParser.parse(sql, maxDepth: limits.maxNestingDepth) {
         case .success(let parsed):
@@ -40,10 +57,31 @@ struct MessageRouting {
             } catch {
                 return .failure(.tooDeeplyNested)
             }
+            if analysis.parameterUse.used { keep(statement, statementSQL, statement.depth) }
             var routed = RoutedStatement(sql: statementSQL, characterOffset: characters, route: route)
             routed.dependsOnParameters = analysis.parameterUse.used
             statements.append(routed)
         }
         return .statements(statements)
+    }
+}
+
+/// A statement of an extended-protocol Parse whose route depends on its parameters: its parse
+/// tree, kept so each Bind routes it without parsing it again.
+public struct ParameterizedRoute: Sendable {
+    let statement: JSONValue
+    let sql: String
+    /// The nesting depth of the tree: shallow trees are analysed on the caller's thread.
+    let depth: Int
+}
+
+extension JSONValue {
+    /// How deeply arrays and objects nest in this value.
+    var depth: Int {
+        switch self {
+        case .array(let items): 1 + (items.map(\.depth).max() ?? 0)
+        case .object(let members): 1 + (members.map(\.value.depth).max() ?? 0)
+        default: 0
+        }
     }
 }

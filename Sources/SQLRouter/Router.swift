@@ -52,4 +52,32 @@ public final class Router: Sendable {
         let routing = MessageRouting(schema: schema, limits: limits)
         return pool.run { routing.route(sql, parameters: parameters) }
     }
+
+    /// Routes the statement of an extended-protocol Parse (parameter values unknown). When its
+    /// route depends on the parameters, also returns what ``route(_:parameters:)`` needs to
+    /// route it at each Bind without parsing it again.
+    public func prepare(_ sql: String) -> (outcome: RoutingOutcome, parameterized: ParameterizedRoute?) {
+        let bytes = sql.utf8.count
+        guard bytes <= limits.maxStatementBytes else {
+            return (.failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes)), nil)
+        }
+        guard !sql.utf8.contains(0) else { return (.failure(.nulCharacter), nil) }
+        let routing = MessageRouting(schema: schema, limits: limits)
+        let result = pool.run { routing.route(sql, parameters: nil, keepTree: true) }
+        return (result.outcome, result.kept)
+    }
+
+    /// The route of a prepared statement with the values a Bind supplied.
+    public func route(_ prepared: ParameterizedRoute, parameters: BoundParameters) -> Route {
+        let schema = self.schema, limits = self.limits
+        let job: @Sendable () -> Route = {
+            let analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(prepared.sql), parameters: parameters)
+            return (try? analysis.route(prepared.statement, sql: prepared.sql)) ?? .refuse(.tooDeeplyNested)
+        }
+        // Analysis recurses along the tree: small trees run here, deep ones on the big stacks.
+        return prepared.depth <= Self.inlineDepth ? job() : pool.run(job)
+    }
+
+    /// The deepest parse tree analysed on the caller's thread.
+    static let inlineDepth = 96
 }

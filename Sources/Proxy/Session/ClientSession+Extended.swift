@@ -22,7 +22,8 @@ extension ClientSession {
             return failBatch(.error(.duplicatePreparedStatement, "prepared statement \"\(parse.name)\" already exists"))
         }
         let routed: RoutedStatement?
-        switch context.router.route(parse.query) {
+        let (outcome, parameterized) = context.router.prepare(parse.query)
+        switch outcome {
         case .failure(let error):
             return failBatch(clientError(error))
         case .statements(let statements):
@@ -33,7 +34,8 @@ extension ClientSession {
         }
         let backendName = parse.name.isEmpty ? "" : context.statementNames.name(sql: parse.query, types: parse.parameterTypeOIDs)
         ext.statements[parse.name] = ClientStatement(
-            sql: parse.query, parameterTypes: parse.parameterTypeOIDs, routed: routed, backendName: backendName)
+            sql: parse.query, parameterTypes: parse.parameterTypeOIDs, routed: routed, parameterized: parameterized,
+            backendName: backendName)
         owe(.local(.parseComplete))
     }
 
@@ -57,12 +59,10 @@ extension ClientSession {
             return owe(.local(.bindComplete))
         }
         var route = routed.route
-        if routed.dependsOnParameters {
+        if let parameterized = statement.parameterized {
             let formats = bind.parameters.indices.map { bind.parameterFormat(at: $0) ?? 0 }
             let parameters = BoundParameters(values: bind.parameters, formats: formats, types: statement.parameterTypes)
-            if case .statements(let statements) = context.router.route(statement.sql, parameters: parameters), statements.count == 1 {
-                route = statements[0].route
-            }
+            route = context.router.route(parameterized, parameters: parameters)
         }
         if let transaction, transaction.failed, !route.isAllowedInFailedTransaction {
             return failBatch(.error(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block"))

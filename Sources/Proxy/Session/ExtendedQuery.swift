@@ -11,11 +11,14 @@ final class ClientStatement {
     let parameterTypes: [UInt32]
     /// The route without parameter values; nil for an empty statement.
     let routed: RoutedStatement?
+    /// Set when the route depends on the parameters: routes each Bind without a new parse.
+    let parameterized: ParameterizedRoute?
     /// The name it has on shard connections: shared by every client preparing the same text
     /// and types (named statements), or "" for the client's unnamed statement.
     let backendName: String
 
-    init(sql: String, parameterTypes: [UInt32], routed: RoutedStatement?, backendName: String) {
+    init(sql: String, parameterTypes: [UInt32], routed: RoutedStatement?, parameterized: ParameterizedRoute?, backendName: String) {
+        self.parameterized = parameterized
         self.sql = sql
         self.parameterTypes = parameterTypes
         self.routed = routed

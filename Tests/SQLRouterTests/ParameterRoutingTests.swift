@@ -1,0 +1,58 @@
+import Sharding
+import XCTest
+
+@testable import SQLRouter
+
+/// Extended-protocol statements: routed once at Parse, then with each Bind's values.
+final class ParameterRoutingTests: XCTestCase {
+    private func text(_ values: String?...) -> BoundParameters {
+        BoundParameters(values: values.map { $0.map { Array($0.utf8) } }, formats: values.map { _ in 0 }, types: [])
+    }
+
+    private func bound(_ sql: String, _ parameters: BoundParameters, file: StaticString = #filePath, line: UInt = #line) -> Route? {
+        let (outcome, parameterized) = Fixture.router.prepare(sql)
+        guard case .statements(let statements) = outcome, statements.count == 1 else {
+            XCTFail("not routed: \(outcome)", file: file, line: line)
+            return nil
+        }
+        guard let parameterized else { return statements[0].route }
+        XCTAssertTrue(statements[0].dependsOnParameters, file: file, line: line)
+        return Fixture.router.route(parameterized, parameters: parameters)
+    }
+
+    func testKeyParameterInTextAndBinary() {
+        let k: Int64 = 4242
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1", text("4242")), .shard(Fixture.shard(k)))
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1::bigint", text("4242")), .shard(Fixture.shard(k)))
+        XCTAssertEqual(bound("SELECT * FROM users WHERE $1 = id AND name = $2", text("4242", "x")), .shard(Fixture.shard(k)))
+        let int8 = BoundParameters(values: [withUnsafeBytes(of: k.bigEndian, Array.init)], formats: [1], types: [20])
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1", int8), .shard(Fixture.shard(k)))
+        let int4 = BoundParameters(values: [withUnsafeBytes(of: Int32(k).bigEndian, Array.init)], formats: [1], types: [23])
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1", int4), .shard(Fixture.shard(k)))
+        // Undeclared type in binary: the key's type, as PostgreSQL infers it.
+        let undeclared = BoundParameters(values: [withUnsafeBytes(of: k.bigEndian, Array.init)], formats: [1], types: [])
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1", undeclared), .shard(Fixture.shard(k)))
+        XCTAssertEqual(bound("INSERT INTO users (id, name) VALUES ($1, $2)", text("4242", "n")), .shard(Fixture.shard(k)))
+        XCTAssertEqual(bound("UPDATE users SET name = $2 WHERE id = $1", text("4242", "n")), .shard(Fixture.shard(k)))
+    }
+
+    func testUnusableValuesDoNotGuess() {
+        // A binary value of the wrong size, a text that is not a number: not a key constant.
+        let wrongSize = BoundParameters(values: [[1, 2, 3]], formats: [1], types: [20])
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1", wrongSize), .scatter(Array(0..<Fixture.shardCount), .read))
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1", text("forty")), .scatter(Array(0..<Fixture.shardCount), .read))
+        // `id = NULL` matches no row: it runs where a literal NULL would (every shard, no rows).
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1", text(nil)), .scatter(Array(0..<Fixture.shardCount), .read))
+        // A write whose key parameter is unusable is refused, never broadcast.
+        if case .refuse = bound("INSERT INTO users (id, name) VALUES ($1, 'n')", text("forty")) {} else {
+            XCTFail("an INSERT with an unusable key must be refused")
+        }
+    }
+
+    func testStatementsThatDoNotDependOnParameters() {
+        let (_, parameterized) = Fixture.router.prepare("SELECT * FROM users WHERE id = 7 AND name = $1")
+        XCTAssertNil(parameterized)
+        let (_, none) = Fixture.router.prepare("SELECT $1::int + 1")
+        XCTAssertNil(none)
+    }
+}
