@@ -20,6 +20,18 @@ final class ProxyContext: Sendable {
 
     /// Shard connection pools, per loop.
     let pools: ShardPools
+    private let scratchLock = NSLock()
+    nonisolated(unsafe) private var scratches: [ObjectIdentifier: ReadScratch] = [:]
+
+    /// The read buffer shared by the connections of the loop that owns `queue`.
+    func readScratch(for queue: DispatchQueue, size: Int) -> ReadScratch {
+        scratchLock.withLock {
+            if let scratch = scratches[ObjectIdentifier(queue)] { return scratch }
+            let scratch = ReadScratch(size: size)
+            scratches[ObjectIdentifier(queue)] = scratch
+            return scratch
+        }
+    }
 
     init(config: ProxyConfig, serverParameters: [(name: String, value: String)], logger: Logger, loopCount: Int = 1) {
         self.config = config
@@ -83,4 +95,10 @@ struct WeakSession: @unchecked Sendable {
     // Read only under SessionRegistry.lock; the session itself is used on its own queue.
     weak var value: ClientSession?
     init(_ value: ClientSession) { self.value = value }
+}
+
+/// A read buffer used by one loop at a time.
+final class ReadScratch: @unchecked Sendable {
+    var bytes: [UInt8]
+    init(size: Int) { bytes = [UInt8](repeating: 0, count: size) }
 }

@@ -49,8 +49,22 @@ public final class Router: Sendable {
             return .failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes))
         }
         guard !sql.utf8.contains(0) else { return .failure(.nulCharacter) }
+        if bytes <= Self.inlineTextLimit {
+            let outcome = MessageRouting(schema: schema, limits: inlineLimits).route(sql, parameters: parameters)
+            if outcome != .failure(.tooDeeplyNested) { return outcome }
+        }
         let routing = MessageRouting(schema: schema, limits: limits)
         return pool.run { routing.route(sql, parameters: parameters) }
+    }
+
+    /// Statements up to this many bytes are parsed on the caller's thread (an ordinary 8 MiB
+    /// stack: libpg_query needs about 130 bytes of stack per byte of text at worst), with
+    /// ``inlineLimits``; a statement nested deeper than those allow goes to the parser threads.
+    /// Handing a statement to another thread and back costs more than parsing a short one.
+    static let inlineTextLimit = 4096
+
+    private var inlineLimits: RouterLimits {
+        RouterLimits(maxStatementBytes: limits.maxStatementBytes, maxNestingDepth: min(limits.maxNestingDepth, 256))
     }
 
     /// Routes the statement of an extended-protocol Parse (parameter values unknown). When its
@@ -62,6 +76,10 @@ public final class Router: Sendable {
             return (.failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes)), nil)
         }
         guard !sql.utf8.contains(0) else { return (.failure(.nulCharacter), nil) }
+        if bytes <= Self.inlineTextLimit {
+            let result = MessageRouting(schema: schema, limits: inlineLimits).route(sql, parameters: nil, keepTree: true)
+            if result.outcome != .failure(.tooDeeplyNested) { return (result.outcome, result.kept) }
+        }
         let routing = MessageRouting(schema: schema, limits: limits)
         let result = pool.run { routing.route(sql, parameters: nil, keepTree: true) }
         return (result.outcome, result.kept)

@@ -19,7 +19,7 @@ final class ClientConnection: @unchecked Sendable {
     var watcher: SocketWatcher?
     private(set) var decoder: FrontendMessageDecoder
     /// Bytes waiting to be written to the client.
-    var output = BackendMessageEncoder()
+    var output = BackendMessageEncoder(capacity: 1024)
     private var startup: StartupMachine
     /// The client's TLS session, once SSLRequest was answered 'S'; nil for plain connections.
     var tls: TLSSession?
@@ -32,7 +32,9 @@ final class ClientConnection: @unchecked Sendable {
     private static let readChunk = 64 << 10
     /// Above this many unsent bytes the session stops reading from shards.
     static let outputHighWater = 1 << 20
-    private var readBuffer = [UInt8](repeating: 0, count: readChunk)
+    /// Shared by every connection of the loop: a loop reads one socket at a time, and an idle
+    /// connection then costs no read buffer of its own.
+    private let scratch: ReadScratch
     /// Called when the output drained below the high-water mark again.
     var onOutputDrained: (() -> Void)?
     /// Called once when the connection closes.
@@ -42,6 +44,7 @@ final class ClientConnection: @unchecked Sendable {
         self.fd = fd
         self.id = id
         self.queue = queue
+        self.scratch = context.readScratch(for: queue, size: Self.readChunk)
         self.context = context
         self.decoder = FrontendMessageDecoder(maxMessageSize: context.config.limits.maxMessageSize)
         self.startup = StartupMachine(settings: context.authentication)
@@ -92,7 +95,7 @@ final class ClientConnection: @unchecked Sendable {
         readLoop: for _ in 0..<16 {
             let result: IOResult
             do {
-                result = try readBuffer.withUnsafeMutableBytes { buffer throws -> IOResult in
+                result = try scratch.bytes.withUnsafeMutableBytes { buffer throws -> IOResult in
                     if let tls { return try tls.read(into: buffer) }
                     return try Syscall.read(fd, into: buffer)
                 }
@@ -105,7 +108,7 @@ final class ClientConnection: @unchecked Sendable {
             case .wouldBlock: break readLoop
             case .processed(0): sawEOF = true; break readLoop
             case .processed(let n):
-                readBuffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                scratch.bytes.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 // Why TLS reads on: a short read is one record; the next may be in OpenSSL already.
                 if n < Self.readChunk && tls == nil { break readLoop }
             }
