@@ -116,6 +116,7 @@ WORK=$(mktemp -d /tmp/pgshard-compat.XXXXXX)
 chmod 755 "$WORK"   # the shards run as the postgres user when this runs as root
 mkdir -p "$WORK/logs"
 DEMO_PID=""
+CLIENT_PID=""
 
 stop_demo() {
     [ -n "$DEMO_PID" ] || return 0
@@ -148,6 +149,8 @@ stop_leftover_shards() {
 
 finish() {
     local status=$?
+    # `timeout` passes the signal on to the client program.
+    if [ -n "$CLIENT_PID" ]; then kill -TERM "$CLIENT_PID" 2>/dev/null || true; wait "$CLIENT_PID" 2>/dev/null || true; fi
     stop_demo
     stop_leftover_shards
     if $keep; then say "kept $WORK"; else rm -rf "$WORK"; fi
@@ -239,8 +242,12 @@ run_client() {
     local client=$1 mode=$2 log="$WORK/logs/$1-$2.log" status passed failed summary note=""
     read -r -a command <<<"$(client_command "$client")"
     set +e
-    NODE_PATH=$NODE_PATH_DIRS timeout -k 10 "$CLIENT_SECONDS" "${command[@]}" "${CONN[@]}" >"$log" 2>"$log.stderr" </dev/null
+    # In the background and waited for, so that a signal to the runner is handled at once.
+    NODE_PATH=$NODE_PATH_DIRS timeout -k 10 "$CLIENT_SECONDS" "${command[@]}" "${CONN[@]}" >"$log" 2>"$log.stderr" </dev/null &
+    CLIENT_PID=$!
+    wait "$CLIENT_PID"
     status=$?
+    CLIENT_PID=""
     set -e
     sed "s/^/    [$client $mode] /" "$log"
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)

@@ -152,7 +152,6 @@ public final class CompatTest {
         properties.setProperty("user", user);
         properties.setProperty("connectTimeout", "10");
         properties.setProperty("socketTimeout", "30");
-        properties.setProperty("sslmode", "disable");
         for (int i = 0; i + 1 < extra.length; i += 2) {
             properties.setProperty(extra[i], extra[i + 1]);
         }

@@ -37,7 +37,7 @@ let failed = 0
 const open = new Set()
 
 async function connect (extra = {}) {
-  const client = new pg.Client({ ...PARAMS, connectionTimeoutMillis: 10000, ssl: false, ...extra })
+  const client = new pg.Client({ ...PARAMS, connectionTimeoutMillis: 10000, ...extra })
   client.on('error', () => {}) // a connection pgshard closes must not crash the program
   open.add(client)
   await client.connect()

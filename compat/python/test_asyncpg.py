@@ -28,7 +28,7 @@ ARGS = connection_parameters(__doc__.splitlines()[0])
 
 async def connect(**options):
     return await asyncpg.connect(host=ARGS.host, port=ARGS.port, user=ARGS.user, database=ARGS.dbname,
-                                 timeout=10, ssl=False, **options)
+                                 timeout=10, **options)
 
 
 class Connected:
@@ -318,7 +318,7 @@ async def check_set_search_path():
 
 async def check_pool():
     pool = await asyncpg.create_pool(host=ARGS.host, port=ARGS.port, user=ARGS.user, database=ARGS.dbname,
-                                     min_size=1, max_size=2, timeout=10, ssl=False)
+                                     min_size=1, max_size=2, timeout=10)
     try:
         for i in range(1, 6):
             # Each release runs the pool's reset query on the connection.

@@ -299,6 +299,29 @@ def check_set_search_path():
                      "after RESET")
 
 
+def check_set_config():
+    # set_config(..., false) changes the session like SET does, but it is a function call.
+    with connect(autocommit=True) as conn:
+        conn.execute("SELECT set_config('application_name', 'compat-set-config', false)")
+        for key in (1000001, 1000002, 1000003, 1000004):
+            row = conn.execute(f"SELECT current_setting('application_name') FROM users WHERE id = {key}").fetchone()
+            expect_equal(row, ("compat-set-config",), f"setting seen by the shard of {key}")
+
+
+def check_advisory_lock():
+    # A session-level advisory lock excludes every other session, whichever shards they use.
+    with connect(autocommit=True) as first, connect(autocommit=True) as second:
+        for key in (1000001, 1000002, 1000003, 1000004):  # the first session touches several shards
+            first.execute(f"SELECT name FROM users WHERE id = {key}")
+        expect_equal(first.execute("SELECT pg_try_advisory_lock(2000777)").fetchone(), (True,), "first lock")
+        try:
+            expect_equal(second.execute("SELECT pg_try_advisory_lock(2000777)").fetchone(), (False,),
+                         "second session's lock while the first holds it")
+        finally:
+            first.execute("SELECT pg_advisory_unlock_all()")
+            second.execute("SELECT pg_advisory_unlock_all()")
+
+
 def check_copy_out():
     with connect() as conn:
         with conn.cursor() as cur:
@@ -343,6 +366,8 @@ CHECKS = [
     ("cancel", check_cancel),
     ("set_application_name", check_set_application_name),
     ("set_search_path", check_set_search_path),
+    ("set_config", check_set_config),
+    ("advisory_lock", check_advisory_lock),
     ("copy_out", check_copy_out),
     ("copy_in", check_copy_in),
 ]
