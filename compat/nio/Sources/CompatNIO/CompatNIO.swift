@@ -3,7 +3,8 @@
 // postgres-nio runs every `query` with the extended protocol: Parse (unnamed statement),
 // Describe, Bind, Execute, Sync sent together, binary parameters and binary result columns.
 // A `PostgresPreparedStatement` is parsed once per connection under its type's name and then
-// only bound. `simpleQuery` (the older API) is a simple Query with text results. `copyFrom` is
+// only bound. It has no simple-protocol path: the older `simpleQuery` API and `withTransaction`'s
+// BEGIN/COMMIT go through Parse/Bind/Execute too, with binary results. `copyFrom` is
 // `COPY ... FROM STDIN` through the extended protocol. LISTEN/NOTIFY are plain statements plus
 // NotificationResponse messages. Rows written here use ids 6_000_000 and up.
 //
@@ -203,7 +204,8 @@ let idList = ownIDs.map(String.init).joined(separator: ", ")
 
 @Sendable func cleanup() async throws {
     try await withConnection { connection in
-        // simpleQuery: a simple Query, which every pgshard version carries.
+        // postgres-nio cannot send a simple Query: through a pgshard without the extended
+        // protocol, this cleanup fails too.
         _ = try await connection.simpleQuery("DELETE FROM orders WHERE user_id IN (\(idList))").get()
         _ = try await connection.simpleQuery("DELETE FROM users WHERE id IN (\(idList))").get()
     }
@@ -237,7 +239,8 @@ let checks: [(String, @Sendable () async throws -> Void)] = [
             try expectEqual(one, [1], "SELECT 1")
         }
     }),
-    ("simple_query", {
+    ("simple_query_api", {
+        // The older simpleQuery API: in postgres-nio 1.x it, too, sends Parse/Bind/Execute.
         try await withConnection { connection in
             let rows = try await connection.simpleQuery("SELECT id, name FROM users WHERE id = 1000001").get()
             try expectEqual(try rows.map { try $0.decode((Int64, String).self) }.map { "\($0.0) \($0.1)" },
@@ -391,8 +394,8 @@ let checks: [(String, @Sendable () async throws -> Void)] = [
             try expectEqual(jsonb, document, "jsonb")
         }
     }),
-    ("types_text", {
-        // simpleQuery: every column arrives as text and is decoded from text.
+    ("types_literal", {
+        // Literals in the SQL text, no parameters (postgres-nio asks for binary results always).
         try await withConnection { connection in
             let rows = try await connection.simpleQuery("""
                 SELECT (-32768)::int2, 2147483647::int4, (-9223372036854775808)::int8, 0.1::float8, true,
