@@ -25,7 +25,12 @@ struct DMLRouting {
         let pinned = occurrences.filter { if case .pinned = $0.placement { true } else { false } }
         let referenceTarget = occurrences.first { $0.isWriteTarget && $0.placement == .reference }
 
+        if facts.sessionFunction == "set_config" {
+            return .refuse(.setConfig())
+        }
         if sharded.isEmpty && pinned.isEmpty {
+            // Advisory locks are server-wide: every session must take them on the same shard.
+            if facts.sessionFunction != nil && referenceTarget == nil { return .shard(0) }
             guard let referenceTarget else { return .anyShard }
             if let function = facts.volatileFunction {
                 return .refuse(.volatileReferenceWrite(referenceTarget, function: function))

@@ -87,6 +87,9 @@ struct StatementFacts {
     /// The first call of a function whose value differs from shard to shard (`now()`,
     /// `random()`, `nextval()`, `CURRENT_TIMESTAMP`, …), as written.
     var volatileFunction: String?
+    /// A call of a session-state function whose effect lives on the shard that runs it:
+    /// advisory locks (must always be the same shard), `set_config` (refused).
+    var sessionFunction: String?
 
     mutating func refuse(_ error: RoutingError) {
         if refusal == nil { refusal = error }

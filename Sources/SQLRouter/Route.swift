@@ -57,6 +57,9 @@ public enum SessionCommand: Sendable, Equatable {
     case set(sql: String, isLocal: Bool)
     /// `DISCARD ALL`.
     case discardAll
+    /// A statement that has nothing to do because pgshard never lets its object exist
+    /// (`CLOSE ALL`: no SQL cursors; `UNLISTEN`: no LISTEN): answered with this command tag.
+    case acknowledge(String)
 }
 
 /// One statement of a simple-protocol Query message and its route.

@@ -28,6 +28,11 @@ extension RoutingError {
     }
 
     /// The parse tree nests deeper than ``RouterLimits/maxNestingDepth``.
+    static func setConfig() -> RoutingError {
+        RoutingError(sqlState: "0A000", message: "set_config() through pgshard is not supported: it would change one shard only",
+                     hint: "use SET name = value (or SET LOCAL), which pgshard carries to every shard the session uses")
+    }
+
     static let tooDeeplyNested = RoutingError(
         sqlState: statementTooComplex,
         message: "statement is too deeply nested",

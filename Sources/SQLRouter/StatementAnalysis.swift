@@ -30,6 +30,10 @@ struct StatementAnalysis {
             return .anyShard
         case "DiscardStmt":
             return UtilityRouting.discard(node.fields)
+        case "ClosePortalStmt" where node.fields["portalname"] == nil:
+            return .session(.acknowledge("CLOSE CURSOR ALL"))
+        case "UnlistenStmt":
+            return .session(.acknowledge("UNLISTEN"))
         case "CreateTableAsStmt":
             let kind = node.fields["objtype"]?.string == "OBJECT_MATVIEW" ? "CREATE MATERIALIZED VIEW" : "CREATE TABLE … AS"
             return .refuse(.createTableAs(kind))

@@ -234,6 +234,10 @@ final class StatementScanner {
     }
 
     private func noteFunctionCall(_ call: JSONValue, level: Int) {
+        if let name = call["funcname"]?.nameList?.last?.lowercased(),
+           name.hasPrefix("pg_advisory") || name.hasPrefix("pg_try_advisory") || name == "set_config" {
+            facts.sessionFunction = facts.sessionFunction ?? name
+        }
         if let name = Volatility.volatileName(ofCall: call) {
             facts.volatileFunction = facts.volatileFunction ?? name
         }

@@ -72,10 +72,9 @@ final class UtilityRoutingTests: XCTestCase {
             ("DEALLOCATE ALL", "DEALLOCATE through pgshard", "use the extended query protocol (your driver's prepared statements)"),
             ("DECLARE c CURSOR FOR SELECT 1", "cursors (DECLARE, FETCH, CLOSE)", "use the extended query protocol, which can fetch rows in batches"),
             ("FETCH 10 FROM c", "cursors", "use the extended query protocol, which can fetch rows in batches"),
-            ("CLOSE ALL", "cursors", "use the extended query protocol, which can fetch rows in batches"),
+            ("CLOSE c", "cursors", "use the extended query protocol, which can fetch rows in batches"),
             ("LISTEN x", "LISTEN, NOTIFY and UNLISTEN", "connect to a shard directly for notifications"),
             ("NOTIFY x, 'y'", "LISTEN, NOTIFY and UNLISTEN", "connect to a shard directly for notifications"),
-            ("UNLISTEN *", "LISTEN, NOTIFY and UNLISTEN", "connect to a shard directly for notifications"),
             ("LOCK TABLE users", "LOCK TABLE through pgshard", "use SELECT … FOR UPDATE with the shard key fixed"),
             ("CHECKPOINT", "CHECKPOINT through pgshard", "run it on each shard directly"),
             ("LOAD 'auto_explain'", "LOAD through pgshard", "run it on each shard directly"),
@@ -98,5 +97,19 @@ final class UtilityRoutingTests: XCTestCase {
             XCTAssertTrue(error.message.contains(message), "\(error.message) for: \(sql)")
             XCTAssertEqual(error.hint, hint, sql)
         }
+    }
+
+    func testSessionStateFunctionsAndNoOps() {
+        let cases: [(String, Expected)] = [
+            // Advisory locks are server-wide: always the same shard, whatever the session used.
+            ("SELECT pg_advisory_lock(42)", .route(.shard(0))),
+            ("SELECT pg_try_advisory_lock(1, 2)", .route(.shard(0))),
+            ("SELECT pg_advisory_unlock_all()", .route(.shard(0))),
+            ("SELECT pg_advisory_xact_lock(7)", .route(.shard(0))),
+            ("SELECT set_config('search_path', 'x', false)", .refused("set_config() through pgshard is not supported")),
+            ("CLOSE ALL", .route(.session(.acknowledge("CLOSE CURSOR ALL")))),
+            ("UNLISTEN *", .route(.session(.acknowledge("UNLISTEN")))),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
     }
 }

@@ -73,6 +73,9 @@ extension ClientSession {
         case .set(let sql, let isLocal):
             runSetting(sql, isLocal: isLocal, statement: statement, completion: completion)
 
+        case .acknowledge(let tag):
+            complete(tag, completion)
+
         case .discardAll:
             guard transaction == nil else {
                 fail(.error(.activeSQLTransaction, "DISCARD ALL cannot run inside a transaction block"))
