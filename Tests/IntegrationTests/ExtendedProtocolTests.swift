@@ -130,6 +130,19 @@ final class ExtendedProtocolTests: XCTestCase {
         XCTAssertEqual(client.readUntilReady().map(\.type), ["1", "2", "D", "C", "Z"])
     }
 
+    func testSessionCommandsDescribedBeforeBinding() throws {
+        // postgres-nio's flow: Parse, Describe(S), Bind, Execute, Sync, also for BEGIN/COMMIT.
+        let client = try rawClient()
+        let describe = RawClient.message("D", [UInt8(ascii: "S"), 0])
+        for (sql, status) in [("BEGIN", "T"), ("SELECT 2", "T"), ("COMMIT", "I")] {
+            client.send(parse("", sql) + describe + bind("", "") + execute("") + sync)
+            let replies = client.readUntilReady()
+            XCTAssertEqual(replies.first?.type, "1", sql)
+            XCTAssertEqual(replies.last?.body, Array(status.utf8), sql)
+            XCTAssertFalse(replies.contains { $0.type == "E" }, sql)
+        }
+    }
+
     func testExecuteWithRowLimitSuspendsAndContinues() throws {
         for id in 905501...905510 { try proxy.query("INSERT INTO orders (id, user_id, amount) VALUES (\(id), 905500, 1)") }
         let client = try rawClient()

@@ -535,7 +535,13 @@ extension ClientSession {
                 resumeInput()
             }
         }
-        if ext.head == ext.owed.count { run() } else { ext.onIdle = run }
+        if ext.head == ext.owed.count {
+            run()
+        } else {
+            // The shards hold their answers until Sync or Flush: ask for them.
+            for link in ext.touched { link.connection?.send { $0.flush() } }
+            ext.onIdle = run
+        }
     }
 
     func pauseInput() {
