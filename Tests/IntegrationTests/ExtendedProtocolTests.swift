@@ -160,6 +160,35 @@ final class ExtendedProtocolTests: XCTestCase {
         XCTAssertEqual(client.readUntilReady().last?.body, [UInt8(ascii: "I")])
     }
 
+    func testSeveralShardPortalFetchedInParts() throws {
+        let users = Array(907001...907010)
+        XCTAssertGreaterThan(Set(users.map(owner)).count, 2)
+        for user in users { try proxy.query("INSERT INTO orders (id, user_id, amount) VALUES (1, \(user), 907.07)") }
+        let client = try rawClient()
+        client.send(RawClient.message("Q", RawClient.cString("BEGIN")))
+        _ = client.readUntilReady()
+        client.send(parse("q", "SELECT user_id FROM orders WHERE amount = $1") + bind("c", "q", ["907.07"]) + sync)
+        XCTAssertEqual(client.readUntilReady().map(\.type), ["1", "2", "Z"])
+        var rows = 0
+        var calls = 0
+        var ended = false
+        while !ended && calls < 20 {
+            calls += 1
+            client.send(execute("c", rows: 3) + sync)
+            let replies = client.readUntilReady()
+            let chunk = replies.filter { $0.type == "D" }.count
+            XCTAssertLessThanOrEqual(chunk, 3)
+            rows += chunk
+            XCTAssertFalse(replies.contains { $0.type == "E" }, "\(replies)")
+            ended = replies.contains { $0.type == "C" }
+            if !ended { XCTAssertEqual(chunk, 3); XCTAssertTrue(replies.contains { $0.type == "s" }) }
+        }
+        XCTAssertTrue(ended)
+        XCTAssertEqual(rows, users.count)
+        client.send(RawClient.message("Q", RawClient.cString("COMMIT")))
+        _ = client.readUntilReady()
+    }
+
     func testFailedBatchOnOneShardRollsBackTheOthers() throws {
         // Two inserts on different shards in one batch outside a transaction; the second fails.
         let first = 905601

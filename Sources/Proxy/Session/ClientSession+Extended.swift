@@ -55,7 +55,7 @@ extension ClientSession {
             return failBatch(.error(.duplicateCursor, "portal \"\(bind.portal)\" already exists"))
         }
         guard let routed = statement.routed else {
-            ext.portals[bind.portal] = ClientPortal(statement: statement, route: .anyShard, links: [], mode: .single)
+            ext.portals[bind.portal] = ClientPortal(name: bind.portal, statement: statement, route: .anyShard, links: [], mode: .single)
             return owe(.local(.bindComplete))
         }
         var route = routed.route
@@ -73,7 +73,7 @@ extension ClientSession {
         case .refuse(let error):
             return failBatch(clientError(error))
         case .session:
-            ext.portals[bind.portal] = ClientPortal(statement: statement, route: route, links: [], mode: .single)
+            ext.portals[bind.portal] = ClientPortal(name: bind.portal, statement: statement, route: route, links: [], mode: .single)
             return owe(.local(.bindComplete))
         case .shard(let shard):
             (shards, mode) = ([shard], .single)
@@ -85,7 +85,7 @@ extension ClientSession {
             (shards, mode) = (Array(links.indices), .firstShard)
         }
         let targets = shards.map { links[$0] }
-        let portal = ClientPortal(statement: statement, route: route, links: targets, mode: mode)
+        let portal = ClientPortal(name: bind.portal, statement: statement, route: route, links: targets, mode: mode)
         ext.portals[bind.portal] = portal
         withLinks(targets) { [self] in
             for (n, link) in targets.enumerated() {
@@ -121,6 +121,7 @@ extension ClientSession {
             guard let link = portal.links.first, let backend = link.connection else {
                 return owe(.local(.noData))
             }
+            touch(link)
             backend.send { $0.describe(.portal, name: describe.name) }
             owe(.shard(link, .describePortal(silent: false)))
         }
@@ -137,14 +138,23 @@ extension ClientSession {
             }
             return runSessionPortal(command, routed: routed)
         }
-        if portal.links.count > 1 && execute.maxRows > 0 {
-            return failBatch(.error(.featureNotSupported,
-                "fetching part of the result of a statement that runs on several shards is not supported",
-                hint: "fetch all rows at once (no fetch size), or add the shard key so the statement runs on one shard"))
+        if portal.links.count > 1 && (execute.maxRows > 0 || portal.cursor > 0) {
+            // In parts: one shard after the other, each to its end before the next starts.
+            guard portal.cursor < portal.links.count, let backend = portal.links[portal.cursor].connection else {
+                return owe(.local(.commandComplete("SELECT 0")))
+            }
+            if portal.cursor == 0 && portal.rowsInCall == 0 {
+                portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index))
+            }
+            portal.rowsInCall = 0
+            for link in portal.links { touch(link) }
+            backend.send { $0.execute(portal: execute.portal, maxRows: execute.maxRows) }
+            return owe(.shard(portal.links[portal.cursor], .executePart(portal, maxRows: execute.maxRows, silent: false)))
         }
         portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index))
         for (n, link) in portal.links.enumerated() {
             guard let backend = link.connection else { continue }
+            touch(link)
             backend.send { $0.execute(portal: execute.portal, maxRows: execute.maxRows) }
             owe(.shard(link, .execute(portal, last: n == portal.links.count - 1, silent: false)))
         }
@@ -163,6 +173,7 @@ extension ClientSession {
             }
             for (n, link) in portal.links.enumerated() {
                 guard let backend = link.connection else { continue }
+                touch(link)
                 backend.send { $0.close(.portal, name: close.name) }
                 owe(.shard(link, .close(silent: n > 0)))
             }
@@ -180,7 +191,8 @@ extension ClientSession {
     func syncReceived(then next: (() -> Void)? = nil) {
         ext.skipping = false
         pauseInput()
-        if transaction == nil, ext.touched.count > 1, ext.head < ext.owed.count {
+        let readingInParts = ext.pending.contains { if case .shard(_, .executePart) = $0 { true } else { false } }
+        if (transaction == nil && ext.touched.count > 1 && ext.head < ext.owed.count) || readingInParts {
             // Whether each shard commits or rolls back depends on all of them: hear every
             // answer first (a shard sends what it buffered on Flush).
             for link in ext.touched { link.connection?.send { $0.flush() } }
@@ -393,6 +405,8 @@ extension ClientSession {
             finished = true
         case .execute(let portal, let last, let silent):
             finished = executeMessage(message, portal: portal, link: link, last: last, silent: silent)
+        case .executePart(let portal, let maxRows, let silent):
+            finished = executePartMessage(message, portal: portal, link: link, maxRows: maxRows, silent: silent, index: index)
         case .query:
             finished = message.type == BackendMessage.readyForQuery
         case .sync:
@@ -431,6 +445,48 @@ extension ClientSession {
         case BackendMessage.copyOutResponse, BackendMessage.copyData, BackendMessage.copyDone:
             if !silent && single { connection.output.forward(message) }
             return false
+        default:
+            return false
+        }
+    }
+
+    /// One message of an Execute that reads a several-shard portal in parts; true when it ends
+    /// the Execute. When a shard reaches its end, the next shard continues the same Execute.
+    private func executePartMessage(
+        _ message: BackendMessage, portal: ClientPortal, link: ShardLink, maxRows: Int32, silent: Bool, index: Int
+    ) -> Bool {
+        switch message.type {
+        case BackendMessage.dataRow:
+            if !silent && portal.merge.rowArrived(fromShard: link.index) { connection.output.forward(message) }
+            portal.rowsInCall += 1
+            return false
+        case BackendMessage.portalSuspended:
+            if !silent { connection.output.forward(message) }
+            return true
+        case BackendMessage.commandComplete:
+            let tag = CommandTag(message.commandTag)
+            portal.cursor += 1
+            let remaining = maxRows == 0 ? 0 : maxRows - Int32(portal.rowsInCall)
+            if portal.cursor < portal.links.count, maxRows == 0 || remaining > 0,
+               let next = portal.links[portal.cursor].connection {
+                // Flush: the client's Sync or Flush reached this shard before this Execute.
+                next.send {
+                    $0.execute(portal: portal.name, maxRows: remaining)
+                    $0.flush()
+                }
+                ext.owed[index] = .shard(portal.links[portal.cursor], .executePart(portal, maxRows: maxRows, silent: silent))
+                wakeHeld()
+                return false
+            }
+            if !silent {
+                if portal.cursor < portal.links.count {
+                    // Exactly the rows asked for, and shards left: more rows may come.
+                    connection.output.portalSuspended()
+                } else {
+                    connection.output.commandComplete(CommandTag(verb: tag.verb, rows: tag.rows == nil ? nil : portal.rowsInCall).description)
+                }
+            }
+            return true
         default:
             return false
         }

@@ -28,6 +28,7 @@ final class ClientStatement {
 
 /// A portal the client bound: the statement, the shards it runs on and how their answers combine.
 final class ClientPortal {
+    let name: String
     let statement: ClientStatement
     let route: Route
     /// The shard links holding the portal, in shard order; empty for portals pgshard answers
@@ -36,8 +37,13 @@ final class ClientPortal {
     let mode: FanOutMode
     /// Combines the shards' answers of the portal's Execute (several shards).
     var merge: FanOutMerge
+    /// Fetching in parts (Execute with a row limit) reads the shards one after the other:
+    /// the shard being read, and the rows sent for the current Execute.
+    var cursor = 0
+    var rowsInCall = 0
 
-    init(statement: ClientStatement, route: Route, links: [ShardLink], mode: FanOutMode) {
+    init(name: String, statement: ClientStatement, route: Route, links: [ShardLink], mode: FanOutMode) {
+        self.name = name
         self.statement = statement
         self.route = route
         self.links = links
@@ -71,6 +77,8 @@ enum ShardAnswer {
     case describeStatement(silent: Bool)
     case describePortal(silent: Bool)
     case execute(ClientPortal, last: Bool, silent: Bool)
+    /// Execute of a portal on several shards read one after the other (row limit `maxRows`).
+    case executePart(ClientPortal, maxRows: Int32, silent: Bool)
     case close(silent: Bool)
     /// A simple Query run for pgshard's own purposes (ROLLBACK of a failed batch); all swallowed.
     case query
@@ -85,6 +93,7 @@ enum ShardAnswer {
         case .describeStatement: .describeStatement(silent: true)
         case .describePortal: .describePortal(silent: true)
         case .execute(let portal, let last, _): .execute(portal, last: last, silent: true)
+        case .executePart(let portal, let maxRows, _): .executePart(portal, maxRows: maxRows, silent: true)
         case .close: .close(silent: true)
         case .query, .sync: self
         }
