@@ -13,6 +13,10 @@ struct StatementAnalysis {
             return .refuse(.unsupportedStatement("this statement", hint: "report it to the pgshard developers"))
         }
         switch node.type {
+        case "SelectStmt" where UtilityRouting.setConfigCall(node.fields) != nil:
+            // `SELECT set_config(name, value, is_local)`: a session setting like SET, replayed
+            // as it is on every shard connection the session uses.
+            return .session(.set(sql: sql, isLocal: UtilityRouting.setConfigCall(node.fields)!))
         case "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt":
             return try routeDML(statement)
         case "ExplainStmt":

@@ -127,4 +127,24 @@ enum UtilityRouting {
             return .unsupportedStatement("statement \(type)", hint: onEachShard)
         }
     }
+
+    /// For `SELECT set_config('name', 'value', is_local)` alone (constant arguments, no FROM,
+    /// nothing else selected): whether it is local. Nil for any other statement.
+    static func setConfigCall(_ select: JSONValue) -> Bool? {
+        for member in select.members {
+            switch member.key {
+            case "targetList", "op", "limitOption": continue
+            default: return nil
+            }
+        }
+        guard select["op"]?.string ?? "SETOP_NONE" == "SETOP_NONE",
+              let targets = select["targetList"]?.elements, targets.count == 1,
+              let call = targets[0].node("ResTarget")?["val"]?.node("FuncCall"),
+              let name = call["funcname"]?.nameList, name == ["set_config"] || name == ["pg_catalog", "set_config"],
+              let args = call["args"]?.elements, args.count == 3,
+              args[0].node("A_Const")?["sval"] != nil, args[1].node("A_Const")?["sval"] != nil,
+              let local = args[2].node("A_Const"), local["boolval"] != nil
+        else { return nil }
+        return local["boolval"]?["boolval"]?.bool == true
+    }
 }

@@ -74,6 +74,18 @@ final class PoolingTests: XCTestCase {
         XCTAssertEqual(try b.query("SHOW statement_timeout"), [["0"]])
     }
 
+    func testStartupOptionsAndSetConfigReachEveryShard() throws {
+        try startProxy(size: 2)
+        let a = try TestCluster.proxyConnection(port: server.port, extra: "options='-c search_path=pg_catalog,public'")
+        XCTAssertEqual(try a.query("SELECT current_schema()"), [["pg_catalog"]])
+        XCTAssertEqual(try a.query("SELECT set_config('application_name', 'from-set-config', false)"), [["from-set-config"]])
+        // Every shard the session uses sees both, whatever connection serves it.
+        for id in [960_201, 960_202, 960_203, 960_204, 960_205] {
+            XCTAssertEqual(try a.query("SELECT current_setting('application_name'), current_schema(), count(*) FROM users WHERE id = \(id)"),
+                           [["from-set-config", "pg_catalog", "0"]])
+        }
+    }
+
     func testPreparedStatementsFollowTheClientAcrossConnections() throws {
         try startProxy(size: 1)
         let a = try client()

@@ -106,7 +106,11 @@ final class UtilityRoutingTests: XCTestCase {
             ("SELECT pg_try_advisory_lock(1, 2)", .route(.shard(0))),
             ("SELECT pg_advisory_unlock_all()", .route(.shard(0))),
             ("SELECT pg_advisory_xact_lock(7)", .route(.shard(0))),
-            ("SELECT set_config('search_path', 'x', false)", .refused("set_config() through pgshard is not supported")),
+            ("SELECT set_config('search_path', 'x', false)",
+             .route(.session(.set(sql: "SELECT set_config('search_path', 'x', false)", isLocal: false)))),
+            ("SELECT pg_catalog.set_config('jit', 'off', true)",
+             .route(.session(.set(sql: "SELECT pg_catalog.set_config('jit', 'off', true)", isLocal: true)))),
+            ("SELECT set_config('app.x', name, false) FROM users WHERE id = 1", .refused("set_config() through pgshard is not supported")),
             ("CLOSE ALL", .route(.session(.acknowledge("CLOSE CURSOR ALL")))),
             ("UNLISTEN *", .route(.session(.acknowledge("UNLISTEN")))),
         ]

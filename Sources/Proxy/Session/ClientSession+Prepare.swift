@@ -145,14 +145,20 @@ extension ClientSession {
                 continue
             case "options":
                 for (option, optionValue) in Self.commandLineSettings(value) {
-                    result.append("SET \(quoteIdentifier(option)) = \(quoteLiteral(optionValue))")
+                    result.append(Self.setting(option, optionValue))
                 }
             default:
                 if name.hasPrefix("_pq_.") { continue }
-                result.append("SET \(quoteIdentifier(name)) = \(quoteLiteral(value))")
+                result.append(Self.setting(name, value))
             }
         }
         return result
+    }
+
+    /// A startup setting as a statement. set_config takes the value as the server's startup
+    /// options do (`search_path=a,b` is a list of two schemas; `SET x = 'a,b'` would be one).
+    static func setting(_ name: String, _ value: String) -> String {
+        "SELECT pg_catalog.set_config(\(quoteLiteral(name)), \(quoteLiteral(value)), false)"
     }
 
     /// `-c name=value` and `--name=value` pairs of a startup `options` string (backslash
