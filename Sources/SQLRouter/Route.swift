@@ -55,6 +55,9 @@ public enum SessionCommand: Sendable, Equatable {
     /// replayed on new ones. `isLocal` settings (`SET LOCAL`, `SET TRANSACTION`) end with the
     /// transaction.
     case set(sql: String, isLocal: Bool)
+    /// `SELECT set_config('name', $n, is_local)` of the extended protocol: becomes ``set(sql:isLocal:)``
+    /// once the parameter's value (at byte offset `location` of `sql`) is known.
+    case setConfig(sql: String, isLocal: Bool, parameter: Int, location: Int)
     /// `DISCARD ALL`.
     case discardAll
     /// A statement that has nothing to do because pgshard never lets its object exist

@@ -15,8 +15,13 @@ struct StatementAnalysis {
         switch node.type {
         case "SelectStmt" where UtilityRouting.setConfigCall(node.fields) != nil:
             // `SELECT set_config(name, value, is_local)`: a session setting like SET, replayed
-            // as it is on every shard connection the session uses.
-            return .session(.set(sql: sql, isLocal: UtilityRouting.setConfigCall(node.fields)!))
+            // as it is on every shard connection the session uses (a `$n` value is written in
+            // at Bind).
+            let call = UtilityRouting.setConfigCall(node.fields)!
+            if let parameter = call.parameter {
+                return .session(.setConfig(sql: sql, isLocal: call.isLocal, parameter: parameter.number, location: parameter.location))
+            }
+            return .session(.set(sql: sql, isLocal: call.isLocal))
         case "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt":
             return try routeDML(statement)
         case "ExplainStmt":

@@ -128,23 +128,40 @@ enum UtilityRouting {
         }
     }
 
-    /// For `SELECT set_config('name', 'value', is_local)` alone (constant arguments, no FROM,
-    /// nothing else selected): whether it is local. Nil for any other statement.
-    static func setConfigCall(_ select: JSONValue) -> Bool? {
+    /// For a SELECT of `set_config('name', value, is_local)` with nothing else than
+    /// `current_setting('…')` calls and constants beside it (no FROM): whether it is local, and
+    /// where the value's `$n` parameter is when the value is one (number, byte offset).
+    /// Nil for any other statement.
+    static func setConfigCall(_ select: JSONValue) -> (isLocal: Bool, parameter: (number: Int, location: Int)?)? {
         for member in select.members {
             switch member.key {
             case "targetList", "op", "limitOption": continue
             default: return nil
             }
         }
-        guard select["op"]?.string ?? "SETOP_NONE" == "SETOP_NONE",
-              let targets = select["targetList"]?.elements, targets.count == 1,
-              let call = targets[0].node("ResTarget")?["val"]?.node("FuncCall"),
-              let name = call["funcname"]?.nameList, name == ["set_config"] || name == ["pg_catalog", "set_config"],
-              let args = call["args"]?.elements, args.count == 3,
-              args[0].node("A_Const")?["sval"] != nil, args[1].node("A_Const")?["sval"] != nil,
-              let local = args[2].node("A_Const"), local["boolval"] != nil
-        else { return nil }
-        return local["boolval"]?["boolval"]?.bool == true
+        guard select["op"]?.string ?? "SETOP_NONE" == "SETOP_NONE", let targets = select["targetList"]?.elements else { return nil }
+        var found: (isLocal: Bool, parameter: (number: Int, location: Int)?)?
+        for target in targets {
+            guard let value = target.node("ResTarget")?["val"] else { return nil }
+            if value.node("A_Const") != nil { continue }
+            guard let call = value.node("FuncCall"), let name = call["funcname"]?.nameList?.last,
+                  call["funcname"]?.nameList?.count == 1 || call["funcname"]?.nameList?.first == "pg_catalog"
+            else { return nil }
+            let args = call["args"]?.elements ?? []
+            if name == "current_setting", !args.isEmpty, args.allSatisfy({ $0.node("A_Const") != nil }) { continue }
+            guard name == "set_config", found == nil, args.count == 3,
+                  args[0].node("A_Const")?["sval"] != nil,
+                  let local = args[2].node("A_Const"), local["boolval"] != nil
+            else { return nil }
+            var parameter: (number: Int, location: Int)?
+            if let reference = args[1].node("ParamRef") {
+                guard let number = reference["number"]?.integer, let location = reference["location"]?.integer else { return nil }
+                parameter = (Int(number), Int(location))
+            } else if args[1].node("A_Const")?["sval"] == nil {
+                return nil
+            }
+            found = (local["boolval"]?["boolval"]?.bool == true, parameter)
+        }
+        return found
     }
 }

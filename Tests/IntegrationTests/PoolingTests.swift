@@ -78,7 +78,10 @@ final class PoolingTests: XCTestCase {
         try startProxy(size: 2)
         let a = try TestCluster.proxyConnection(port: server.port, extra: "options='-c search_path=pg_catalog,public'")
         XCTAssertEqual(try a.query("SELECT current_schema()"), [["pg_catalog"]])
-        XCTAssertEqual(try a.query("SELECT set_config('application_name', 'from-set-config', false)"), [["from-set-config"]])
+        XCTAssertEqual(try a.query("SELECT set_config('application_name', 'first', false)"), [["first"]])
+        // The extended protocol with the value as a parameter, as asyncpg does.
+        XCTAssertEqual(try a.query("SELECT set_config('application_name', $1, false)", parameters: [Array("from-set-config".utf8)]),
+                       [["from-set-config"]])
         // Every shard the session uses sees both, whatever connection serves it.
         for id in [960_201, 960_202, 960_203, 960_204, 960_205] {
             XCTAssertEqual(try a.query("SELECT current_setting('application_name'), current_schema(), count(*) FROM users WHERE id = \(id)"),

@@ -111,6 +111,11 @@ final class UtilityRoutingTests: XCTestCase {
             ("SELECT pg_catalog.set_config('jit', 'off', true)",
              .route(.session(.set(sql: "SELECT pg_catalog.set_config('jit', 'off', true)", isLocal: true)))),
             ("SELECT set_config('app.x', name, false) FROM users WHERE id = 1", .refused("set_config() through pgshard is not supported")),
+            // asyncpg's type introspection turns JIT off and back on this way.
+            ("SELECT current_setting('jit') AS cur, set_config('jit', 'off', false) AS new",
+             .route(.session(.set(sql: "SELECT current_setting('jit') AS cur, set_config('jit', 'off', false) AS new", isLocal: false)))),
+            ("SELECT set_config('jit', $1, false)",
+             .route(.session(.setConfig(sql: "SELECT set_config('jit', $1, false)", isLocal: false, parameter: 1, location: 25)))),
             ("CLOSE ALL", .route(.session(.acknowledge("CLOSE CURSOR ALL")))),
             ("UNLISTEN *", .route(.session(.acknowledge("UNLISTEN")))),
         ]

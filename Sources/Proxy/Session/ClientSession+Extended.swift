@@ -64,6 +64,18 @@ extension ClientSession {
             let parameters = BoundParameters(values: bind.parameters, formats: formats, types: statement.parameterTypes)
             route = context.router.route(parameterized, parameters: parameters)
         }
+        if case .session(.setConfig(let sql, let isLocal, let number, let location)) = route {
+            // The value is written into the statement, which is then replayed like a SET.
+            let index = number - 1
+            guard index >= 0, index < bind.parameters.count, bind.parameterFormat(at: index) == 0 || statement.parameterTypes.count <= index
+                    || [0, 25, 1043].contains(statement.parameterTypes[index])
+            else {
+                return failBatch(.error(.featureNotSupported, "set_config() with a binary non-text value is not supported by pgshard",
+                                        hint: "pass the value as text, or use SET"))
+            }
+            let literal = bind.parameters[index].map { quoteLiteral(String(decoding: $0, as: UTF8.self)) } ?? "NULL"
+            route = .session(.set(sql: Self.splice(sql, at: location, replacing: "$\(number)", with: literal), isLocal: isLocal))
+        }
         if let transaction, transaction.failed, !route.isAllowedInFailedTransaction {
             return failBatch(.error(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block"))
         }
@@ -216,6 +228,18 @@ extension ClientSession {
             owe(.shard(link, .sync))
         }
         finishBatchIfDone()
+    }
+
+    /// `sql` with `token` at byte offset `location` replaced by `replacement` (`sql` unchanged
+    /// when the token is not there).
+    static func splice(_ sql: String, at location: Int, replacing token: String, with replacement: String) -> String {
+        var bytes = Array(sql.utf8)
+        let tokenBytes = Array(token.utf8)
+        guard location >= 0, location + tokenBytes.count <= bytes.count,
+              Array(bytes[location..<location + tokenBytes.count]) == tokenBytes
+        else { return sql }
+        bytes.replaceSubrange(location..<location + tokenBytes.count, with: Array(replacement.utf8))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Whether an extended-protocol batch has messages not yet ended by Sync.

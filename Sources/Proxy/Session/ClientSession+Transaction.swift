@@ -76,6 +76,10 @@ extension ClientSession {
         case .acknowledge(let tag):
             complete(tag, completion)
 
+        case .setConfig(let sql, let isLocal, _, _):
+            // A `$n` in a simple Query: the shard reports the missing parameter.
+            runSetting(sql, isLocal: isLocal, statement: statement, completion: completion)
+
         case .discardAll:
             guard transaction == nil else {
                 fail(.error(.activeSQLTransaction, "DISCARD ALL cannot run inside a transaction block"))
