@@ -56,7 +56,8 @@ public enum SessionCommand: Sendable, Equatable {
     /// transaction.
     case set(sql: String, isLocal: Bool)
     /// `SELECT set_config('name', $n, is_local)` of the extended protocol: becomes ``set(sql:isLocal:)``
-    /// once the parameter's value (at byte offset `location` of `sql`) is known.
+    /// once the parameter's value is known; `location` is the byte offset of `$n` in the whole
+    /// message (the Parse text), not in `sql`.
     case setConfig(sql: String, isLocal: Bool, parameter: Int, location: Int)
     /// `DISCARD ALL`.
     case discardAll

@@ -80,7 +80,7 @@ final class PoolingTests: XCTestCase {
         XCTAssertEqual(try a.query("SELECT current_schema()"), [["pg_catalog"]])
         XCTAssertEqual(try a.query("SELECT set_config('application_name', 'first', false)"), [["first"]])
         // The extended protocol with the value as a parameter, as asyncpg does.
-        XCTAssertEqual(try a.query("SELECT set_config('application_name', $1, false)", parameters: [Array("from-set-config".utf8)]),
+        XCTAssertEqual(try a.query("\n   SELECT\n  set_config('application_name', $1, false)\n", parameters: [Array("from-set-config".utf8)]),
                        [["from-set-config"]])
         // Every shard the session uses sees both, whatever connection serves it.
         for id in [960_201, 960_202, 960_203, 960_204, 960_205] {

@@ -64,7 +64,10 @@ extension ClientSession {
             let parameters = BoundParameters(values: bind.parameters, formats: formats, types: statement.parameterTypes)
             route = context.router.route(parameterized, parameters: parameters)
         }
-        if case .session(.setConfig(let sql, let isLocal, let number, let location)) = route {
+        if case .session(.setConfig(_, let isLocal, let number, let location)) = route {
+            // `location` counts from the start of the Parse text (the statement may be preceded
+            // by whitespace or comments there).
+            let sql = statement.sql
             // The value is written into the statement, which is then replayed like a SET.
             let index = number - 1
             guard index >= 0, index < bind.parameters.count, bind.parameterFormat(at: index) == 0 || statement.parameterTypes.count <= index
