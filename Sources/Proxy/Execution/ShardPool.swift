@@ -128,7 +128,9 @@ final class ShardPool {
     }
 
     private func sweep() {
-        let limit = DispatchTime.now().uptimeNanoseconds &- UInt64(settings.idleTimeout * 1e9)
+        let now = DispatchTime.now().uptimeNanoseconds
+        let timeout = UInt64(settings.idleTimeout * 1e9)
+        let limit = now > timeout ? now - timeout : 0
         let (stale, fresh) = (idle.filter { $0.since.uptimeNanoseconds < limit }, idle.filter { $0.since.uptimeNanoseconds >= limit })
         idle = fresh
         for (connection, _) in stale { discard(connection) }

@@ -653,7 +653,7 @@ extension ClientSession {
             guard let backend = link.connection, !backend.isBusy, backend.serverTransactionStatus == .idle else { continue }
             link.connection = nil
             link.inTransaction = false
-            pool(link).release(backend, reusable: true)
+            link.pool.release(backend, reusable: true)
         }
     }
 

@@ -35,15 +35,16 @@ extension ClientSession {
         }
         if let broken = link.connection {
             link.connection = nil
-            pool(link).release(broken, reusable: false)
+            link.pool.release(broken, reusable: false)
         }
         link.inTransaction = false
-        pool(link).acquire { [weak self, weak link] result in
+        let pool = link.pool
+        pool.acquire { [weak self, weak link] result in
             switch result {
             case .success(let backend):
                 guard let self, let link, !self.connection.isClosed else {
                     // The client left while waiting: the connection goes back unused.
-                    self?.pool(backend.shardName).release(backend, reusable: true)
+                    pool.release(backend, reusable: true)
                     return
                 }
                 backend.noticeHandler = { [weak self] notice in self?.forwardNotice(notice) }
@@ -57,11 +58,6 @@ extension ClientSession {
         }
     }
 
-    func pool(_ link: ShardLink) -> ShardPool { link.pool }
-
-    private func pool(_ shardName: String) -> ShardPool {
-        context.pools.pools(for: connection.queue).first { $0.name == shardName }!
-    }
 
     /// What a link must run before the statement, in order: the session's settings where the
     /// connection's differ (RESET ALL first unless they only lack the newest ones), then the

@@ -170,7 +170,7 @@ final class ClientSession: @unchecked Sendable {
             guard let backend = link.connection else { continue }
             link.connection = nil
             link.inTransaction = false
-            pool(link).release(backend, reusable: reusable && !backend.isBusy && backend.serverTransactionStatus == .idle)
+            link.pool.release(backend, reusable: reusable && !backend.isBusy && backend.serverTransactionStatus == .idle)
         }
     }
 }
