@@ -12,7 +12,6 @@ final class ShardFanOut {
     private var merge: FanOutMerge
     private let positionOffset: Int
     private var running = 0
-    private var pending: [BackendConnection] = []
     private var error: ErrorFields?
     private var completion: ((Bool) -> Void)?
 
@@ -73,25 +72,7 @@ final class ShardFanOut {
         default:
             break
         }
-        return backpressure(connection)
-    }
-
-    private func backpressure(_ connection: BackendConnection) -> BackendConnection.Flow {
-        let output = out
-        guard output.outputIsFull else {
-            output.scheduleFlush()
-            return .proceed
-        }
-        output.flush()
-        guard output.outputIsFull, !output.isClosed else { return .proceed }
-        pending.append(connection)
-        output.onOutputDrained = { [weak self] in
-            guard let self else { return }
-            let paused = self.pending
-            self.pending = []
-            for connection in paused { connection.resumeReading() }
-        }
-        return .pause
+        return out.throttle(connection)
     }
 
     private func shardFinished(_ link: ShardLink, _ failure: BackendError?) {

@@ -35,8 +35,8 @@ final class ClientConnection: @unchecked Sendable {
     /// Shared by every connection of the loop: a loop reads one socket at a time, and an idle
     /// connection then costs no read buffer of its own.
     private let scratch: ReadScratch
-    /// Called when the output drained below the high-water mark again.
-    var onOutputDrained: (() -> Void)?
+    /// Shards paused because the client's output is full; they read on once it drained.
+    private var pausedBackends: [BackendConnection] = []
     /// Called once when the connection closes.
     var onClose: (() -> Void)?
 
@@ -87,6 +87,20 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     var outputIsFull: Bool { output.count >= Self.outputHighWater }
+
+    /// What a shard's message handler answers after adding output: go on (the output is
+    /// written soon), or pause that shard while more than `outputHighWater` bytes wait for a
+    /// slow client — memory is bounded by that, never by the size of a result.
+    func throttle(_ backend: BackendConnection) -> BackendConnection.Flow {
+        guard outputIsFull else {
+            scheduleFlush()
+            return .proceed
+        }
+        flush()
+        guard outputIsFull, !isClosed else { return .proceed }
+        pausedBackends.append(backend)
+        return .pause
+    }
 
     func socketReadable() {
         guard !isClosed else { return }
@@ -218,9 +232,10 @@ final class ClientConnection: @unchecked Sendable {
             close()
             return
         }
-        if let drained = onOutputDrained {
-            onOutputDrained = nil
-            drained()
+        if !pausedBackends.isEmpty {
+            let paused = pausedBackends
+            pausedBackends = []
+            for backend in paused { backend.resumeReading() }
         }
     }
 

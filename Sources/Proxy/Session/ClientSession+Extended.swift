@@ -443,7 +443,8 @@ extension ClientSession {
             ext.owed[index] = .done
             advance()
         }
-        return backpressure(link)
+        guard let backend = link.connection else { return .proceed }
+        return connection.throttle(backend)
     }
 
     /// One message of an Execute; true when it ends the Execute.
@@ -565,19 +566,6 @@ extension ClientSession {
         if !ext.syncing { ext.skipping = true }
         ext.failed = true
         advance()
-    }
-
-    private func backpressure(_ link: ShardLink) -> BackendConnection.Flow {
-        let output = connection
-        guard output.outputIsFull else { return .proceed }
-        output.flush()
-        guard output.outputIsFull, !output.isClosed, let backend = link.connection else { return .proceed }
-        let previous = output.onOutputDrained
-        output.onOutputDrained = {
-            previous?()
-            backend.resumeReading()
-        }
-        return .pause
     }
 
     private func finishBatchIfDone() {

@@ -85,11 +85,7 @@ final class ClientSession: @unchecked Sendable {
     }
 
     /// Parameters PostgreSQL reports with ParameterStatus (GUC_REPORT).
-    static let reportedNames: Set<String> = [
-        "application_name", "client_encoding", "DateStyle", "default_transaction_read_only",
-        "in_hot_standby", "integer_datetimes", "IntervalStyle", "is_superuser", "server_encoding",
-        "server_version", "session_authorization", "standard_conforming_strings", "TimeZone",
-    ]
+    static let reportedNames = Set(BackendConnection.reportedParameters)
 
     func received(_ message: FrontendMessage) {
         switch message {
