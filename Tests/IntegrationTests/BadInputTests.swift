@@ -139,4 +139,29 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(try proxy.query("SELECT id FROM users WHERE id = \(onLive) AND false"), [])
         XCTAssertSQLError("08001") { try proxy.query("SELECT * FROM users") }
     }
+
+    func testClientThatStopsReadingHoldsTheShardBack() throws {
+        // About 40 MB of rows; the client reads nothing for a while. pgshard must stop reading
+        // the shard (which then waits to write: ClientWrite) instead of buffering the result.
+        let client = try RawClient(port: cluster.proxy.port)
+        client.login()
+        client.send(RawClient.message("Q", RawClient.cString(
+            "SELECT repeat('x', 200) AS backpressure_probe FROM generate_series(1, 200000)")))
+        var waiting = false
+        for _ in 0..<50 where !waiting {
+            Thread.sleep(forTimeInterval: 0.1)
+            for shard in 0..<cluster.shards.count {
+                let rows = try cluster.shardConnection(shard).query(
+                    "SELECT wait_event FROM pg_stat_activity WHERE query LIKE '%backpressure_probe%' AND pid <> pg_backend_pid()")
+                if rows.contains(where: { $0[0] == "ClientWrite" }) { waiting = true }
+            }
+        }
+        XCTAssertTrue(waiting, "the shard never waited for pgshard to read")
+        // Reading on gets every row.
+        var rows = 0
+        while let message = client.readMessage(), message.type != "Z" {
+            if message.type == "D" { rows += 1 }
+        }
+        XCTAssertEqual(rows, 200_000)
+    }
 }
