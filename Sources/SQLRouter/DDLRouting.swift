@@ -91,9 +91,17 @@ struct DDLRouting {
     /// declared (or altered) to a type that hashes differently, dropped, renamed or missing.
     private func shardKeyConflict(type: String, statement: JSONValue) -> RoutingError? {
         guard let relation = statement["relation"].flatMap(TableName.init(rangeVar:)),
-              case .sharded(let keyColumn, let keyType, _)? = schema.placement(of: relation)
+              case .sharded(let key)? = schema.placement(of: relation)
         else { return nil }
-        let table = relation.relname
+        for (keyColumn, keyType) in zip(key.keyColumns, key.keyTypes) {
+            if let error = keyColumnConflict(type: type, statement: statement, table: relation.relname, keyColumn: keyColumn, keyType: keyType) {
+                return error
+            }
+        }
+        return nil
+    }
+
+    private func keyColumnConflict(type: String, statement: JSONValue, table: String, keyColumn: String, keyType: ShardKeyType) -> RoutingError? {
         func typeConflict(_ typeName: JSONValue?) -> RoutingError? {
             guard let typeName = typeName.flatMap(TypeNameInfo.init) else { return nil }
             guard typeName.declaredKeyType?.family != keyType.family else { return nil }

@@ -37,14 +37,14 @@ struct TableOccurrence {
     var isWriteTarget: Bool
 
     /// The key column and function of a sharded table.
-    var shardKey: (column: String, type: ShardKeyType, function: HashShardingFunction)? {
-        if case .sharded(let column, let type, let function) = placement { return (column, type, function) }
+    var shardKey: ShardedTable? {
+        if case .sharded(let key) = placement { return key }
         return nil
     }
 
     /// `users.id`, for messages.
     var keyDescription: String {
-        "\(table.relname).\(shardKey?.column ?? "?")"
+        "\(table.relname).\(shardKey?.keyColumns.joined(separator: ", ") ?? "?")"
     }
 }
 

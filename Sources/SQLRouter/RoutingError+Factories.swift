@@ -148,7 +148,7 @@ extension RoutingError {
 
     /// UPDATE or DELETE of a sharded table whose key is not restricted.
     static func writeWithoutShardKey(_ verb: String, _ occurrence: TableOccurrence) -> RoutingError {
-        let key = occurrence.shardKey?.column ?? "?"
+        let key = occurrence.shardKey?.keyColumns.joined(separator: ", ") ?? "?"
         return notSupported(
             "\(verb) on sharded table \"\(occurrence.table.relname)\" without a shard key is not supported yet",
             hint: "add a condition on the shard key \"\(key)\" (\(key) = … or \(key) IN (…))")

@@ -2,13 +2,43 @@ import Sharding
 
 /// How pgshard places the rows of one table.
 public enum TableRule: Sendable, Equatable {
-    /// Rows are spread over the shards by `function` applied to the value of `keyColumn`
-    /// (the column name as PostgreSQL folds it), whose PostgreSQL type is `keyType`.
-    case sharded(keyColumn: String, keyType: ShardKeyType, function: HashShardingFunction)
+    /// Rows are spread over the shards by the function of their shard key.
+    case sharded(ShardedTable)
     /// A full copy lives on every shard: reads go to any one shard, writes to all of them.
     case reference
     /// The table lives on one shard only, the one with this index.
     case pinned(shard: Int)
+}
+
+extension TableRule {
+    /// A table sharded on one column.
+    public static func sharded(keyColumn: String, keyType: ShardKeyType, function: ShardingFunction) -> TableRule {
+        .sharded(ShardedTable(keyColumns: [keyColumn], keyTypes: [keyType], function: function))
+    }
+}
+
+/// The shard key of a sharded table: its columns and the function that places their values.
+public struct ShardedTable: Sendable, Hashable {
+    /// The key columns, as PostgreSQL folds their names, in key order (one for most tables).
+    public var keyColumns: [String]
+    /// The PostgreSQL type of each key column.
+    public var keyTypes: [ShardKeyType]
+    /// The function that maps key values to shards.
+    public var function: ShardingFunction
+
+    public init(keyColumns: [String], keyTypes: [ShardKeyType], function: ShardingFunction) {
+        precondition(!keyColumns.isEmpty && keyColumns.count == keyTypes.count, "a shard key names its columns and their types")
+        self.keyColumns = keyColumns
+        self.keyTypes = keyTypes
+        self.function = function
+    }
+
+    /// Whether rows of the two tables with equal keys live on the same shard: the same function
+    /// and key types of the same kind, column by column.
+    public func isColocated(with other: ShardedTable) -> Bool {
+        function == other.function && keyTypes.count == other.keyTypes.count
+            && zip(keyTypes, other.keyTypes).allSatisfy { $0.hashesAlike($1) }
+    }
 }
 
 /// The tables pgshard knows and where their rows live.

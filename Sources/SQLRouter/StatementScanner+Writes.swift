@@ -31,8 +31,8 @@ extension StatementScanner {
         if let target, let key = facts.occurrences[target].shardKey {
             let table = facts.occurrences[target].table.relname
             let updates = insert["onConflictClause"]?["targetList"]?.elements ?? []
-            if Self.assignedColumns(updates).contains(key.column) {
-                refuse(.shardKeyUpdate(table: table, key: key.column))
+            if Self.assignedColumns(updates).contains(key.keyColumns[0]) {
+                refuse(.shardKeyUpdate(table: table, key: key.keyColumns[0]))
             }
             switch insertShards(insert, target: facts.occurrences[target]) {
             case .success(let shards): facts.occurrences[target].restriction = .shards(shards)
@@ -47,8 +47,8 @@ extension StatementScanner {
         let level = try scanTargetedWrite(update, kind: .update, extraRange: "fromClause", ctes: outerCTEs, parent: parent, depth: depth)
         if let target = facts.occurrences.firstIndex(where: { $0.level == level && $0.isWriteTarget }),
            let key = facts.occurrences[target].shardKey,
-           Self.assignedColumns(update["targetList"]?.elements ?? []).contains(key.column) {
-            refuse(.shardKeyUpdate(table: facts.occurrences[target].table.relname, key: key.column))
+           Self.assignedColumns(update["targetList"]?.elements ?? []).contains(key.keyColumns[0]) {
+            refuse(.shardKeyUpdate(table: facts.occurrences[target].table.relname, key: key.keyColumns[0]))
         }
         return level
     }
@@ -114,31 +114,31 @@ extension StatementScanner {
         guard let key = target.shardKey else { return .success([]) }
         let table = target.table.relname
         guard let source = insert["selectStmt"] else {
-            return .failure(.insertDefaultValues(table: table, key: key.column))
+            return .failure(.insertDefaultValues(table: table, key: key.keyColumns[0]))
         }
         guard let rows = Self.valuesRows(source) else {
             return .failure(.insertSelect(table: table))
         }
         let columns = (insert["cols"]?.elements ?? []).compactMap { $0.node("ResTarget") }
         guard !columns.isEmpty else {
-            return .failure(.insertWithoutColumnList(table: table, key: key.column))
+            return .failure(.insertWithoutColumnList(table: table, key: key.keyColumns[0]))
         }
-        guard let keyIndex = columns.firstIndex(where: { $0["name"]?.string == key.column }) else {
-            return .failure(.insertWithoutShardKey(table: table, key: key.column))
+        guard let keyIndex = columns.firstIndex(where: { $0["name"]?.string == key.keyColumns[0] }) else {
+            return .failure(.insertWithoutShardKey(table: table, key: key.keyColumns[0]))
         }
         guard columns[keyIndex]["indirection"] == nil else {
-            return .failure(.insertKeyNotConstant(key: key.column))
+            return .failure(.insertKeyNotConstant(key: key.keyColumns[0]))
         }
         var shards = Set<Int>()
         for row in rows {
             let items = row.node("List")?["items"]?.elements ?? []
-            guard keyIndex < items.count, let constant = predicates.constant(items[keyIndex], as: key.type) else {
-                return .failure(.insertKeyNotConstant(key: key.column))
+            guard keyIndex < items.count, let constant = predicates.constant(items[keyIndex], as: key.keyTypes[0]) else {
+                return .failure(.insertKeyNotConstant(key: key.keyColumns[0]))
             }
             switch constant {
-            case .value(let value): shards.insert(key.function.shardIndex(for: [value]))
+            case .value(let value): shards.formUnion((try? key.function.shards(for: [.values([value])]).get()) ?? [])
             // PostgreSQL's hash partitioning places a NULL key too (its hash is skipped).
-            case .null: shards.insert(key.function.shardIndex(for: [nil]))
+            case .null: shards.formUnion((try? key.function.shards(for: [.values([nil])]).get()) ?? [])
             }
         }
         guard shards.count == 1 else { return .failure(.insertSpansShards()) }
@@ -156,11 +156,11 @@ extension StatementScanner {
             var shards = Set<Int>()
             var usable = true
             for value in condition.values {
-                guard case .value(let keyValue) = predicates.constant(value, as: key.type) else {
+                guard case .value(let keyValue) = predicates.constant(value, as: key.keyTypes[0]) else {
                     usable = false
                     break
                 }
-                shards.insert(key.function.shardIndex(for: [keyValue]))
+                shards.formUnion((try? key.function.shards(for: [.values([keyValue])]).get()) ?? [])
             }
             if usable {
                 facts.occurrences[index].restriction = facts.occurrences[index].restriction.intersection(shards)
@@ -180,16 +180,16 @@ extension StatementScanner {
         let matches: [Int]
         switch column.count {
         case 1:
-            matches = candidates.filter { facts.occurrences[$0].shardKey?.column == column[0] }
+            matches = candidates.filter { facts.occurrences[$0].shardKey?.keyColumns[0] == column[0] }
         case 2:
             matches = candidates.filter {
-                facts.occurrences[$0].table.exposedName == column[0] && facts.occurrences[$0].shardKey?.column == column[1]
+                facts.occurrences[$0].table.exposedName == column[0] && facts.occurrences[$0].shardKey?.keyColumns[0] == column[1]
             }
         case 3:
             matches = candidates.filter {
                 let table = facts.occurrences[$0].table
                 return table.alias == nil && table.relname == column[1] && (table.schema == nil || table.schema == column[0])
-                    && facts.occurrences[$0].shardKey?.column == column[2]
+                    && facts.occurrences[$0].shardKey?.keyColumns[0] == column[2]
             }
         default:
             matches = []

@@ -2,8 +2,8 @@ import Sharding
 
 /// Where the rows of a table named in a statement live.
 enum TablePlacement: Equatable {
-    /// A sharded table (see ``TableRule/sharded(keyColumn:keyType:function:)``).
-    case sharded(keyColumn: String, keyType: ShardKeyType, function: HashShardingFunction)
+    /// A sharded table (see ``TableRule/sharded(_:)``).
+    case sharded(ShardedTable)
     /// A reference table, copied to every shard.
     case reference
     /// A table that lives on one shard.
@@ -25,8 +25,8 @@ extension ShardingSchema {
         }
         if let rule = tables[table.relname] {
             switch rule {
-            case .sharded(let keyColumn, let keyType, let function):
-                return .sharded(keyColumn: keyColumn, keyType: keyType, function: function)
+            case .sharded(let key):
+                return .sharded(key)
             case .reference:
                 return .reference
             case .pinned(let shard):

@@ -69,6 +69,6 @@ final class ProxyConfigTests: XCTestCase {
         let schema = config.shardingSchema
         XCTAssertEqual(schema.shardCount, 3)
         XCTAssertEqual(schema.tables["logs"], .pinned(shard: 2))
-        XCTAssertEqual(schema.tables["users"], .sharded(keyColumn: "id", keyType: .bigint, function: HashShardingFunction(shardCount: 3)))
+        XCTAssertEqual(schema.tables["users"], .sharded(keyColumn: "id", keyType: .bigint, function: .hash(shardCount: 3)))
     }
 }

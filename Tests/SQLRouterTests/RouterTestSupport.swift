@@ -9,10 +9,10 @@ enum Fixture {
     static let hash = HashShardingFunction(shardCount: shardCount)
 
     static let schema = ShardingSchema(shardCount: shardCount, tables: [
-        "users": .sharded(keyColumn: "id", keyType: .bigint, function: hash),
-        "orders": .sharded(keyColumn: "user_id", keyType: .bigint, function: hash),
-        "accounts": .sharded(keyColumn: "name", keyType: .text, function: hash),
-        "devices": .sharded(keyColumn: "uid", keyType: .uuid, function: hash),
+        "users": .sharded(keyColumn: "id", keyType: .bigint, function: ShardingFunction(.hash(hash))),
+        "orders": .sharded(keyColumn: "user_id", keyType: .bigint, function: ShardingFunction(.hash(hash))),
+        "accounts": .sharded(keyColumn: "name", keyType: .text, function: ShardingFunction(.hash(hash))),
+        "devices": .sharded(keyColumn: "uid", keyType: .uuid, function: ShardingFunction(.hash(hash))),
         "countries": .reference,
         "audit_log": .pinned(shard: 2),
     ])

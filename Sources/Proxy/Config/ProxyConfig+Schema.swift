@@ -10,7 +10,7 @@ extension ProxyConfig {
         for (name, table) in tables {
             switch table {
             case .sharded(let key, let type, .hash):
-                rules[name] = .sharded(keyColumn: key, keyType: type, function: HashShardingFunction(shardCount: shards.count))
+                rules[name] = .sharded(keyColumn: key, keyType: type, function: .hash(shardCount: shards.count))
             case .reference:
                 rules[name] = .reference
             case .pinned(let shard):

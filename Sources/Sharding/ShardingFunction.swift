@@ -1,0 +1,153 @@
+/// A rule that maps the values of a table's shard key columns to shards.
+///
+/// Tables whose functions are equal (same kind, same parameters, same shard list) are
+/// *co-located*: rows with equal keys live on the same shard, so a join on the key stays on
+/// one shard.
+public struct ShardingFunction: Sendable, Hashable {
+    /// The kinds of sharding function.
+    public enum Kind: Sendable, Hashable {
+        /// PostgreSQL's `PARTITION BY HASH`, bit for bit (also for composite keys).
+        case hash(HashShardingFunction)
+    }
+
+    /// What this function is.
+    public let kind: Kind
+
+    /// A function of this kind.
+    public init(_ kind: Kind) {
+        self.kind = kind
+    }
+
+    /// The `hash` function over `shardCount` shards.
+    public static func hash(shardCount: Int) -> ShardingFunction {
+        ShardingFunction(.hash(HashShardingFunction(shardCount: shardCount)))
+    }
+
+    /// The name of the function in the configuration (`hash`, `range`, …).
+    public var name: String {
+        switch kind {
+        case .hash: "hash"
+        }
+    }
+
+    /// Whether the function places keys by their order, so a range condition (`BETWEEN`,
+    /// `<`, `>`) on the first key column narrows the shards.
+    public var isOrdered: Bool {
+        switch kind {
+        case .hash: false
+        }
+    }
+
+    /// The shards that can hold a row whose key columns satisfy `constraints` (one per key
+    /// column, in key order; missing trailing entries mean ``KeyConstraint/any``). A superset
+    /// is allowed (more shards than needed is still correct), a shard missing from it is a bug.
+    /// An empty set means no row can satisfy the constraints.
+    ///
+    /// Fails when a value that the constraints fix matches no rule of the function (a `list` or
+    /// `range` without a default): such a key has no shard, and writing or reading it is an error.
+    public func shards(for constraints: [KeyConstraint]) -> Result<Set<Int>, PlacementError> {
+        switch kind {
+        case .hash(let hash):
+            return .success(hash.shards(for: constraints))
+        }
+    }
+
+    /// The shard of one row's key (one value per key column, `nil` for NULL).
+    public func shard(for key: [ShardKeyValue?]) -> Result<Int, PlacementError> {
+        switch kind {
+        case .hash(let hash):
+            return .success(hash.shardIndex(for: key))
+        }
+    }
+}
+
+/// What a statement says about one key column of a table.
+public enum KeyConstraint: Sendable, Hashable {
+    /// Nothing usable: any value.
+    case any
+    /// The column equals one of these values (`nil` is SQL NULL, which only an INSERT can place).
+    case values([ShardKeyValue?])
+    /// The column lies in this range (only ordered functions narrow on it).
+    case range(KeyRange)
+}
+
+/// An interval of key values; a missing bound is open.
+public struct KeyRange: Sendable, Hashable {
+    public var lower: KeyBound?
+    public var upper: KeyBound?
+
+    public init(lower: KeyBound? = nil, upper: KeyBound? = nil) {
+        self.lower = lower
+        self.upper = upper
+    }
+}
+
+/// One end of a ``KeyRange``.
+public struct KeyBound: Sendable, Hashable {
+    public var value: ShardKeyValue
+    /// `<=`/`>=`/`BETWEEN` rather than `<`/`>`.
+    public var inclusive: Bool
+
+    public init(_ value: ShardKeyValue, inclusive: Bool) {
+        self.value = value
+        self.inclusive = inclusive
+    }
+}
+
+/// Why a key has no shard.
+public enum PlacementError: Error, Sendable, Hashable {
+    /// The value (of the key column at `column`) matches no rule of a `list` or `range`
+    /// function that has no default.
+    case noRule(column: Int, value: ShardKeyValue?)
+}
+
+extension HashShardingFunction {
+    /// The most key combinations a composite-key constraint is expanded into before the answer
+    /// becomes "every shard".
+    static let maxCombinations = 4096
+
+    /// Hash placement needs every key column fixed to values; otherwise any shard.
+    func shards(for constraints: [KeyConstraint]) -> Set<Int> {
+        var columns: [[ShardKeyValue?]] = []
+        var combinations = 1
+        for constraint in constraints {
+            guard case .values(let values) = constraint else { return Set(0..<shardCount) }
+            combinations *= max(values.count, 1)
+            guard combinations <= Self.maxCombinations else { return Set(0..<shardCount) }
+            columns.append(values)
+        }
+        guard !columns.isEmpty else { return Set(0..<shardCount) }
+        var shards = Set<Int>()
+        var key: [ShardKeyValue?] = []
+        func expand(_ column: Int) {
+            if column == columns.count {
+                shards.insert(shardIndex(for: key))
+                return
+            }
+            for value in columns[column] {
+                key.append(value)
+                expand(column + 1)
+                key.removeLast()
+            }
+        }
+        expand(0)
+        return shards
+    }
+}
+
+extension ShardKeyType {
+    /// Whether equal values of the two types always land on the same shard: `int2`/`int4`/`int8`
+    /// hash alike in PostgreSQL's integer opfamily, `varchar` uses `text`'s functions.
+    public func hashesAlike(_ other: ShardKeyType) -> Bool {
+        switch (self, other) {
+        case (.smallint, .smallint), (.smallint, .integer), (.smallint, .bigint),
+             (.integer, .smallint), (.integer, .integer), (.integer, .bigint),
+             (.bigint, .smallint), (.bigint, .integer), (.bigint, .bigint),
+             (.text, .text), (.text, .varchar), (.varchar, .text), (.varchar, .varchar),
+             (.uuid, .uuid):
+            true
+        default:
+            false
+        }
+    }
+}
