@@ -6,9 +6,11 @@ import Sharding
 ///    conditions admit no row anywhere), every pinned table on S → `.shard(S)`. Only
 ///    reference/catalog tables or none → `.anyShard` for reads, `.allShards(.referenceWrite)`
 ///    for writes to reference tables.
-/// 2. Otherwise a SELECT may scatter when its only sharded table sits in the top-level FROM
-///    list, outside the nullable side of outer joins, and nothing at the top level combines rows
-///    (`readAcrossShards`); an UPDATE/DELETE may scatter over the shards its key conditions admit
+/// 2. Otherwise a SELECT may scatter when its sharded tables are one component of the top-level
+///    FROM list (joined on equal keys of co-located tables) plus subquery tables correlated with
+///    it on the key, no other FROM item is preserved against a sharded table by an outer join,
+///    and nothing at the top level combines rows (`readAcrossShards`); an UPDATE/DELETE may
+///    scatter over the shards its key conditions admit, all shards without one
 ///    (`writeAcrossShards`). Everything else is refused with the most specific reason found.
 struct DMLRouting {
     let facts: StatementFacts
@@ -105,13 +107,23 @@ struct DMLRouting {
             }
             return .refuse(.unroutableAcrossShards())
         }
-        if let other = sharded.first(where: { !$0.isWriteTarget }) {
+        // Other sharded tables must meet the target's rows only on equal keys: joined to it on
+        // the key (same level) or correlated with it (subqueries).
+        if let other = sharded.first(where: {
+            !$0.isWriteTarget && ($0.group != target.group || ($0.level == target.level && $0.component != target.component))
+        }) {
             return .refuse(.writeReadsShardedTable(verb, target, other))
         }
-        guard kind == .update || kind == .delete, case .shards(let shards) = target.restriction else {
+        if kind == .insert, target.insertRows != nil {
+            return .refuse(.insertSpansShards())
+        }
+        guard kind == .update || kind == .delete else {
             return .refuse(.writeWithoutShardKey(verb, target))
         }
-        return .scatter(shards.sorted(), .write)
+        switch target.restriction {
+        case .shards(let shards): return .scatter(shards.sorted(), .write)
+        case .unrestricted: return .scatter(Array(0..<shardCount), .write)
+        }
     }
 
     private func readAcrossShards(sharded: [TableOccurrence], pinned: [TableOccurrence]) -> Route {
@@ -120,20 +132,23 @@ struct DMLRouting {
         if top.kind == .setOperation {
             return .refuse(.combiningAcrossShards(.setOperation, sharded[0]))
         }
-        if sharded.count > 1 {
-            let first = sharded[0]
-            if let partner = sharded.dropFirst().first(where: { $0.level == first.level }) {
-                return .refuse(.joinOfShardedTables(first, partner))
-            }
-            let nested = sharded.first { $0.level != 0 } ?? sharded[1]
+        // One component of the top level's FROM list (tables joined on equal keys) and, in
+        // subqueries, only tables correlated with it on the key: each shard computes its part.
+        guard let occurrence = sharded.first(where: { $0.level == 0 && $0.isInRange }) else {
+            return .refuse(.subqueryOnShardedTable(sharded[0]))
+        }
+        if let partner = sharded.first(where: { $0.level == 0 && $0.component != occurrence.component }) {
+            return .refuse(.joinOfShardedTables(occurrence, partner))
+        }
+        if let nested = sharded.first(where: { $0.group != occurrence.group || !$0.isInRange }) {
             return .refuse(.subqueryOnShardedTable(nested))
         }
-        let occurrence = sharded[0]
-        guard occurrence.level == 0, occurrence.isInRange else {
-            return .refuse(.subqueryOnShardedTable(occurrence))
-        }
-        if let joinType = occurrence.nullableBy {
-            return .refuse(.outerJoinAcrossShards(occurrence, joinType: joinType))
+        // Each result row must hold a row of a sharded table, which lives on one shard: when
+        // every sharded table is on the nullable side of an outer join, rows of the other FROM
+        // items without a partner would come from every shard.
+        let topSharded = sharded.filter { $0.level == 0 }
+        if top.hasOtherRangeItems, topSharded.allSatisfy({ $0.nullableBy != nil }), let nullable = topSharded.first {
+            return .refuse(.outerJoinAcrossShards(nullable, joinType: nullable.nullableBy ?? "OUTER"))
         }
         let order: [CombiningClause] = [.aggregate, .window, .groupBy, .having, .distinct, .orderBy, .limit]
         if let clause = order.first(where: { top.combining.contains($0) }) {

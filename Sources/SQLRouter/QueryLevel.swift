@@ -31,10 +31,21 @@ struct TableOccurrence {
     var isInRange: Bool
     /// The kind of outer join whose nullable side holds it (`LEFT`, `RIGHT`, `FULL`), if any.
     var nullableBy: String?
-    /// The shards its usable rows live on.
+    /// The shards its usable rows live on (computed from the key formulas by ``KeyPlacement``).
     var restriction: ShardRestriction = .unrestricted
     /// The target of an INSERT, UPDATE or DELETE.
     var isWriteTarget: Bool
+    /// For the target of `INSERT … VALUES` into a sharded table: each row's terms for the key
+    /// columns, in key order.
+    var insertRows: [[KeyTerm]]?
+    /// The shard of each of those rows, once read.
+    var insertRowShards: [Int]?
+    /// Occurrences joined on equal shard keys at the same level share a component: their
+    /// matching rows are on the same shard (``KeyPlacement``).
+    var component = 0
+    /// Occurrences whose rows meet only on equal keys, across levels too (correlated subqueries):
+    /// a statement whose sharded occurrences form one group can run on each shard separately.
+    var group = 0
 
     /// The key column and function of a sharded table.
     var shardKey: ShardedTable? {
@@ -69,14 +80,28 @@ struct QueryLevel {
     var rangeNames: Set<String> = []
     /// Row-combining clauses present at this level.
     var combining: Set<CombiningClause> = []
+    /// The FROM list holds something besides sharded tables (a reference table, a function, a
+    /// subquery, VALUES, a CTE): rows every shard would produce alike.
+    var hasOtherRangeItems = false
     /// The aggregate calls written at this level (fields of their `FuncCall` nodes).
     var aggregates: [JSONValue] = []
+    /// The key conditions of the level's WHERE clause.
+    var whereFormula: KeyFormula = .unknown
+}
+
+/// `a.key = b.key` between two key columns: rows that satisfy it have equal keys.
+struct KeyEquality {
+    var left: KeyColumnReference
+    var right: KeyColumnReference
 }
 
 /// Everything one scan of a DML statement found.
 struct StatementFacts {
     var levels: [QueryLevel] = []
     var occurrences: [TableOccurrence] = []
+    /// Equalities between key columns found in WHERE clauses and JOIN conditions (AND-conjuncts
+    /// only), including correlated ones between a subquery and an enclosing level.
+    var keyEqualities: [KeyEquality] = []
     /// The first table pgshard does not know.
     var unknownTable: TableName?
     /// The first refusal found while scanning (an INSERT whose shard cannot be computed, an

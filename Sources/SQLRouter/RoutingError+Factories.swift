@@ -1,4 +1,6 @@
 // Every error the router raises, by name, so the same condition always reads the same.
+import Sharding
+
 
 extension RoutingError {
     /// SQLSTATE 0A000 feature_not_supported.
@@ -51,6 +53,29 @@ extension RoutingError {
     static let unreadableParseTree = RoutingError(
         sqlState: "XX000", message: "pgshard could not read the parse tree of this statement",
         hint: "report this statement to the pgshard developers")
+
+    // MARK: Key values
+
+    /// A literal compared with (or inserted into) a key column that the key type's input
+    /// function rejects, as PostgreSQL would.
+    static func invalidKeyLiteral(_ literal: String, type: ShardKeyType, column: String) -> RoutingError {
+        RoutingError(
+            sqlState: "22P02",
+            message: "invalid input syntax for type \(type.rawValue): \"\(literal)\" (shard key column \(column))",
+            hint: "the value compared with or stored in \(column) must be a valid \(type.rawValue)")
+    }
+
+    /// A key value that no rule of the table's sharding function accepts.
+    static func noShardForKey(table: String, key: ShardedTable, _ error: PlacementError) -> RoutingError {
+        switch error {
+        case .noRule(let column, let value):
+            let name = column < key.keyColumns.count ? key.keyColumns[column] : "?"
+            return RoutingError(
+                sqlState: "23514",
+                message: "no shard of table \(table) accepts \(name) = \(value.map(\.sqlDescription) ?? "NULL") (sharding function \(key.function.name))",
+                hint: "add a rule for this value (or a default shard) to tables.\(table) in the configuration")
+        }
+    }
 
     // MARK: Tables
 

@@ -56,8 +56,16 @@ struct StatementAnalysis {
 
     private func routeDML(_ statement: JSONValue) throws(AnalysisError) -> Route {
         let scanner = StatementScanner(
-            schema: schema, predicates: KeyPredicates(text: text, parameters: parameters, parameterUse: parameterUse), maxDepth: limits.maxNestingDepth)
+            schema: schema, predicates: KeyPredicates(text: text, parameterUse: parameterUse), maxDepth: limits.maxNestingDepth)
         try scanner.scanStatement(statement, ctes: [], parent: nil, depth: 0)
-        return DMLRouting(facts: scanner.facts, shardCount: schema.shardCount).route()
+        var facts = scanner.facts
+        if facts.unknownTable == nil, facts.refusal == nil {
+            do {
+                try KeyPlacement(resolver: KeyResolver(parameters: parameters)).apply(to: &facts)
+            } catch {
+                return .refuse(error)
+            }
+        }
+        return DMLRouting(facts: facts, shardCount: schema.shardCount).route()
     }
 }

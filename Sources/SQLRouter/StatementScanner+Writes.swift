@@ -1,8 +1,8 @@
 import Sharding
 
 extension StatementScanner {
-    /// Scans the fields of an `InsertStmt`. For a sharded target the shard of every VALUES row
-    /// is computed here (``insertShards(_:target:)``) and becomes the target's restriction.
+    /// Scans the fields of an `InsertStmt`. For a sharded target the key terms of every VALUES
+    /// row are recorded (``insertRows(_:target:)``); ``KeyPlacement`` reads their shards.
     func scanInsert(_ insert: JSONValue, ctes outerCTEs: Set<String>, parent: Int?, depth: Int) throws(AnalysisError) -> Int {
         try checkDepth(depth)
         let level = newLevel(.insert, parent: parent)
@@ -31,11 +31,11 @@ extension StatementScanner {
         if let target, let key = facts.occurrences[target].shardKey {
             let table = facts.occurrences[target].table.relname
             let updates = insert["onConflictClause"]?["targetList"]?.elements ?? []
-            if Self.assignedColumns(updates).contains(key.keyColumns[0]) {
-                refuse(.shardKeyUpdate(table: table, key: key.keyColumns[0]))
+            if let column = key.keyColumns.first(where: Self.assignedColumns(updates).contains) {
+                refuse(.shardKeyUpdate(table: table, key: column))
             }
-            switch insertShards(insert, target: facts.occurrences[target]) {
-            case .success(let shards): facts.occurrences[target].restriction = .shards(shards)
+            switch insertRows(insert, target: facts.occurrences[target]) {
+            case .success(let rows): facts.occurrences[target].insertRows = rows
             case .failure(let error): refuse(error)
             }
         }
@@ -47,8 +47,8 @@ extension StatementScanner {
         let level = try scanTargetedWrite(update, kind: .update, extraRange: "fromClause", ctes: outerCTEs, parent: parent, depth: depth)
         if let target = facts.occurrences.firstIndex(where: { $0.level == level && $0.isWriteTarget }),
            let key = facts.occurrences[target].shardKey,
-           Self.assignedColumns(update["targetList"]?.elements ?? []).contains(key.keyColumns[0]) {
-            refuse(.shardKeyUpdate(table: facts.occurrences[target].table.relname, key: key.keyColumns[0]))
+           let column = key.keyColumns.first(where: Self.assignedColumns(update["targetList"]?.elements ?? []).contains) {
+            refuse(.shardKeyUpdate(table: facts.occurrences[target].table.relname, key: column))
         }
         return level
     }
@@ -70,14 +70,14 @@ extension StatementScanner {
         if let relation = statement["relation"] {
             addTable(relation, level: level, ctes: ctes, isInRange: true, nullableBy: nil, isWriteTarget: true)
         }
+        // The range first, so correlated subqueries elsewhere see its names.
+        for item in statement[extraRange]?.elements ?? [] {
+            try scanFromItem(item, level: level, ctes: ctes, nullableBy: nil, depth: depth + 2)
+        }
         for member in statement.members {
             switch member.key {
-            case "relation", "withClause":
+            case "relation", "withClause", extraRange:
                 continue
-            case extraRange:
-                for item in member.value.elements {
-                    try scanFromItem(item, level: level, ctes: ctes, nullableBy: nil, depth: depth + 2)
-                }
             default:
                 try walk(member.value, level: level, ctes: ctes, depth: depth + 1)
             }
@@ -108,92 +108,115 @@ extension StatementScanner {
         return rows.elements
     }
 
-    /// The shard of the rows an INSERT into a sharded table writes: the statement must list its
-    /// columns, include the key, and give each VALUES row a constant key, all on one shard.
-    func insertShards(_ insert: JSONValue, target: TableOccurrence) -> Result<Set<Int>, RoutingError> {
+    /// The key terms of each VALUES row of an INSERT into a sharded table: the statement must
+    /// list its columns, include every key column, and give each row a constant (or parameter)
+    /// key. Values are read later (``KeyPlacement``).
+    func insertRows(_ insert: JSONValue, target: TableOccurrence) -> Result<[[KeyTerm]], RoutingError> {
         guard let key = target.shardKey else { return .success([]) }
         let table = target.table.relname
+        let keyName = key.keyColumns.joined(separator: ", ")
         guard let source = insert["selectStmt"] else {
-            return .failure(.insertDefaultValues(table: table, key: key.keyColumns[0]))
+            return .failure(.insertDefaultValues(table: table, key: keyName))
         }
         guard let rows = Self.valuesRows(source) else {
             return .failure(.insertSelect(table: table))
         }
         let columns = (insert["cols"]?.elements ?? []).compactMap { $0.node("ResTarget") }
         guard !columns.isEmpty else {
-            return .failure(.insertWithoutColumnList(table: table, key: key.keyColumns[0]))
+            return .failure(.insertWithoutColumnList(table: table, key: keyName))
         }
-        guard let keyIndex = columns.firstIndex(where: { $0["name"]?.string == key.keyColumns[0] }) else {
-            return .failure(.insertWithoutShardKey(table: table, key: key.keyColumns[0]))
+        var keyIndexes: [Int] = []
+        for keyColumn in key.keyColumns {
+            guard let index = columns.firstIndex(where: { $0["name"]?.string == keyColumn }) else {
+                return .failure(.insertWithoutShardKey(table: table, key: keyColumn))
+            }
+            guard columns[index]["indirection"] == nil else {
+                return .failure(.insertKeyNotConstant(key: keyColumn))
+            }
+            keyIndexes.append(index)
         }
-        guard columns[keyIndex]["indirection"] == nil else {
-            return .failure(.insertKeyNotConstant(key: key.keyColumns[0]))
-        }
-        var shards = Set<Int>()
+        var result: [[KeyTerm]] = []
+        result.reserveCapacity(rows.count)
         for row in rows {
             let items = row.node("List")?["items"]?.elements ?? []
-            guard keyIndex < items.count, let constant = predicates.constant(items[keyIndex], as: key.keyTypes[0]) else {
-                return .failure(.insertKeyNotConstant(key: key.keyColumns[0]))
-            }
-            switch constant {
-            case .value(let value): shards.formUnion((try? key.function.shards(for: [.values([value])]).get()) ?? [])
-            // PostgreSQL's hash partitioning places a NULL key too (its hash is skipped).
-            case .null: shards.formUnion((try? key.function.shards(for: [.values([nil])]).get()) ?? [])
-            }
-        }
-        guard shards.count == 1 else { return .failure(.insertSpansShards()) }
-        return .success(shards)
-    }
-
-    /// Restricts the sharded occurrences of `level` by the key conditions among the
-    /// AND-conjuncts of its WHERE clause.
-    func applyWhere(_ whereClause: JSONValue, level: Int) {
-        for conjunct in KeyPredicates.conjuncts(of: whereClause) {
-            guard let condition = KeyPredicates.keyCondition(conjunct),
-                  let index = occurrence(named: condition.column, level: level),
-                  let key = facts.occurrences[index].shardKey
-            else { continue }
-            var shards = Set<Int>()
-            var usable = true
-            for value in condition.values {
-                guard case .value(let keyValue) = predicates.constant(value, as: key.keyTypes[0]) else {
-                    usable = false
-                    break
+            var terms: [KeyTerm] = []
+            for (position, index) in keyIndexes.enumerated() {
+                let term = index < items.count ? predicates.term(items[index]) : .unknown
+                guard term != .unknown else {
+                    return .failure(.insertKeyNotConstant(key: key.keyColumns[position]))
                 }
-                shards.formUnion((try? key.function.shards(for: [.values([keyValue])]).get()) ?? [])
+                terms.append(term)
             }
-            if usable {
-                facts.occurrences[index].restriction = facts.occurrences[index].restriction.intersection(shards)
-            }
+            result.append(terms)
+        }
+        return .success(result)
+    }
+
+    /// Records the key formula of `level`'s WHERE clause and the key equalities among its
+    /// AND-conjuncts.
+    func applyWhere(_ whereClause: JSONValue, level: Int) {
+        facts.levels[level].whereFormula = predicates.formula(whereClause) { keyColumn(named: $0, level: level, outer: false) }
+        noteKeyEqualities(whereClause, level: level)
+    }
+
+    /// Records `a.key = b.key` conjuncts of `clause` (a WHERE clause or JOIN condition of
+    /// `level`). One side may name a key column of an enclosing level (a correlated subquery),
+    /// but only qualified, so the name cannot belong to a table of this level.
+    func noteKeyEqualities(_ clause: JSONValue, level: Int) {
+        for conjunct in KeyPredicates.conjuncts(of: clause) {
+            guard let expression = conjunct.node("A_Expr"), expression["kind"]?.string == "AEXPR_OP",
+                  let name = expression["name"]?.nameList, name == ["="] || name == ["pg_catalog", "="],
+                  let left = expression["lexpr"].flatMap(KeyPredicates.columnReference),
+                  let right = expression["rexpr"].flatMap(KeyPredicates.columnReference),
+                  let leftKey = keyColumn(named: left, level: level, outer: true),
+                  let rightKey = keyColumn(named: right, level: level, outer: true),
+                  leftKey.occurrence != rightKey.occurrence, leftKey.column == rightKey.column,
+                  facts.occurrences[leftKey.occurrence].level == level || facts.occurrences[rightKey.occurrence].level == level,
+                  let leftTable = facts.occurrences[leftKey.occurrence].shardKey,
+                  let rightTable = facts.occurrences[rightKey.occurrence].shardKey,
+                  leftTable.isColocated(with: rightTable)
+            else { continue }
+            facts.keyEqualities.append(KeyEquality(left: leftKey, right: rightKey))
         }
     }
 
-    /// The sharded occurrence of `level` whose key column `column` names: qualified by the
-    /// occurrence's alias (or table name when it has none), or unqualified when exactly one
-    /// sharded occurrence of the level has a key column of that name (if another range entry
-    /// had such a column too, PostgreSQL would reject the reference as ambiguous).
-    func occurrence(named column: [String], level: Int) -> Int? {
-        let candidates = facts.occurrences.indices.filter {
-            facts.occurrences[$0].level == level && facts.occurrences[$0].isInRange
-                && facts.occurrences[$0].shardKey != nil
+    /// The key column of a sharded occurrence that `column` names: qualified by the
+    /// occurrence's alias (or table name when it has none) at the innermost level that exposes
+    /// that name (this level only unless `outer`), or unqualified when exactly one sharded
+    /// occurrence of this level has a key column of that name (had another range entry such a
+    /// column too, PostgreSQL would reject the reference as ambiguous).
+    func keyColumn(named column: [String], level: Int, outer: Bool) -> KeyColumnReference? {
+        func reference(_ index: Int, _ name: String) -> KeyColumnReference? {
+            guard let position = facts.occurrences[index].shardKey?.keyColumns.firstIndex(of: name) else { return nil }
+            return KeyColumnReference(occurrence: index, column: position)
         }
-        let matches: [Int]
+        func candidates(at level: Int) -> [Int] {
+            facts.occurrences.indices.filter {
+                facts.occurrences[$0].level == level && facts.occurrences[$0].isInRange && facts.occurrences[$0].shardKey != nil
+            }
+        }
         switch column.count {
         case 1:
-            matches = candidates.filter { facts.occurrences[$0].shardKey?.keyColumns[0] == column[0] }
+            let matches = candidates(at: level).compactMap { reference($0, column[0]) }
+            return matches.count == 1 ? matches[0] : nil
         case 2:
-            matches = candidates.filter {
-                facts.occurrences[$0].table.exposedName == column[0] && facts.occurrences[$0].shardKey?.keyColumns[0] == column[1]
+            var current: Int? = level
+            while let scope = current {
+                if facts.levels[scope].rangeNames.contains(column[0]) {
+                    let matches = candidates(at: scope).filter { facts.occurrences[$0].table.exposedName == column[0] }
+                    return matches.count == 1 ? reference(matches[0], column[1]) : nil
+                }
+                current = outer ? facts.levels[scope].parent : nil
             }
+            return nil
         case 3:
-            matches = candidates.filter {
+            let matches = candidates(at: level).filter {
                 let table = facts.occurrences[$0].table
                 return table.alias == nil && table.relname == column[1] && (table.schema == nil || table.schema == column[0])
-                    && facts.occurrences[$0].shardKey?.keyColumns[0] == column[2]
             }
+            return matches.count == 1 ? reference(matches[0], column[2]) : nil
         default:
-            matches = []
+            return nil
         }
-        return matches.count == 1 ? matches[0] : nil
     }
 }

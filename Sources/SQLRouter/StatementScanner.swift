@@ -69,20 +69,20 @@ final class StatementScanner {
         if let with = select["withClause"] {
             ctes = try scanWith(with, ctes: outerCTEs, level: level, depth: depth + 1)
         }
+        // The FROM list first, so correlated subqueries elsewhere see its names.
+        for item in select["fromClause"]?.elements ?? [] {
+            try scanFromItem(item, level: level, ctes: ctes, nullableBy: nil, depth: depth + 2)
+        }
         for member in select.members {
             let value = member.value
             switch member.key {
-            case "withClause", "op", "all", "limitOption":
+            case "withClause", "op", "all", "limitOption", "fromClause":
                 continue
             case "lockingClause":
                 // `FOR UPDATE OF u` names range entries (RangeVar nodes) that are not tables.
                 continue
             case "larg", "rarg":
                 _ = try scanSelect(value, ctes: ctes, parent: level, depth: depth + 1)
-            case "fromClause":
-                for item in value.elements {
-                    try scanFromItem(item, level: level, ctes: ctes, nullableBy: nil, depth: depth + 2)
-                }
             case "intoClause":
                 refuse(.createTableAs("SELECT INTO"))
             default:
@@ -146,9 +146,11 @@ final class StatementScanner {
             }
             if let quals = fields["quals"] {
                 try walk(quals, level: level, ctes: ctes, depth: depth + 2)
+                noteKeyEqualities(quals, level: level)
             }
             addRangeName(alias: fields["alias"], level: level)
         case "RangeSubselect":
+            facts.levels[level].hasOtherRangeItems = true
             addRangeName(alias: fields["alias"], level: level)
             if let subquery = fields["subquery"] {
                 try scanStatement(subquery, ctes: ctes, parent: level, depth: depth + 2)
@@ -162,6 +164,7 @@ final class StatementScanner {
             }
         default:
             // RangeFunction, RangeTableFunc, …: expressions that may hold sublinks.
+            facts.levels[level].hasOtherRangeItems = true
             addRangeName(alias: fields["alias"], level: level)
             try walk(item, level: level, ctes: ctes, depth: depth + 1)
         }
@@ -180,11 +183,15 @@ final class StatementScanner {
         guard let table = TableName(rangeVar: rangeVar) else { return nil }
         facts.levels[level].rangeNames.insert(table.exposedName)
         if !isWriteTarget, table.schema == nil, ctes.contains(table.relname) {
+            if isInRange { facts.levels[level].hasOtherRangeItems = true }
             return nil
         }
         guard let placement = schema.placement(of: table) else {
             if facts.unknownTable == nil { facts.unknownTable = table }
             return nil
+        }
+        if isInRange, !isWriteTarget, !placement.isSharded {
+            facts.levels[level].hasOtherRangeItems = true
         }
         facts.occurrences.append(TableOccurrence(
             table: table, placement: placement, level: level, isInRange: isInRange,

@@ -11,6 +11,11 @@ enum TablePlacement: Equatable {
     /// A system catalog (`pg_catalog`, `information_schema`): every shard has its own, and any
     /// one answers a read.
     case catalog
+
+    var isSharded: Bool {
+        if case .sharded = self { return true }
+        return false
+    }
 }
 
 extension ShardingSchema {

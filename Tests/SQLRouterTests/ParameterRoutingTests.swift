@@ -36,13 +36,39 @@ final class ParameterRoutingTests: XCTestCase {
         XCTAssertEqual(bound("UPDATE users SET name = $2 WHERE id = $1", text("4242", "n")), .shard(Fixture.shard(k)))
     }
 
+    /// `key = ANY($1)` with an array: text (`{1,2}`) or binary (PostgreSQL's array format).
+    func testArrayParameters() {
+        let a: Int64 = 1, other = Fixture.key(awayFrom: 1)
+        let pair = [Fixture.shard(a), Fixture.shard(other)].sorted()
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = ANY($1)", text("{\(a),\(other)}")), .scatter(pair, .read))
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = ANY($1::bigint[])", text("{\(a)}")), .shard(Fixture.shard(a)))
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = ANY($1)", text("{ \"\(a)\" , NULL }")), .shard(Fixture.shard(a)))
+        func int4Array(_ values: [Int32?]) -> [UInt8] {
+            var bytes: [UInt8] = []
+            func put(_ value: Int32) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
+            put(1); put(values.contains(nil) ? 1 : 0); put(23); put(Int32(values.count)); put(1)
+            for value in values {
+                if let value { put(4); put(value) } else { put(-1) }
+            }
+            return bytes
+        }
+        let binary = BoundParameters(values: [int4Array([Int32(a), Int32(other), nil])], formats: [1], types: [1007])
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = ANY($1)", binary), .scatter(pair, .read))
+        // Unreadable arrays: every shard.
+        let all = Array(0..<Fixture.shardCount)
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = ANY($1)", text("{1,x}")), .scatter(all, .read))
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = ANY($1)", text("[1:1]={1}")), .scatter(all, .read))
+        let truncated = BoundParameters(values: [Array(int4Array([1, 2]).dropLast())], formats: [1], types: [1007])
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = ANY($1)", truncated), .scatter(all, .read))
+    }
+
     func testUnusableValuesDoNotGuess() {
         // A binary value of the wrong size, a text that is not a number: not a key constant.
         let wrongSize = BoundParameters(values: [[1, 2, 3]], formats: [1], types: [20])
         XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1", wrongSize), .scatter(Array(0..<Fixture.shardCount), .read))
         XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1", text("forty")), .scatter(Array(0..<Fixture.shardCount), .read))
-        // `id = NULL` matches no row: it runs where a literal NULL would (every shard, no rows).
-        XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1", text(nil)), .scatter(Array(0..<Fixture.shardCount), .read))
+        // `id = NULL` matches no row: any one shard answers (no rows), as for a literal NULL.
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1", text(nil)), .shard(0))
         // A write whose key parameter is unusable is refused, never broadcast.
         if case .refuse = bound("INSERT INTO users (id, name) VALUES ($1, 'n')", text("forty")) {} else {
             XCTFail("an INSERT with an unusable key must be refused")
