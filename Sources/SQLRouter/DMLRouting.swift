@@ -15,6 +15,8 @@ import Sharding
 struct DMLRouting {
     let facts: StatementFacts
     let shardCount: Int
+    /// A routing hint (comment or session setting): the statement goes where it says.
+    var hint: RoutingHint?
 
     func route() -> Route {
         if let table = facts.unknownTable { return .refuse(.unknownTable(table.relname)) }
@@ -23,6 +25,8 @@ struct DMLRouting {
         if let catalogTarget = occurrences.first(where: { $0.isWriteTarget && $0.placement == .catalog }) {
             return .refuse(.catalogWrite(catalogTarget.table.relname))
         }
+        if let hint { return hinted(hint) }
+        if let refusal = facts.keyRefusal { return .refuse(refusal) }
         let sharded = occurrences.filter { $0.shardKey != nil }
         let pinned = occurrences.filter { if case .pinned = $0.placement { true } else { false } }
         let referenceTarget = occurrences.first { $0.isWriteTarget && $0.placement == .reference }
@@ -50,6 +54,56 @@ struct DMLRouting {
             return writeAcrossShards(sharded: sharded, pinned: pinned)
         }
         return readAcrossShards(sharded: sharded, pinned: pinned)
+    }
+
+    /// A hinted statement runs on the hinted shard, unless it writes a reference table (every
+    /// copy must change) or names a table pinned elsewhere.
+    private func hinted(_ hint: RoutingHint) -> Route {
+        if facts.occurrences.contains(where: { $0.isWriteTarget && $0.placement == .reference }) {
+            return .refuse(.hintOnAllShardsStatement("a write to a reference table"))
+        }
+        let shard: Int
+        switch hint {
+        case .shard(let hinted):
+            shard = hinted
+        case .key(let value):
+            switch keyHintShard(value) {
+            case .success(let placed): shard = placed
+            case .failure(let error): return .refuse(error)
+            }
+        }
+        for occurrence in facts.occurrences {
+            if case .pinned(let pinned) = occurrence.placement, pinned != shard {
+                return .refuse(.hintedPinnedElsewhere(occurrence, shard: pinned, hinted: shard))
+            }
+        }
+        return .shard(shard)
+    }
+
+    /// The shard of a key hint under the sharding function of every sharded table named (they
+    /// must agree), else of a pinned table.
+    private func keyHintShard(_ value: String) -> Result<Int, RoutingError> {
+        var chosen: (shard: Int, occurrence: TableOccurrence)?
+        for occurrence in facts.occurrences {
+            guard let key = occurrence.shardKey else { continue }
+            guard key.keyColumns.count == 1 else { return .failure(.keyHintCompositeKey(occurrence)) }
+            guard let parsed = key.keyTypes[0].parse(value) else {
+                return .failure(.invalidKeyLiteral(value, type: key.keyTypes[0], column: "\(occurrence.table.relname).\(key.keyColumns[0])"))
+            }
+            let shard: Int
+            switch key.function.shard(for: [parsed]) {
+            case .success(let placed): shard = placed
+            case .failure(let error): return .failure(.noShardForKey(table: occurrence.table.relname, key: key, error))
+            }
+            if let chosen, chosen.shard != shard { return .failure(.keyHintAmbiguous(chosen.occurrence, occurrence)) }
+            chosen = (shard, occurrence)
+        }
+        if let chosen { return .success(chosen.shard) }
+        if let pinned = facts.occurrences.first(where: { if case .pinned = $0.placement { true } else { false } }),
+           case .pinned(let shard) = pinned.placement {
+            return .success(shard)
+        }
+        return .failure(.keyHintWithoutShardedTable())
     }
 
     /// The one shard every sharded and pinned occurrence lives on, if there is one.

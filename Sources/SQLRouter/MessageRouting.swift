@@ -2,6 +2,7 @@
 struct MessageRouting {
     let schema: ShardingSchema
     let limits: RouterLimits
+    let context: RoutingContext
 
     func route(_ sql: String, parameters: BoundParameters?) -> RoutingOutcome {
         route(sql, parameters: parameters, keepTree: false).outcome
@@ -34,7 +35,7 @@ struct MessageRouting {
         }
 
         let text = MessageText(sql)
-        let analysis = StatementAnalysis(schema: schema, limits: limits, text: text, parameters: parameters)
+        let analysis = StatementAnalysis(schema: schema, limits: limits, text: text, parameters: parameters, context: context)
         var statements: [RoutedStatement] = []
         var counted = 0  // bytes of the message whose characters are in `characters`
         var characters = 0

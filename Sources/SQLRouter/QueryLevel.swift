@@ -116,6 +116,10 @@ struct StatementFacts {
     /// advisory locks (must always be the same shard), `set_config` (refused).
     var sessionFunction: String?
 
+    /// The first refusal that only says the key is unknown (INSERT without the key, with a key
+    /// that is not a constant, INSERT … SELECT): a routing hint supplies the shard instead.
+    var keyRefusal: RoutingError?
+
     mutating func refuse(_ error: RoutingError) {
         if refusal == nil { refusal = error }
     }

@@ -61,6 +61,9 @@ public enum SessionCommand: Sendable, Equatable {
     case setConfig(sql: String, isLocal: Bool, parameter: Int, location: Int)
     /// `DISCARD ALL`.
     case discardAll
+    /// `SET [LOCAL] pgshard.shard|pgshard.key = …` (`hint` set) or `RESET` of one (`hint` nil):
+    /// the session's routing hint, which pgshard keeps itself (see ``RoutingContext``).
+    case routingHint(name: String, hint: RoutingHint?, isLocal: Bool)
     /// A statement that has nothing to do because pgshard never lets its object exist
     /// (`CLOSE ALL`: no SQL cursors; `UNLISTEN`: no LISTEN): answered with this command tag.
     case acknowledge(String)

@@ -43,17 +43,17 @@ public final class Router: Sendable {
 
     /// Routes every statement of one Query message, or the statement of an extended-protocol
     /// Parse (`parameters` nil: `$n` values unknown) or Bind (`parameters` bound).
-    public func route(_ sql: String, parameters: BoundParameters? = nil) -> RoutingOutcome {
+    public func route(_ sql: String, parameters: BoundParameters? = nil, context: RoutingContext = .init()) -> RoutingOutcome {
         let bytes = sql.utf8.count
         guard bytes <= limits.maxStatementBytes else {
             return .failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes))
         }
         guard !sql.utf8.contains(0) else { return .failure(.nulCharacter) }
         if bytes <= Self.inlineTextLimit {
-            let outcome = MessageRouting(schema: schema, limits: inlineLimits).route(sql, parameters: parameters)
+            let outcome = MessageRouting(schema: schema, limits: inlineLimits, context: context).route(sql, parameters: parameters)
             if outcome != .failure(.tooDeeplyNested) { return outcome }
         }
-        let routing = MessageRouting(schema: schema, limits: limits)
+        let routing = MessageRouting(schema: schema, limits: limits, context: context)
         return pool.run { routing.route(sql, parameters: parameters) }
     }
 
@@ -70,26 +70,26 @@ public final class Router: Sendable {
     /// Routes the statement of an extended-protocol Parse (parameter values unknown). When its
     /// route depends on the parameters, also returns what ``route(_:parameters:)`` needs to
     /// route it at each Bind without parsing it again.
-    public func prepare(_ sql: String) -> (outcome: RoutingOutcome, parameterized: ParameterizedRoute?) {
+    public func prepare(_ sql: String, context: RoutingContext = .init()) -> (outcome: RoutingOutcome, parameterized: ParameterizedRoute?) {
         let bytes = sql.utf8.count
         guard bytes <= limits.maxStatementBytes else {
             return (.failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes)), nil)
         }
         guard !sql.utf8.contains(0) else { return (.failure(.nulCharacter), nil) }
         if bytes <= Self.inlineTextLimit {
-            let result = MessageRouting(schema: schema, limits: inlineLimits).route(sql, parameters: nil, keepTree: true)
+            let result = MessageRouting(schema: schema, limits: inlineLimits, context: context).route(sql, parameters: nil, keepTree: true)
             if result.outcome != .failure(.tooDeeplyNested) { return (result.outcome, result.kept) }
         }
-        let routing = MessageRouting(schema: schema, limits: limits)
+        let routing = MessageRouting(schema: schema, limits: limits, context: context)
         let result = pool.run { routing.route(sql, parameters: nil, keepTree: true) }
         return (result.outcome, result.kept)
     }
 
     /// The route of a prepared statement with the values a Bind supplied.
-    public func route(_ prepared: ParameterizedRoute, parameters: BoundParameters) -> Route {
+    public func route(_ prepared: ParameterizedRoute, parameters: BoundParameters, context: RoutingContext = .init()) -> Route {
         let schema = self.schema, limits = self.limits
         let job: @Sendable () -> Route = {
-            let analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(prepared.sql), parameters: parameters)
+            let analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(prepared.sql), parameters: parameters, context: context)
             return (try? analysis.route(prepared.statement, sql: prepared.sql)) ?? .refuse(.tooDeeplyNested)
         }
         // Analysis recurses along the tree: small trees run here, deep ones on the big stacks.

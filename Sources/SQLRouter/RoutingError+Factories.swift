@@ -77,6 +77,53 @@ extension RoutingError {
         }
     }
 
+    // MARK: Hints and policy
+
+    static func badHint(_ text: String) -> RoutingError {
+        RoutingError(sqlState: "22023", message: "invalid pgshard hint \"\(text)\"",
+                     hint: "write /* pgshard: shard=NAME */ or /* pgshard: key=VALUE */")
+    }
+
+    static func unknownHintShard(_ name: String, known: [String]) -> RoutingError {
+        RoutingError(sqlState: "22023", message: "pgshard hint names unknown shard \"\(name)\"",
+                     hint: "the shards are: \(known.joined(separator: ", "))")
+    }
+
+    static func unknownSetting(_ name: String) -> RoutingError {
+        RoutingError(sqlState: "42704", message: "unrecognized configuration parameter \"\(name)\"",
+                     hint: "pgshard knows pgshard.shard and pgshard.key")
+    }
+
+    static func hintOnAllShardsStatement(_ what: String) -> RoutingError {
+        notSupported("a pgshard hint cannot send \(what) to one shard: it must reach every shard",
+                     hint: "remove the hint (or RESET pgshard.shard / pgshard.key) for this statement")
+    }
+
+    static func hintedPinnedElsewhere(_ pinned: TableOccurrence, shard: Int, hinted: Int) -> RoutingError {
+        notSupported("pinned table \"\(pinned.table.relname)\" lives on shard \(shard), not on the hinted shard \(hinted)",
+                     hint: "hint shard \(shard) or remove the hint")
+    }
+
+    static func keyHintWithoutShardedTable() -> RoutingError {
+        notSupported("a pgshard key hint needs a sharded table in the statement to know its sharding function",
+                     hint: "use /* pgshard: shard=NAME */ instead")
+    }
+
+    static func keyHintAmbiguous(_ first: TableOccurrence, _ second: TableOccurrence) -> RoutingError {
+        notSupported("the key hint places tables \(first.table.relname) and \(second.table.relname) on different shards",
+                     hint: "use /* pgshard: shard=NAME */, or hint each table's statement separately")
+    }
+
+    static func keyHintCompositeKey(_ occurrence: TableOccurrence) -> RoutingError {
+        notSupported("a key hint cannot place table \(occurrence.table.relname), whose shard key has several columns",
+                     hint: "use /* pgshard: shard=NAME */ instead")
+    }
+
+    static func crossShardDenied(_ route: String) -> RoutingError {
+        notSupported("statement needs \(route) and cross_shard is deny",
+                     hint: "add a condition on the shard key, or a hint /* pgshard: shard=NAME */, so the statement runs on one shard")
+    }
+
     // MARK: Tables
 
     /// A statement names a table that is not in the sharding configuration.

@@ -50,11 +50,17 @@ public struct ShardingSchema: Sendable {
     /// `s2.users` are both `users`. Tables in `pg_catalog` and `information_schema` are catalogs.
     public var tables: [String: TableRule]
 
-    /// A schema of `shardCount` shards (at least one) and these tables.
-    public init(shardCount: Int, tables: [String: TableRule]) {
+    /// The shards' names, by index (for hints and messages).
+    public var shardNames: [String]
+
+    /// A schema of `shardCount` shards (at least one) and these tables; shards are named
+    /// `s0`, `s1`, … unless `shardNames` says otherwise.
+    public init(shardCount: Int, tables: [String: TableRule], shardNames: [String]? = nil) {
         precondition(shardCount > 0, "a sharding schema needs at least one shard")
         self.shardCount = shardCount
         self.tables = tables
+        self.shardNames = shardNames ?? (0..<shardCount).map { "s\($0)" }
+        precondition(self.shardNames.count == shardCount, "one name per shard")
     }
 }
 

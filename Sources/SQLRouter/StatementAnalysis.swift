@@ -4,11 +4,35 @@ struct StatementAnalysis {
     let limits: RouterLimits
     let text: MessageText
     let parameters: BoundParameters?
+    let context: RoutingContext
     let parameterUse = ParameterUse()
 
     /// The route of `statement` (the `stmt` node of one entry of libpg_query's `stmts`), whose
     /// own text is `sql`.
     func route(_ statement: JSONValue, sql: String) throws(AnalysisError) -> Route {
+        var hint = context.hint
+        var hintFromComment = false
+        switch RoutingHint.comment(in: sql, shardNames: schema.shardNames) {
+        case .success(let commented)?:
+            hint = commented
+            hintFromComment = true
+        case .failure(let error)?:
+            return .refuse(error)
+        case nil:
+            break
+        }
+        let route = try route(statement, sql: sql, hint: hint)
+        if case .allShards(let kind) = route, hintFromComment {
+            return .refuse(.hintOnAllShardsStatement(kind == .ddl ? "DDL" : "a write to a reference table"))
+        }
+        if case .scatter(let shards, let kind) = route, context.crossShard == .deny {
+            let what = kind == .write ? "write" : "read"
+            return .refuse(.crossShardDenied("to \(what) \(shards.count == schema.shardCount ? "every shard" : "\(shards.count) shards")"))
+        }
+        return route
+    }
+
+    private func route(_ statement: JSONValue, sql: String, hint: RoutingHint?) throws(AnalysisError) -> Route {
         guard let node = statement.node else {
             return .refuse(.unsupportedStatement("this statement", hint: "report it to the pgshard developers"))
         }
@@ -23,10 +47,10 @@ struct StatementAnalysis {
             }
             return .session(.set(sql: sql, isLocal: call.isLocal))
         case "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt":
-            return try routeDML(statement)
+            return try routeDML(statement, hint: hint)
         case "ExplainStmt":
             guard let inner = node.fields["query"] else { return .refuse(.explainAcrossShards()) }
-            let route = try self.route(inner, sql: sql)
+            let route = try self.route(inner, sql: sql, hint: hint)
             switch route {
             case .shard, .anyShard, .refuse: return route
             default: return .refuse(.explainAcrossShards())
@@ -34,8 +58,9 @@ struct StatementAnalysis {
         case "TransactionStmt":
             return UtilityRouting.transaction(node.fields)
         case "VariableSetStmt":
-            return UtilityRouting.set(node.fields, sql: sql)
+            return UtilityRouting.set(node.fields, sql: sql, shardNames: schema.shardNames)
         case "VariableShowStmt":
+            if case .shard(let shard)? = hint { return .shard(shard) }
             return .anyShard
         case "DiscardStmt":
             return UtilityRouting.discard(node.fields)
@@ -54,18 +79,18 @@ struct StatementAnalysis {
         }
     }
 
-    private func routeDML(_ statement: JSONValue) throws(AnalysisError) -> Route {
+    private func routeDML(_ statement: JSONValue, hint: RoutingHint?) throws(AnalysisError) -> Route {
         let scanner = StatementScanner(
             schema: schema, predicates: KeyPredicates(text: text, parameterUse: parameterUse), maxDepth: limits.maxNestingDepth)
         try scanner.scanStatement(statement, ctes: [], parent: nil, depth: 0)
         var facts = scanner.facts
-        if facts.unknownTable == nil, facts.refusal == nil {
+        if facts.unknownTable == nil, facts.refusal == nil, hint == nil {
             do {
                 try KeyPlacement(resolver: KeyResolver(parameters: parameters)).apply(to: &facts)
             } catch {
                 return .refuse(error)
             }
         }
-        return DMLRouting(facts: facts, shardCount: schema.shardCount).route()
+        return DMLRouting(facts: facts, shardCount: schema.shardCount, hint: hint).route()
     }
 }

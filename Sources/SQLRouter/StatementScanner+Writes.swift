@@ -36,7 +36,7 @@ extension StatementScanner {
             }
             switch insertRows(insert, target: facts.occurrences[target]) {
             case .success(let rows): facts.occurrences[target].insertRows = rows
-            case .failure(let error): refuse(error)
+            case .failure(let error): facts.keyRefusal = facts.keyRefusal ?? error
             }
         }
         return level

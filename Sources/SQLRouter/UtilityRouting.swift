@@ -62,8 +62,11 @@ enum UtilityRouting {
     }
 
     /// `SET`, `RESET` and their variants, passed on as written.
-    static func set(_ statement: JSONValue, sql: String) -> Route {
+    static func set(_ statement: JSONValue, sql: String, shardNames: [String]) -> Route {
         let name = statement["name"]?.string ?? ""
+        if name.lowercased().hasPrefix("pgshard.") {
+            return routingHintSetting(statement, name: name.lowercased(), shardNames: shardNames)
+        }
         if statement["kind"]?.string == "VAR_SET_MULTI", name == "TRANSACTION SNAPSHOT" {
             return .refuse(.transactionSnapshot())
         }
@@ -71,6 +74,35 @@ enum UtilityRouting {
         let isLocal = statement["is_local"]?.bool == true
             || (statement["kind"]?.string == "VAR_SET_MULTI" && name == "TRANSACTION")
         return .session(.set(sql: sql, isLocal: isLocal))
+    }
+
+    /// `SET pgshard.shard = 's1'`, `SET pgshard.key = '42'` (also LOCAL), `RESET`, `TO DEFAULT`:
+    /// pgshard keeps the hint itself; shards never see these settings.
+    private static func routingHintSetting(_ statement: JSONValue, name: String, shardNames: [String]) -> Route {
+        guard name == RoutingHint.shardSetting || name == RoutingHint.keySetting else {
+            return .refuse(.unknownSetting(name))
+        }
+        let isLocal = statement["is_local"]?.bool == true
+        switch statement["kind"]?.string {
+        case "VAR_RESET", "VAR_SET_DEFAULT":
+            return .session(.routingHint(name: name, hint: nil, isLocal: isLocal))
+        case "VAR_SET_VALUE":
+            let values = statement["args"]?.elements ?? []
+            guard values.count == 1, let constant = values[0].node("A_Const") else {
+                return .refuse(.badHint(name))
+            }
+            let value = constant["sval"]?["sval"]?.string ?? constant["ival"]?["ival"]?.integer.map(String.init) ?? constant["fval"]?["fval"]?.string
+            guard let value else { return .refuse(.badHint(name)) }
+            if name == RoutingHint.shardSetting {
+                switch RoutingHint.shard(named: value, shardNames: shardNames) {
+                case .success(let hint): return .session(.routingHint(name: name, hint: hint, isLocal: isLocal))
+                case .failure(let error): return .refuse(error)
+                }
+            }
+            return .session(.routingHint(name: name, hint: .key(value), isLocal: isLocal))
+        default:
+            return .refuse(.badHint(name))
+        }
     }
 
     /// `DISCARD ALL`; the partial forms are refused.

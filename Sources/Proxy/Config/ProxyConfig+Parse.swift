@@ -1,5 +1,6 @@
 import Foundation
 import Sharding
+import SQLRouter
 import Yams
 
 /// One thing wrong with a configuration, with the place it is at.
@@ -128,8 +129,9 @@ private struct ConfigReader {
         var config = ProxyConfig()
         guard let top = map(root ?? [String: Any](), "", allowed: [
             "listen", "auth", "auth_failure_delay", "users", "tls", "require_tls", "database", "shards", "tables",
-            "limits", "backend", "log", "pool", "workers",
+            "limits", "backend", "log", "pool", "workers", "cross_shard",
         ]) else { return config }
+        if let policy = crossShard(top["cross_shard"], "cross_shard") { config.crossShard = policy }
         if let n = integer(top["workers"], "workers", range: 1...256) { config.workers = n }
         if let pool = map(top["pool"], "pool", allowed: ["mode", "size", "query_wait_timeout", "lifetime", "idle_timeout"]) {
             if let mode = string(pool["mode"], "pool.mode") {
@@ -201,6 +203,15 @@ private struct ConfigReader {
         }
     }
 
+    mutating func crossShard(_ value: Any?, _ path: String) -> RoutingContext.CrossShard? {
+        guard let text = string(value, path) else { return nil }
+        guard let policy = RoutingContext.CrossShard(rawValue: text) else {
+            problem(path, "unknown value \"\(text)\"; use allow or deny")
+            return nil
+        }
+        return policy
+    }
+
     mutating func readUsers(_ value: Any?, method: ProxyConfig.AuthMethod) -> [ProxyConfig.User] {
         guard let value else { return [] }
         guard let list = value as? [Any] else {
@@ -210,12 +221,14 @@ private struct ConfigReader {
         var users: [ProxyConfig.User] = []
         for (i, item) in list.enumerated() {
             let path = "users[\(i)]"
-            guard let entry = map(item, path, allowed: ["name", "password"]) else { continue }
+            guard let entry = map(item, path, allowed: ["name", "password", "cross_shard"]) else { continue }
             guard let name = requiredString(entry["name"], "\(path).name"),
                   let password = requiredString(entry["password"], "\(path).password") else { continue }
             if users.contains(where: { $0.name == name }) { problem("\(path).name", "user \"\(name)\" is listed twice") }
             do {
-                users.append(try ProxyConfig.User(name: name, password: password, method: method))
+                var user = try ProxyConfig.User(name: name, password: password, method: method)
+                user.crossShard = crossShard(entry["cross_shard"], "\(path).cross_shard")
+                users.append(user)
             } catch {
                 // The message describes the form, never the value: it may be a real secret.
                 problem("\(path).password", error.message)

@@ -17,7 +17,7 @@ extension ProxyConfig {
                 rules[name] = .pinned(shard: index[shard] ?? 0)
             }
         }
-        return ShardingSchema(shardCount: shards.count, tables: rules)
+        return ShardingSchema(shardCount: shards.count, tables: rules, shardNames: shards.map(\.name))
     }
 
     /// A shard's conninfo with any password replaced, for logs and `check` output.

@@ -1,4 +1,5 @@
 import Sharding
+import SQLRouter
 
 /// pgshard's configuration, as read from the YAML file (see docs/configuration.md).
 public struct ProxyConfig: Sendable, Equatable {
@@ -30,6 +31,8 @@ public struct ProxyConfig: Sendable, Equatable {
     public var pool = PoolSettings()
     /// Event loops (threads serving clients); nil: one per CPU core.
     public var workers: Int?
+    /// Whether statements may need several shards (`cross_shard`); a user may override it.
+    public var crossShard: RoutingContext.CrossShard = .allow
 
     /// When a client gives its shard connections back.
     public enum PoolMode: String, Sendable, Equatable {
@@ -82,6 +85,8 @@ public struct ProxyConfig: Sendable, Equatable {
         public var password: String
         /// What logins are checked against, derived from `password` once, at load.
         var credential: Credential
+        /// This user's `cross_shard`, overriding the global one.
+        public var crossShard: RoutingContext.CrossShard?
 
         /// A user whose `password` is read for `method` (see `Credential.resolve`).
         init(name: String, password: String, method: AuthMethod) throws(CredentialProblem) {

@@ -22,7 +22,8 @@ extension ClientSession {
             return failBatch(.error(.duplicatePreparedStatement, "prepared statement \"\(parse.name)\" already exists"))
         }
         let routed: RoutedStatement?
-        let (outcome, parameterized) = context.router.prepare(parse.query)
+        let routingContext = self.routingContext
+        let (outcome, parameterized) = context.router.prepare(parse.query, context: routingContext)
         switch outcome {
         case .failure(let error):
             return failBatch(clientError(error))
@@ -35,7 +36,7 @@ extension ClientSession {
         let backendName = parse.name.isEmpty ? "" : context.statementNames.name(sql: parse.query, types: parse.parameterTypeOIDs)
         ext.statements[parse.name] = ClientStatement(
             sql: parse.query, parameterTypes: parse.parameterTypeOIDs, routed: routed, parameterized: parameterized,
-            backendName: backendName)
+            backendName: backendName, routingContext: routingContext)
         owe(.local(.parseComplete))
     }
 
@@ -59,10 +60,16 @@ extension ClientSession {
             return owe(.local(.bindComplete))
         }
         var route = routed.route
-        if let parameterized = statement.parameterized {
-            let formats = bind.parameters.indices.map { bind.parameterFormat(at: $0) ?? 0 }
-            let parameters = BoundParameters(values: bind.parameters, formats: formats, types: statement.parameterTypes)
-            route = context.router.route(parameterized, parameters: parameters)
+        let routingContext = self.routingContext
+        let formats = bind.parameters.indices.map { bind.parameterFormat(at: $0) ?? 0 }
+        let parameters = BoundParameters(values: bind.parameters, formats: formats, types: statement.parameterTypes)
+        if routingContext != statement.routingContext {
+            if case .statements(let statements) = context.router.route(statement.sql, parameters: parameters, context: routingContext),
+               let again = statements.first {
+                route = again.route
+            }
+        } else if let parameterized = statement.parameterized {
+            route = context.router.route(parameterized, parameters: parameters, context: routingContext)
         }
         if case .session(.setConfig(_, let isLocal, let number, let location)) = route {
             // `location` counts from the start of the Parse text (the statement may be preceded

@@ -11,7 +11,7 @@ extension ClientSession {
         isBusy = true
         connection.wantsInput = false
         forwardedNotices = []
-        switch context.router.route(sql) {
+        switch context.router.route(sql, context: routingContext) {
         case .failure(let error):
             fail(clientError(error))
             finishQuery()

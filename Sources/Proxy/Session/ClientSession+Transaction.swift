@@ -76,6 +76,17 @@ extension ClientSession {
         case .acknowledge(let tag):
             complete(tag, completion)
 
+        case .routingHint(let name, let hint, let isLocal):
+            // pgshard's own settings: kept here, never sent to a shard. SET LOCAL outside a
+            // transaction changes nothing, as in PostgreSQL.
+            if isLocal {
+                transaction?.localHints[name] = .some(hint)
+            } else {
+                routingHints[name] = hint
+                transaction?.localHints[name] = nil
+            }
+            complete(statement.sql.uppercased().hasPrefix("RESET") ? "RESET" : "SET", completion)
+
         case .setConfig(let sql, let isLocal, _, _):
             // A `$n` in a simple Query: the shard reports the missing parameter.
             runSetting(sql, isLocal: isLocal, statement: statement, completion: completion)

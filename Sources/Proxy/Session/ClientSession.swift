@@ -41,6 +41,8 @@ final class ClientSession: @unchecked Sendable {
     /// Notices already forwarded for the running statement (the same notice from every shard
     /// of a DDL is shown once).
     var forwardedNotices: Set<[Diagnostics.Field]> = []
+    /// `SET pgshard.shard` / `SET pgshard.key` of the session, by setting name.
+    var routingHints: [String: RoutingHint] = [:]
 
     init(connection: ClientConnection, startup: StartupMessage) {
         self.connection = connection
@@ -48,6 +50,17 @@ final class ClientSession: @unchecked Sendable {
         self.context = connection.context
         let pools = context.pools.pools(for: connection.queue)
         self.links = context.config.shards.enumerated().map { ShardLink(index: $0, name: $1.name, pool: pools[$0]) }
+    }
+
+    /// What the router needs to know about this session besides the SQL: the user's
+    /// `cross_shard` and the session's (or transaction's) routing hint. A shard hint wins over a
+    /// key hint.
+    var routingContext: RoutingContext {
+        let user = context.config.users.first { $0.name == startup.user }
+        var hints = routingHints
+        for (name, hint) in transaction?.localHints ?? [:] { hints[name] = hint }
+        let hint = hints[RoutingHint.shardSetting] ?? hints[RoutingHint.keySetting]
+        return RoutingContext(crossShard: user?.crossShard ?? context.config.crossShard, hint: hint)
     }
 
     /// Whether the connection may hand over the next message.

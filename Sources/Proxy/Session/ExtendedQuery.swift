@@ -16,8 +16,13 @@ final class ClientStatement {
     /// The name it has on shard connections: shared by every client preparing the same text
     /// and types (named statements), or "" for the client's unnamed statement.
     let backendName: String
+    /// The session's routing context when it was routed: a Bind under another (a new
+    /// `SET pgshard.shard`, say) routes the text again.
+    let routingContext: RoutingContext
 
-    init(sql: String, parameterTypes: [UInt32], routed: RoutedStatement?, parameterized: ParameterizedRoute?, backendName: String) {
+    init(sql: String, parameterTypes: [UInt32], routed: RoutedStatement?, parameterized: ParameterizedRoute?, backendName: String,
+         routingContext: RoutingContext) {
+        self.routingContext = routingContext
         self.parameterized = parameterized
         self.sql = sql
         self.parameterTypes = parameterTypes

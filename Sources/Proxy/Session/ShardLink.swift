@@ -1,4 +1,5 @@
 import Backend
+import SQLRouter
 
 /// A session's place on one shard: its backend connection, if open, and whether the client's
 /// transaction has been opened there.
@@ -39,6 +40,8 @@ struct TransactionState {
     /// SET statements issued inside the transaction, with the number of savepoints at the time:
     /// they become session settings at COMMIT and are dropped by ROLLBACK (TO).
     var pendingSettings: [(sql: String, savepointDepth: Int, isLocal: Bool)] = []
+    /// `SET LOCAL pgshard.shard|key`: the transaction's routing hints (nil: reset locally).
+    var localHints: [String: RoutingHint?] = [:]
     /// A shard connection of the transaction was lost: nothing but ROLLBACK can end it.
     var lostShard = false
     /// An error happened: only ROLLBACK (TO SAVEPOINT) or COMMIT are accepted.
