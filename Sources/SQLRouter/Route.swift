@@ -10,6 +10,9 @@ public enum Route: Sendable, Equatable {
     case scatter([Int], ScatterKind)
     /// Run the same statement on every shard and answer the client once.
     case allShards(AllShardsKind)
+    /// A multi-row `INSERT … VALUES` whose rows belong to several shards: each shard gets the
+    /// statement with its own rows (in shard order); command tags are summed.
+    case insertSplit([ShardStatement])
     /// A statement the proxy handles itself (transaction control, session settings).
     case session(SessionCommand)
     /// The statement cannot be routed exactly; send this error to the client.

@@ -297,8 +297,8 @@ extension RoutingError {
 
     static func insertSpansShards() -> RoutingError {
         notSupported(
-            "multi-row INSERT spanning several shards is not supported yet",
-            hint: "insert the rows of each shard in a separate statement")
+            "multi-row INSERT spanning several shards is not supported with RETURNING or parameters",
+            hint: "insert the rows of each shard in a separate statement, or send the INSERT without RETURNING as a simple query")
     }
 
     // MARK: Other statements

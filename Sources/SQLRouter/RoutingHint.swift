@@ -40,7 +40,7 @@ extension RoutingHint {
     static func comment(in sql: String, shardNames: [String]) -> Result<RoutingHint, RoutingError>? {
         // Most statements carry no hint: one substring test keeps them cheap.
         guard sql.utf8.count >= 8, sql.contains("pgshard:") else { return nil }
-        for body in CommentScanner.comments(in: Array(sql.utf8)) {
+        for body in SQLScanner.comments(in: Array(sql.utf8)) {
             let text = body.trimmingWhitespace
             guard text.hasPrefix("pgshard:") else { continue }
             return parse(String(text.dropFirst("pgshard:".count)), shardNames: shardNames)
@@ -88,97 +88,5 @@ private extension StringProtocol {
         while start < end, MessageText.isWhitespace(bytes[start]) { start += 1 }
         while end > start, MessageText.isWhitespace(bytes[end - 1]) { end -= 1 }
         return String(decoding: bytes[start..<end], as: UTF8.self)
-    }
-}
-
-/// Finds the comments of a SQL text the way PostgreSQL's scanner does: `--` to the end of the
-/// line and nested `/* */`, never inside string constants (`'…'`, `E'…'` with backslash
-/// escapes), quoted identifiers or dollar-quoted strings.
-enum CommentScanner {
-    static func comments(in bytes: [UInt8]) -> [Substring] {
-        var result: [Substring] = []
-        var index = 0
-        let count = bytes.count
-        func at(_ i: Int) -> UInt8 { i < count ? bytes[i] : 0 }
-        while index < count {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: "'"):
-                let escapes = index > 0 && (bytes[index - 1] == UInt8(ascii: "E") || bytes[index - 1] == UInt8(ascii: "e"))
-                    && (index < 2 || !isIdentifierByte(bytes[index - 2]))
-                index += 1
-                while index < count {
-                    if escapes, bytes[index] == UInt8(ascii: "\\") { index += 2; continue }
-                    if bytes[index] == UInt8(ascii: "'") {
-                        if at(index + 1) == UInt8(ascii: "'") { index += 2; continue }
-                        break
-                    }
-                    index += 1
-                }
-                index += 1
-            case UInt8(ascii: "\""):
-                index += 1
-                while index < count {
-                    if bytes[index] == UInt8(ascii: "\"") {
-                        if at(index + 1) == UInt8(ascii: "\"") { index += 2; continue }
-                        break
-                    }
-                    index += 1
-                }
-                index += 1
-            case UInt8(ascii: "$") where index == 0 || !isIdentifierByte(bytes[index - 1]):
-                // $tag$ … $tag$ (tag: identifier characters, no digit first); `$1` is a parameter.
-                var end = index + 1
-                while end < count, isIdentifierByte(bytes[end]), bytes[end] != UInt8(ascii: "$") { end += 1 }
-                guard end < count, bytes[end] == UInt8(ascii: "$"),
-                      end == index + 1 || !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index + 1])
-                else { index += 1; continue }
-                let tag = Array(bytes[index...end])
-                var search = end + 1
-                index = count
-                while search + tag.count <= count {
-                    if bytes[search] == UInt8(ascii: "$"), Array(bytes[search..<search + tag.count]) == tag {
-                        index = search + tag.count
-                        break
-                    }
-                    search += 1
-                }
-            case UInt8(ascii: "-") where at(index + 1) == UInt8(ascii: "-"):
-                let start = index + 2
-                index = start
-                while index < count, bytes[index] != UInt8(ascii: "\n"), bytes[index] != UInt8(ascii: "\r") { index += 1 }
-                result.append(Substring(String(decoding: bytes[start..<index], as: UTF8.self)))
-            case UInt8(ascii: "/") where at(index + 1) == UInt8(ascii: "*"):
-                let start = index + 2
-                var depth = 1
-                index += 2
-                while index < count, depth > 0 {
-                    if bytes[index] == UInt8(ascii: "/"), at(index + 1) == UInt8(ascii: "*") {
-                        depth += 1
-                        index += 2
-                    } else if bytes[index] == UInt8(ascii: "*"), at(index + 1) == UInt8(ascii: "/") {
-                        depth -= 1
-                        index += 2
-                    } else {
-                        index += 1
-                    }
-                }
-                let end = depth == 0 ? index - 2 : count
-                result.append(Substring(String(decoding: bytes[start..<max(start, end)], as: UTF8.self)))
-            default:
-                index += 1
-            }
-        }
-        return result
-    }
-
-    private static func isIdentifierByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "$"), 0x80...0xFF:
-            true
-        default:
-            false
-        }
     }
 }

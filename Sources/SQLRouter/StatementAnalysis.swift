@@ -47,7 +47,7 @@ struct StatementAnalysis {
             }
             return .session(.set(sql: sql, isLocal: call.isLocal))
         case "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt":
-            return try routeDML(statement, hint: hint)
+            return try routeDML(statement, sql: sql, hint: hint)
         case "ExplainStmt":
             guard let inner = node.fields["query"] else { return .refuse(.explainAcrossShards()) }
             let route = try self.route(inner, sql: sql, hint: hint)
@@ -79,7 +79,7 @@ struct StatementAnalysis {
         }
     }
 
-    private func routeDML(_ statement: JSONValue, hint: RoutingHint?) throws(AnalysisError) -> Route {
+    private func routeDML(_ statement: JSONValue, sql: String, hint: RoutingHint?) throws(AnalysisError) -> Route {
         let scanner = StatementScanner(
             schema: schema, predicates: KeyPredicates(text: text, parameterUse: parameterUse), maxDepth: limits.maxNestingDepth)
         try scanner.scanStatement(statement, ctes: [], parent: nil, depth: 0)
@@ -91,6 +91,24 @@ struct StatementAnalysis {
                 return .refuse(error)
             }
         }
-        return DMLRouting(facts: facts, shardCount: schema.shardCount, hint: hint).route()
+        let route = DMLRouting(facts: facts, shardCount: schema.shardCount, hint: hint).route()
+        if route == .refuse(.insertSpansShards()), let split = splitInsert(statement, sql: sql, facts: facts) {
+            return split
+        }
+        return route
+    }
+
+    /// A multi-row INSERT of the simple protocol whose rows span shards, as one INSERT per
+    /// shard. Not with RETURNING (its rows would come back in shard order, not VALUES order,
+    /// and drivers match them to the rows they sent by position) nor with parameters (each
+    /// shard's text would use only some of them).
+    private func splitInsert(_ statement: JSONValue, sql: String, facts: StatementFacts) -> Route? {
+        guard let insert = statement.node("InsertStmt"), insert["returningList"] == nil,
+              parameters == nil, !parameterUse.used,
+              let target = facts.occurrences.first(where: { $0.isWriteTarget && $0.level == 0 }),
+              let rowShards = target.insertRowShards,
+              let statements = InsertSplit.statements(sql, rowShards: rowShards)
+        else { return nil }
+        return .insertSplit(statements)
     }
 }

@@ -44,16 +44,60 @@ final class QueryTests: XCTestCase {
         for sql in [
             "SELECT count(*) FROM users",
             "SELECT id FROM users ORDER BY id",
-            "UPDATE users SET score = 1",
-            "DELETE FROM users",
-            "INSERT INTO users (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')",
-            "SELECT * FROM users u JOIN orders o ON o.user_id = u.id",
+            "INSERT INTO users (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd') RETURNING id",
+            "SELECT * FROM users u JOIN orders o ON o.id = u.id",
         ] {
             let error = XCTAssertSQLError("0A000") { try proxy.query(sql) }
             XCTAssertNotNil(error?.hint, sql)
         }
         // The session goes on after a refusal.
         XCTAssertEqual(try proxy.query("SELECT 1"), [["1"]])
+    }
+
+    /// Co-located tables joined on their keys run on every shard at once; UPDATE and DELETE
+    /// without a key reach every shard and report the total count.
+    func testColocatedJoinsAndKeylessWritesMatchOneServer() throws {
+        let reference = try cluster.referenceConnection()
+        try load(908101...908140)
+        for id in 908101...908140 where id % 3 != 0 {
+            let sql = "INSERT INTO orders (id, user_id, amount) VALUES (\(id * 10), \(id), \(id % 11).50)"
+            try proxy.query(sql)
+            try reference.query(sql)
+        }
+        func sameRows(_ sql: String, file: StaticString = #filePath, line: UInt = #line) throws {
+            let sharded = try proxy.query(sql).map { $0.map { $0 ?? "NULL" } }
+            let unsharded = try reference.query(sql).map { $0.map { $0 ?? "NULL" } }
+            XCTAssertEqual(sharded.sorted { $0.lexicographicallyPrecedes($1) }, unsharded.sorted { $0.lexicographicallyPrecedes($1) }, sql, file: file, line: line)
+            XCTAssertFalse(sharded.isEmpty, sql, file: file, line: line)
+        }
+        let mine = "u.id BETWEEN 908101 AND 908140"
+        try sameRows("SELECT u.id, o.amount FROM users u JOIN orders o ON o.user_id = u.id WHERE \(mine)")
+        try sameRows("SELECT u.id, o.amount FROM users u LEFT JOIN orders o ON o.user_id = u.id WHERE \(mine)")
+        try sameRows("SELECT u.id FROM users u WHERE \(mine) AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id)")
+        try sameRows("SELECT u.id, (SELECT count(*) FROM orders o WHERE o.user_id = u.id) FROM users u WHERE \(mine)")
+        try sameRows("SELECT u.id FROM users u WHERE (u.id = 908101 OR u.id = 908102) OR u.id = ANY('{908103,908104}')")
+        XCTAssertEqual(try proxy.command("UPDATE users SET score = score + 1 WHERE name BETWEEN 'u908101' AND 'u908140'"), "UPDATE 40")
+        try reference.query("UPDATE users SET score = score + 1 WHERE name BETWEEN 'u908101' AND 'u908140'")
+        try sameRows("SELECT id, score FROM users u WHERE \(mine)")
+        XCTAssertEqual(try proxy.command("DELETE FROM orders o USING users u WHERE u.id = o.user_id AND u.name BETWEEN 'u908101' AND 'u908110'"), "DELETE 7")
+        XCTAssertEqual(try proxy.query("SELECT count(*) FROM orders WHERE user_id BETWEEN 908101 AND 908110 AND user_id = 908102"), [["0"]])
+    }
+
+    /// A multi-row INSERT across shards: each row on its own shard, one summed tag, and a
+    /// failure on one shard leaves no row anywhere.
+    func testMultiRowInsertIsSplitAcrossShards() throws {
+        let ids = Array(908001...908012)
+        let values = ids.map { "(\($0), 'm\($0)')" }.joined(separator: ", ")
+        XCTAssertEqual(try proxy.command("INSERT INTO users (id, name) VALUES \(values)"), "INSERT 0 12")
+        for id in ids {
+            let shard = HashPlacement.shard(of: id, shardCount: 4)
+            XCTAssertEqual(try cluster.shardConnection(shard).query("SELECT name FROM users WHERE id = \(id)"), [["m\(id)"]], "id \(id)")
+        }
+        // 908001 exists: its shard fails, and the other shards' rows are rolled back too.
+        let fresh = Array(908021...908030)
+        let conflicting = (fresh + [908001]).map { "(\($0), 'x')" }.joined(separator: ", ")
+        XCTAssertSQLError("23505") { try proxy.query("INSERT INTO users (id, name) VALUES \(conflicting)") }
+        XCTAssertEqual(try proxy.query("SELECT id FROM users WHERE id IN (\(fresh.map(String.init).joined(separator: ",")))"), [])
     }
 
     func testSeveralStatementsInOneQueryAndTheEmptyQuery() throws {

@@ -27,7 +27,7 @@ final class WriteRoutingTests: XCTestCase {
             ("INSERT INTO devices (uid) VALUES ('\(uuid)')", .route(.shard(Fixture.shard(uuid: uuid)))),
             ("WITH c AS (SELECT 1) INSERT INTO users (id) VALUES (\(a))", .route(.shard(Fixture.shard(a)))),
             // Refusals.
-            ("INSERT INTO users (id, name) VALUES (\(a), 'a'), (\(other), 'b')", .refused("multi-row INSERT spanning several shards is not supported yet")),
+            ("INSERT INTO users (id, name) VALUES (\(a), 'a'), (\(other), 'b') RETURNING id", .refused("multi-row INSERT spanning several shards is not supported with RETURNING")),
             ("INSERT INTO users VALUES (\(a), 'a')", .refused("INSERT into sharded table \"users\" needs a column list")),
             ("INSERT INTO users (name) VALUES ('a')", .refused("INSERT into sharded table \"users\" must set the shard key \"id\"")),
             ("INSERT INTO users (id) VALUES (DEFAULT)", .refused("cannot determine the shard of an INSERT whose shard key \"id\" is not a constant")),
@@ -47,11 +47,34 @@ final class WriteRoutingTests: XCTestCase {
         for (sql, expected) in cases { assertRoute(sql, expected) }
     }
 
+    /// Rows of a multi-row INSERT go to their own shards, each shard's in one statement.
+    func testMultiRowInsertIsSplitByShard() {
+        let a: Int64 = 1, same = Fixture.key(besides: 1), other = Fixture.key(awayFrom: 1)
+        let (sa, so) = (Fixture.shard(a), Fixture.shard(other))
+        let sql = "INSERT INTO users (id, name) VALUES (\(a), 'a, (b)'), (\(other), $$)$$), (\(same), E'\\'') ON CONFLICT (id) DO NOTHING"
+        let expected = [
+            ShardStatement(shard: sa, sql: "INSERT INTO users (id, name) VALUES (\(a), 'a, (b)'), (\(same), E'\\'') ON CONFLICT (id) DO NOTHING"),
+            ShardStatement(shard: so, sql: "INSERT INTO users (id, name) VALUES (\(other), $$)$$) ON CONFLICT (id) DO NOTHING"),
+        ].sorted { $0.shard < $1.shard }
+        XCTAssertEqual(Fixture.route(sql), .insertSplit(expected))
+        // Comments and a CTE's own VALUES do not confuse the row list.
+        let cte = "WITH v AS (VALUES (1)) INSERT INTO users (id) /* rows: */ VALUES (\(a)), -- first\n (\(other))"
+        guard case .insertSplit(let parts)? = Fixture.route(cte) else { return XCTFail("not split: \(String(describing: Fixture.route(cte)))") }
+        XCTAssertEqual(parts.map(\.shard), [sa, so].sorted())
+        XCTAssertTrue(parts.allSatisfy { $0.sql.hasPrefix("WITH v AS (VALUES (1)) INSERT INTO users (id) /* rows: */ VALUES (") })
+        // With parameters (extended protocol) the split is refused.
+        let bound = BoundParameters(values: [Array("\(a)".utf8), Array("\(other)".utf8)], formats: [0, 0], types: [])
+        guard case .statements(let statements) = Fixture.router.route("INSERT INTO users (id) VALUES ($1), ($2)", parameters: bound),
+              case .refuse(let error) = statements[0].route
+        else { return XCTFail() }
+        XCTAssertTrue(error.message.contains("RETURNING or parameters"))
+    }
+
     func testInsertErrorHints() {
         guard case .refuse(let error)? = Fixture.route("INSERT INTO users VALUES (1)") else { return XCTFail() }
         XCTAssertEqual(error.hint, "name the columns: INSERT INTO users (id, …) VALUES …")
-        guard case .refuse(let spanning)? = Fixture.route("INSERT INTO users (id) VALUES (1), (\(Fixture.key(awayFrom: 1)))") else { return XCTFail() }
-        XCTAssertEqual(spanning.hint, "insert the rows of each shard in a separate statement")
+        guard case .refuse(let spanning)? = Fixture.route("INSERT INTO users (id) VALUES (1), (\(Fixture.key(awayFrom: 1))) RETURNING *") else { return XCTFail() }
+        XCTAssertEqual(spanning.hint, "insert the rows of each shard in a separate statement, or send the INSERT without RETURNING as a simple query")
         guard case .refuse(let constant)? = Fixture.route("INSERT INTO users (id) VALUES (DEFAULT)") else { return XCTFail() }
         XCTAssertEqual(constant.hint, "pass the key as a literal")
     }

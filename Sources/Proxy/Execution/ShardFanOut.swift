@@ -10,21 +10,23 @@ final class ShardFanOut {
     private unowned let session: ClientSession
     private let links: [ShardLink]
     private var merge: FanOutMerge
-    private let positionOffset: Int
+    /// Added to error positions a shard reports; nil drops them (the shard ran other text).
+    private let positionOffset: Int?
     private var running = 0
     private var error: ErrorFields?
     private var completion: ((Bool) -> Void)?
 
-    init(session: ClientSession, links: [ShardLink], mode: FanOutMode, positionOffset: Int) {
+    init(session: ClientSession, links: [ShardLink], mode: FanOutMode, positionOffset: Int?) {
         self.session = session
         self.links = links
         self.merge = FanOutMerge(mode: mode, shards: links.map(\.index))
         self.positionOffset = positionOffset
     }
 
-    /// Sends `sql` to every link; `completion(true)` when all succeeded. The backend
-    /// connections hold this object (through their handlers) until their query completes.
-    func run(_ sql: String, completion: @escaping (Bool) -> Void) {
+    /// Sends `sql` (or the link's text in `perShard`) to every link; `completion(true)` when all
+    /// succeeded. The backend connections hold this object (through their handlers) until their
+    /// query completes.
+    func run(_ sql: String, perShard: [Int: String] = [:], completion: @escaping (Bool) -> Void) {
         self.completion = completion
         running = links.count
         for link in links {
@@ -32,7 +34,7 @@ final class ShardFanOut {
                 shardFinished(link, BackendError(.connectionLost, "connection is not open"))
                 continue
             }
-            connection.execute(sql, onMessage: { message in
+            connection.execute(perShard[link.index] ?? sql, onMessage: { message in
                 self.messageArrived(message, from: link, connection: connection)
             }, completion: { failure in
                 self.shardFinished(link, failure)

@@ -4,10 +4,13 @@ import SQLRouter
 
 extension ClientSession {
     /// A shard's error as the client gets it: every field kept, the position shifted to the
-    /// statement's place in the client's message.
-    func clientError(from diagnostics: Diagnostics, positionOffset: Int) -> ErrorFields {
-        let fields: [(code: UInt8, value: String)] = diagnostics.fields.map { field in
-            if field.code == UInt8(ascii: "P"), positionOffset > 0, let position = Int(field.value) {
+    /// statement's place in the client's message (nil: the shard ran a rewritten text, so its
+    /// position means nothing to the client and is left out).
+    func clientError(from diagnostics: Diagnostics, positionOffset: Int?) -> ErrorFields {
+        let fields: [(code: UInt8, value: String)] = diagnostics.fields.compactMap { field in
+            guard field.code == UInt8(ascii: "P") else { return (field.code, field.value) }
+            guard let positionOffset else { return nil }
+            if positionOffset > 0, let position = Int(field.value) {
                 return (field.code, String(position + positionOffset))
             }
             return (field.code, field.value)

@@ -105,6 +105,9 @@ extension ClientSession {
             (shards, mode) = (scattered, .concatenate)
         case .allShards:
             (shards, mode) = (Array(links.indices), .firstShard)
+        case .insertSplit:
+            return failBatch(.error(.featureNotSupported, "multi-row INSERT spanning several shards is not supported in the extended query protocol",
+                                    hint: "insert the rows of each shard in a separate statement, or send the INSERT as a simple query"))
         }
         let targets = shards.map { links[$0] }
         let portal = ClientPortal(name: bind.portal, statement: statement, route: route, links: targets, mode: mode)

@@ -93,6 +93,11 @@ extension ClientSession {
             runOnShards(all, sql: statement.sql, mode: .firstShard, positionOffset: offset, atomic: atomic, completion: completion)
         case .allShards(.referenceWrite):
             runOnShards(all, sql: statement.sql, mode: .firstShard, positionOffset: offset, atomic: true, completion: completion)
+        case .insertSplit(let parts):
+            // Error positions refer to each shard's own text, not the client's: leave them out.
+            let texts = Dictionary(uniqueKeysWithValues: parts.map { ($0.shard, $0.sql) })
+            runOnShards(parts.map(\.shard), sql: statement.sql, perShard: texts, mode: .concatenate, positionOffset: nil,
+                        atomic: true, completion: completion)
         }
     }
 
@@ -115,7 +120,7 @@ extension ClientSession {
     /// and merges the answers. `atomic`: outside a client transaction, wrap a statement that
     /// writes on several shards in BEGIN/COMMIT on each, so an error on one undoes all.
     func runOnShards(
-        _ shards: [Int], sql: String, mode: FanOutMode, positionOffset: Int, atomic: Bool = false,
+        _ shards: [Int], sql: String, perShard: [Int: String] = [:], mode: FanOutMode, positionOffset: Int?, atomic: Bool = false,
         completion: @escaping (Bool) -> Void
     ) {
         let targets = shards.map { links[$0] }
@@ -127,7 +132,7 @@ extension ClientSession {
                 return
             }
             let fanOut = ShardFanOut(session: self, links: targets, mode: mode, positionOffset: positionOffset)
-            fanOut.run(sql) { [self] ok in
+            fanOut.run(sql, perShard: perShard) { [self] ok in
                 if !ok { transaction?.failed = true }
                 reportParameterChanges(targets)
                 guard wrap else {
