@@ -3,6 +3,8 @@ struct MessageRouting {
     let schema: ShardingSchema
     let limits: RouterLimits
     let context: RoutingContext
+    /// Attach pgshard's explanation to every routed statement.
+    var explain = false
 
     func route(_ sql: String, parameters: BoundParameters?) -> RoutingOutcome {
         route(sql, parameters: parameters, keepTree: false).outcome
@@ -60,6 +62,9 @@ struct MessageRouting {
             }
             if analysis.parameterUse.used { keep(statement, statementSQL, statement.depth) }
             var routed = RoutedStatement(sql: statementSQL, characterOffset: characters, route: route)
+            if explain {
+                routed.explanation = RouteExplainer(schema: schema).lines(route: route, sql: statementSQL, trace: analysis.trace)
+            }
             routed.dependsOnParameters = analysis.parameterUse.used
             statements.append(routed)
         }

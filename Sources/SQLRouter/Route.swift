@@ -10,6 +10,9 @@ public enum Route: Sendable, Equatable {
     case scatter([Int], ScatterKind)
     /// Run the same statement on every shard and answer the client once.
     case allShards(AllShardsKind)
+    /// `EXPLAIN` of a statement that runs as `route` says: the shards' plans, preceded by
+    /// pgshard's own lines.
+    indirect case explain(Route, Explanation)
     /// A multi-row `INSERT … VALUES` whose rows belong to several shards: each shard gets the
     /// statement with its own rows (in shard order); command tags are summed.
     case insertSplit([ShardStatement])
@@ -82,6 +85,8 @@ public struct RoutedStatement: Sendable, Equatable {
     public var characterOffset: Int
     /// Where the statement runs.
     public var route: Route
+    /// pgshard's explanation of the route (``Router/explain(_:context:)`` only).
+    public var explanation: [String]?
     /// A `$n` parameter stood where a shard key constant could: routed without parameter
     /// values, the route is the one for unknown keys; route again with the bound values.
     public var dependsOnParameters = false

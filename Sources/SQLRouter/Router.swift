@@ -96,6 +96,15 @@ public final class Router: Sendable {
         return prepared.depth <= Self.inlineDepth ? job() : pool.run(job)
     }
 
+    /// Routes a message like ``route(_:parameters:context:)`` and explains every statement's
+    /// route (``RoutedStatement/explanation``): for `pgshard route`.
+    public func explain(_ sql: String, context: RoutingContext = .init()) -> RoutingOutcome {
+        var routing = MessageRouting(schema: schema, limits: limits, context: context)
+        routing.explain = true
+        let explaining = routing
+        return pool.run { explaining.route(sql, parameters: nil) }
+    }
+
     /// The deepest parse tree analysed on the caller's thread.
     static let inlineDepth = 96
 }

@@ -313,8 +313,8 @@ extension RoutingError {
     /// EXPLAIN of a statement that does not run on one shard.
     static func explainAcrossShards() -> RoutingError {
         notSupported(
-            "EXPLAIN of a statement that runs on several shards is not supported yet",
-            hint: "EXPLAIN a statement with the shard key fixed")
+            "EXPLAIN in a format other than TEXT of a statement that runs on several shards is not supported",
+            hint: "use EXPLAIN (FORMAT TEXT), or fix the shard key so the statement runs on one shard")
     }
 
     /// COMMIT/ROLLBACK AND CHAIN.

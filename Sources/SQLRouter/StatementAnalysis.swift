@@ -6,6 +6,7 @@ struct StatementAnalysis {
     let parameters: BoundParameters?
     let context: RoutingContext
     let parameterUse = ParameterUse()
+    let trace = AnalysisTrace()
 
     /// The route of `statement` (the `stmt` node of one entry of libpg_query's `stmts`), whose
     /// own text is `sql`.
@@ -21,11 +22,15 @@ struct StatementAnalysis {
         case nil:
             break
         }
+        trace.facts = nil
+        trace.hint = hint
         let route = try route(statement, sql: sql, hint: hint)
-        if case .allShards(let kind) = route, hintFromComment {
+        var executed = route
+        if case .explain(let inner, _) = route { executed = inner }
+        if case .allShards(let kind) = executed, hintFromComment {
             return .refuse(.hintOnAllShardsStatement(kind == .ddl ? "DDL" : "a write to a reference table"))
         }
-        if case .scatter(let shards, let kind) = route, context.crossShard == .deny {
+        if case .scatter(let shards, let kind) = executed, context.crossShard == .deny {
             let what = kind == .write ? "write" : "read"
             return .refuse(.crossShardDenied("to \(what) \(shards.count == schema.shardCount ? "every shard" : "\(shards.count) shards")"))
         }
@@ -51,10 +56,19 @@ struct StatementAnalysis {
         case "ExplainStmt":
             guard let inner = node.fields["query"] else { return .refuse(.explainAcrossShards()) }
             let route = try self.route(inner, sql: sql, hint: hint)
+            let options = (node.fields["options"]?.elements ?? []).compactMap { $0.node("DefElem") }
+            let format = options.first { $0["defname"]?.string == "format" }?["arg"]?.node("String")?["sval"]?.string ?? "text"
             switch route {
-            case .shard, .anyShard, .refuse: return route
-            default: return .refuse(.explainAcrossShards())
+            case .refuse, .session, .explain:
+                return route
+            case .shard, .anyShard:
+                break
+            default:
+                // pgshard's lines and several plans fit only the text format.
+                guard format.lowercased() == "text" else { return .refuse(.explainAcrossShards()) }
             }
+            let lines = RouteExplainer(schema: schema).lines(route: route, sql: sql, trace: trace)
+            return .explain(route, Explanation(lines: lines, textFormat: format.lowercased() == "text"))
         case "TransactionStmt":
             return UtilityRouting.transaction(node.fields)
         case "VariableSetStmt":
@@ -84,6 +98,7 @@ struct StatementAnalysis {
             schema: schema, predicates: KeyPredicates(text: text, parameterUse: parameterUse), maxDepth: limits.maxNestingDepth)
         try scanner.scanStatement(statement, ctes: [], parent: nil, depth: 0)
         var facts = scanner.facts
+        defer { trace.facts = facts }
         if facts.unknownTable == nil, facts.refusal == nil, hint == nil {
             do {
                 try KeyPlacement(resolver: KeyResolver(parameters: parameters)).apply(to: &facts)

@@ -100,6 +100,19 @@ final class QueryTests: XCTestCase {
         XCTAssertEqual(try proxy.query("SELECT id FROM users WHERE id IN (\(fresh.map(String.init).joined(separator: ",")))"), [])
     }
 
+    /// EXPLAIN starts with pgshard's lines, then the plan of each shard the statement runs on.
+    func testExplainShowsPgshardsLinesAndTheShardsPlans() throws {
+        let point = try proxy.query("EXPLAIN SELECT * FROM users WHERE id = 42").map { $0[0] ?? "" }
+        let shard = HashPlacement.shard(of: 42, shardCount: 4)
+        XCTAssertEqual(point.first, "pgshard: runs on shard s\(shard)")
+        XCTAssertTrue(point.contains("pgshard:   users.id (hash): id = 42 → s\(shard)"), "\(point)")
+        XCTAssertTrue(point.contains { $0.contains("Index Scan") || $0.contains("Seq Scan") }, "\(point)")
+        let scatter = try proxy.query("EXPLAIN SELECT * FROM users u JOIN orders o ON o.user_id = u.id").map { $0[0] ?? "" }
+        XCTAssertEqual(scatter.filter { $0.hasPrefix("pgshard: plan of shard") }.count, 4, "\(scatter)")
+        XCTAssertEqual(scatter.filter { $0.contains("Join") && !$0.hasPrefix("pgshard") }.count, 4, "\(scatter)")
+        XCTAssertSQLError("0A000") { try proxy.query("EXPLAIN SELECT count(*) FROM users") }
+    }
+
     func testSeveralStatementsInOneQueryAndTheEmptyQuery() throws {
         try proxy.query("INSERT INTO users (id, name) VALUES (2301, 'a'); INSERT INTO users (id, name) VALUES (2302, 'b'); SELECT 1")
         XCTAssertEqual(try proxy.query("SELECT name FROM users WHERE id = 2301; SELECT name FROM users WHERE id = 2302"), [["b"]])

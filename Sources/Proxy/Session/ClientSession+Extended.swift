@@ -105,6 +105,17 @@ extension ClientSession {
             (shards, mode) = (scattered, .concatenate)
         case .allShards:
             (shards, mode) = (Array(links.indices), .firstShard)
+        case .explain(let inner, _):
+            // The extended protocol describes one result: the plan of one shard, as it is.
+            guard case .shard(let shard) = inner else {
+                if case .anyShard = inner {
+                    (shards, mode) = ([batchShard()], .single)
+                    break
+                }
+                return failBatch(.error(.featureNotSupported, "EXPLAIN of a statement that runs on several shards is not supported in the extended query protocol",
+                                        hint: "send the EXPLAIN as a simple query (psql does)"))
+            }
+            (shards, mode) = ([shard], .single)
         case .insertSplit:
             return failBatch(.error(.featureNotSupported, "multi-row INSERT spanning several shards is not supported in the extended query protocol",
                                     hint: "insert the rows of each shard in a separate statement, or send the INSERT as a simple query"))

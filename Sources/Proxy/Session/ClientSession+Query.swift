@@ -93,11 +93,44 @@ extension ClientSession {
             runOnShards(all, sql: statement.sql, mode: .firstShard, positionOffset: offset, atomic: atomic, completion: completion)
         case .allShards(.referenceWrite):
             runOnShards(all, sql: statement.sql, mode: .firstShard, positionOffset: offset, atomic: true, completion: completion)
+        case .explain(let inner, let explanation):
+            explain(inner, explanation, statement: statement, completion: completion)
         case .insertSplit(let parts):
             // Error positions refer to each shard's own text, not the client's: leave them out.
             let texts = Dictionary(uniqueKeysWithValues: parts.map { ($0.shard, $0.sql) })
             runOnShards(parts.map(\.shard), sql: statement.sql, perShard: texts, mode: .concatenate, positionOffset: nil,
                         atomic: true, completion: completion)
+        }
+    }
+
+    /// EXPLAIN: pgshard's lines, then the plan of every shard the statement would run on.
+    private func explain(_ inner: Route, _ explanation: Explanation, statement: RoutedStatement, completion: @escaping (Bool) -> Void) {
+        var texts: [Int: String] = [:]
+        switch inner {
+        case .shard(let shard): texts[shard] = statement.sql
+        case .anyShard: texts[preferredShard()] = statement.sql
+        case .scatter(let shards, _): for shard in shards { texts[shard] = statement.sql }
+        case .allShards: for link in links { texts[link.index] = statement.sql }
+        case .insertSplit(let parts): for part in parts { texts[part.shard] = part.sql }
+        case .refuse, .session, .explain: break
+        }
+        let shards = texts.keys.sorted()
+        guard explanation.textFormat else {
+            // Other formats: the one shard's plan as it is.
+            return runOnShards(shards, sql: statement.sql, mode: .single, positionOffset: statement.characterOffset, completion: completion)
+        }
+        let targets = shards.map { links[$0] }
+        prepare(targets, begin: false) { [self] error in
+            if let error {
+                fail(error)
+                return completion(false)
+            }
+            let offset: Int? = if case .insertSplit = inner { nil } else { statement.characterOffset }
+            let run = ExplainRun(session: self, links: targets, texts: texts, lines: explanation.lines, positionOffset: offset)
+            run.run { [self] error in
+                if let error { fail(error) }
+                completion(error == nil)
+            }
         }
     }
 
