@@ -38,11 +38,11 @@ struct RouteExplainer {
         }
         switch route {
         case .insertSplit(let parts):
-            for part in parts { lines.append("pgshard: \(name(part.shard)) receives: \(part.sql)") }
+            for part in parts { lines.append("pgshard: statement sent to \(name(part.shard)): \(part.sql)") }
         case .refuse:
             break
         default:
-            lines.append("pgshard: each shard receives: \(sql)")
+            lines.append("pgshard: statement sent: \(sql)")
         }
         if let merge = merge(route) { lines.append("pgshard: merge: \(merge)") }
         return lines

@@ -113,6 +113,24 @@ final class QueryTests: XCTestCase {
         XCTAssertSQLError("0A000") { try proxy.query("EXPLAIN SELECT count(*) FROM users") }
     }
 
+    /// Hints send a statement to one shard: comments, and SET pgshard.shard for the session.
+    func testHintsRouteToTheNamedShard() throws {
+        let direct = try (0..<4).map { try cluster.shardConnection($0).query("SELECT count(*) FROM users")[0][0] ?? "" }
+        XCTAssertEqual(try proxy.query("/* pgshard: shard=s2 */ SELECT count(*) FROM users"), [[direct[2]]])
+        try proxy.query("SET pgshard.shard = 's1'")
+        XCTAssertEqual(try proxy.query("SELECT count(*) FROM users"), [[direct[1]]])
+        try proxy.query("BEGIN; SET LOCAL pgshard.shard = 's3'")
+        XCTAssertEqual(try proxy.query("SELECT count(*) FROM users"), [[direct[3]]])
+        try proxy.query("COMMIT")
+        XCTAssertEqual(try proxy.query("SELECT count(*) FROM users"), [[direct[1]]])
+        try proxy.query("RESET pgshard.shard")
+        XCTAssertSQLError("0A000") { try proxy.query("SELECT count(*) FROM users") }
+        XCTAssertSQLError("22023") { try proxy.query("SET pgshard.shard = 'nowhere'") }
+        // The key hint places by the table's function.
+        let shard = HashPlacement.shard(of: 42, shardCount: 4)
+        XCTAssertEqual(try proxy.query("/* pgshard: key=42 */ SELECT count(*) FROM users"), [[direct[shard]]])
+    }
+
     func testSeveralStatementsInOneQueryAndTheEmptyQuery() throws {
         try proxy.query("INSERT INTO users (id, name) VALUES (2301, 'a'); INSERT INTO users (id, name) VALUES (2302, 'b'); SELECT 1")
         XCTAssertEqual(try proxy.query("SELECT name FROM users WHERE id = 2301; SELECT name FROM users WHERE id = 2302"), [["b"]])

@@ -60,6 +60,22 @@ final class ProxyConfigTests: XCTestCase {
         XCTAssertEqual(ProxyConfig.redacted("postgresql://app:secret@h/db"), "postgresql://app:***@h/db")
     }
 
+    func testCrossShardPolicyGlobalAndPerUser() throws {
+        let config = try ProxyConfig.parse(yaml: """
+            auth: password
+            cross_shard: deny
+            users: [{ name: app, password: x }, { name: report, password: y, cross_shard: allow }]
+            shards: [{ name: a, primary: x }]
+            """)
+        XCTAssertEqual(config.crossShard, .deny)
+        XCTAssertNil(config.users[0].crossShard)
+        XCTAssertEqual(config.users[1].crossShard, .allow)
+        XCTAssertEqual(config.shardingSchema.shardNames, ["a"])
+        XCTAssertThrowsError(try ProxyConfig.parse(yaml: "auth: trust\ncross_shard: maybe\nshards: [{ name: a, primary: x }]")) { error in
+            XCTAssertEqual((error as! ConfigError).problems.map(\.description), ["cross_shard: unknown value \"maybe\"; use allow or deny"])
+        }
+    }
+
     func testSchemaNumbersShardsInOrder() throws {
         let config = try ProxyConfig.parse(yaml: """
             auth: trust

@@ -15,7 +15,7 @@ final class ExplainRoutingTests: XCTestCase {
         XCTAssertEqual(lines("SELECT * FROM users WHERE id = 42 AND name = 'x'"), [
             "pgshard: runs on shard s\(shard)",
             "pgshard:   users.id (hash): id = 42 → s\(shard)",
-            "pgshard: each shard receives: SELECT * FROM users WHERE id = 42 AND name = 'x'",
+            "pgshard: statement sent: SELECT * FROM users WHERE id = 42 AND name = 'x'",
             "pgshard: merge: none (one shard answers)",
         ])
     }
