@@ -14,8 +14,8 @@ struct MessageRouting {
     /// when that statement's route depends on parameters.
     func route(_ sql: String, parameters: BoundParameters?, keepTree: Bool) -> (outcome: RoutingOutcome, kept: ParameterizedRoute?) {
         var kept: ParameterizedRoute?
-        let outcome = routeMessage(sql, parameters: parameters) { statement, statementSQL, depth in
-            if keepTree { kept = ParameterizedRoute(statement: statement, sql: sql, depth: depth) }
+        let outcome = routeMessage(sql, parameters: parameters) { statement, plan, depth in
+            if keepTree { kept = ParameterizedRoute(statement: statement, plan: plan, sql: sql, depth: depth) }
         }
         if case .statements(let statements) = outcome, statements.count == 1, statements[0].dependsOnParameters {
             return (outcome, kept)
@@ -23,7 +23,7 @@ struct MessageRouting {
         return (outcome, nil)
     }
 
-    private func routeMessage(_ sql: String, parameters: BoundParameters?, keep: (JSONValue, String, Int) -> Void) -> RoutingOutcome {
+    private func routeMessage(_ sql: String, parameters: BoundParameters?, keep: (JSONValue, DMLPlan?, Int) -> Void) -> RoutingOutcome {
         let tree: JSONValue
         switch PgQueryParser.parse(sql, maxDepth: limits.maxNestingDepth) {
         case .success(let parsed):
@@ -60,7 +60,11 @@ struct MessageRouting {
             } catch {
                 return .failure(.tooDeeplyNested)
             }
-            if analysis.parameterUse.used { keep(statement, statementSQL, statement.depth) }
+            if analysis.parameterUse.used {
+                // The plan is the statement's own (not an EXPLAIN's inner statement).
+                let isDML = ["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt"].contains(statement.node?.type ?? "")
+                keep(statement, isDML ? analysis.trace.plan : nil, statement.depth)
+            }
             var routed = RoutedStatement(sql: statementSQL, characterOffset: characters, route: route)
             if explain {
                 routed.explanation = RouteExplainer(schema: schema).lines(route: route, sql: statementSQL, trace: analysis.trace)
@@ -76,6 +80,8 @@ struct MessageRouting {
 /// tree, kept so each Bind routes it without parsing it again.
 public struct ParameterizedRoute: Sendable {
     let statement: JSONValue
+    /// For SELECT/INSERT/UPDATE/DELETE: the analysis up to key values, so a Bind only reads them.
+    let plan: DMLPlan?
     let sql: String
     /// The nesting depth of the tree: shallow trees are analysed on the caller's thread.
     let depth: Int

@@ -18,6 +18,8 @@ public struct Explanation: Sendable, Equatable {
 /// What analysis learned about a statement, kept for explaining it.
 final class AnalysisTrace: @unchecked Sendable {
     var facts: StatementFacts?
+    /// The plan of the last DML statement analysed, for prepared statements.
+    var plan: DMLPlan?
     var hint: RoutingHint?
 }
 

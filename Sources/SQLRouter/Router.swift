@@ -88,6 +88,11 @@ public final class Router: Sendable {
     /// The route of a prepared statement with the values a Bind supplied.
     public func route(_ prepared: ParameterizedRoute, parameters: BoundParameters, context: RoutingContext = .init()) -> Route {
         let schema = self.schema, limits = self.limits
+        if let plan = prepared.plan {
+            // Reading key values does not recurse along the parse tree: no big stack needed.
+            let analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(prepared.sql), parameters: parameters, context: context)
+            return analysis.route(plan, sql: prepared.sql)
+        }
         let job: @Sendable () -> Route = {
             let analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(prepared.sql), parameters: parameters, context: context)
             return (try? analysis.route(prepared.statement, sql: prepared.sql)) ?? .refuse(.tooDeeplyNested)

@@ -1,3 +1,14 @@
+/// A SELECT/INSERT/UPDATE/DELETE analysed up to its key values: what routing keeps to finish
+/// the route at each Bind (and, with the plan cache, for each statement of the same shape).
+struct DMLPlan: Sendable {
+    /// The scan's facts, before ``KeyPlacement`` reads key values.
+    var facts: StatementFacts
+    /// A `$n` parameter stood where a key value could.
+    var usesParameters: Bool
+    /// An INSERT without RETURNING: rows on several shards may be split.
+    var splittable: Bool
+}
+
 /// Routes one parsed statement by its kind.
 struct StatementAnalysis {
     let schema: ShardingSchema
@@ -11,6 +22,17 @@ struct StatementAnalysis {
     /// The route of `statement` (the `stmt` node of one entry of libpg_query's `stmts`), whose
     /// own text is `sql`.
     func route(_ statement: JSONValue, sql: String) throws(AnalysisError) -> Route {
+        try finalized(sql: sql) { hint throws(AnalysisError) in try route(statement, sql: sql, hint: hint) }
+    }
+
+    /// The route of a DML statement analysed before (a prepared statement at Bind).
+    func route(_ plan: DMLPlan, sql: String) -> Route {
+        (try? finalized(sql: sql) { hint in finish(plan, sql: sql, hint: hint) }) ?? .refuse(.tooDeeplyNested)
+    }
+
+    /// Applies what holds for every statement: the hint comment of `sql` (or the session's
+    /// hint), which cannot send DDL or reference writes to one shard, and `cross_shard: deny`.
+    private func finalized(sql: String, _ compute: (RoutingHint?) throws(AnalysisError) -> Route) throws(AnalysisError) -> Route {
         var hint = context.hint
         var hintFromComment = false
         switch RoutingHint.comment(in: sql, shardNames: schema.shardNames) {
@@ -23,8 +45,9 @@ struct StatementAnalysis {
             break
         }
         trace.facts = nil
+        trace.plan = nil
         trace.hint = hint
-        let route = try route(statement, sql: sql, hint: hint)
+        let route = try compute(hint)
         var executed = route
         if case .explain(let inner, _) = route { executed = inner }
         if case .allShards(let kind) = executed, hintFromComment {
@@ -97,7 +120,17 @@ struct StatementAnalysis {
         let scanner = StatementScanner(
             schema: schema, predicates: KeyPredicates(text: text, parameterUse: parameterUse), maxDepth: limits.maxNestingDepth)
         try scanner.scanStatement(statement, ctes: [], parent: nil, depth: 0)
-        var facts = scanner.facts
+        let isInsert = statement.node("InsertStmt") != nil
+        let plan = DMLPlan(
+            facts: scanner.facts, usesParameters: parameterUse.used,
+            splittable: isInsert && statement.node("InsertStmt")?["returningList"] == nil)
+        trace.plan = plan
+        return finish(plan, sql: sql, hint: hint)
+    }
+
+    /// Reads the key values of a planned statement and routes it.
+    private func finish(_ plan: DMLPlan, sql: String, hint: RoutingHint?) -> Route {
+        var facts = plan.facts
         defer { trace.facts = facts }
         if facts.unknownTable == nil, facts.refusal == nil, hint == nil {
             do {
@@ -107,7 +140,7 @@ struct StatementAnalysis {
             }
         }
         let route = DMLRouting(facts: facts, shardCount: schema.shardCount, hint: hint).route()
-        if route == .refuse(.insertSpansShards()), let split = splitInsert(statement, sql: sql, facts: facts) {
+        if route == .refuse(.insertSpansShards()), let split = splitInsert(plan, sql: sql, facts: facts) {
             return split
         }
         return route
@@ -117,9 +150,8 @@ struct StatementAnalysis {
     /// shard. Not with RETURNING (its rows would come back in shard order, not VALUES order,
     /// and drivers match them to the rows they sent by position) nor with parameters (each
     /// shard's text would use only some of them).
-    private func splitInsert(_ statement: JSONValue, sql: String, facts: StatementFacts) -> Route? {
-        guard let insert = statement.node("InsertStmt"), insert["returningList"] == nil,
-              parameters == nil, !parameterUse.used,
+    private func splitInsert(_ plan: DMLPlan, sql: String, facts: StatementFacts) -> Route? {
+        guard plan.splittable, parameters == nil, !plan.usesParameters,
               let target = facts.occurrences.first(where: { $0.isWriteTarget && $0.level == 0 }),
               let rowShards = target.insertRowShards,
               let statements = InsertSplit.statements(sql, rowShards: rowShards)

@@ -303,11 +303,16 @@ final class SelectRoutingTests: XCTestCase {
 
     func testExplain() {
         let a: Int64 = 9
-        assertRoute("EXPLAIN SELECT * FROM users WHERE id = \(a)", .route(.shard(Fixture.shard(a))))
-        assertRoute("EXPLAIN (ANALYZE, BUFFERS) UPDATE users SET name = 'x' WHERE id = \(a)", .route(.shard(Fixture.shard(a))))
-        assertRoute("EXPLAIN SELECT * FROM countries", .route(.anyShard))
-        assertRoute("EXPLAIN SELECT * FROM users", .refused("EXPLAIN of a statement that runs on several shards"))
-        assertRoute("EXPLAIN INSERT INTO countries VALUES ('x')", .refused("EXPLAIN of a statement that runs on several shards"))
+        func inner(_ sql: String) -> Route? {
+            if case .explain(let inner, _)? = Fixture.route(sql) { return inner }
+            return nil
+        }
+        XCTAssertEqual(inner("EXPLAIN SELECT * FROM users WHERE id = \(a)"), .shard(Fixture.shard(a)))
+        XCTAssertEqual(inner("EXPLAIN (ANALYZE, BUFFERS) UPDATE users SET name = 'x' WHERE id = \(a)"), .shard(Fixture.shard(a)))
+        XCTAssertEqual(inner("EXPLAIN SELECT * FROM countries"), .anyShard)
+        XCTAssertEqual(inner("EXPLAIN SELECT * FROM users"), .scatter(all, .read))
+        XCTAssertEqual(inner("EXPLAIN INSERT INTO countries VALUES ('x')"), .allShards(.referenceWrite))
+        assertRoute("EXPLAIN (FORMAT YAML) SELECT * FROM users", .refused("EXPLAIN in a format other than TEXT"))
         assertRoute("EXPLAIN SELECT count(*) FROM users", .refused("aggregate functions across shards"))
         assertRoute("EXPLAIN SELECT * FROM nope", .refused("table \"nope\" is not known"))
     }
