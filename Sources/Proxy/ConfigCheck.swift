@@ -43,7 +43,8 @@ public enum ConfigCheck {
     private static func keyTypeProblems(_ config: ProxyConfig, shardLabel: String, connection: BlockingConnection) -> [Line] {
         var lines: [Line] = []
         for (table, rule) in config.tables.sorted(by: { $0.key < $1.key }) {
-            guard case .sharded(let key, let type, _) = rule else { continue }
+            guard case .sharded(let spec) = rule else { continue }
+            for (key, type) in zip(spec.columns, spec.types) {
             let sql = """
                 SELECT format_type(a.atttypid, NULL) FROM pg_attribute a
                 WHERE a.attrelid = to_regclass('\(table.replacingOccurrences(of: "'", with: "''"))')
@@ -53,6 +54,7 @@ public enum ConfigCheck {
             guard let actual = ShardKeyType(sqlName: declared), actual.hashFamily == type.hashFamily else {
                 lines.append(Line(ok: false, text: "\(shardLabel): tables.\(table): key column \(key) is \(declared) on the shard but the configuration says \(type.rawValue)"))
                 continue
+            }
             }
         }
         return lines
@@ -66,6 +68,10 @@ extension ShardKeyType {
         case .smallint, .integer, .bigint: "integer"
         case .text, .varchar: "text"
         case .uuid: "uuid"
+        case .date: "date"
+        case .timestamp: "timestamp"
+        case .timestamptz: "timestamptz"
+        case .numeric: "numeric"
         }
     }
 }

@@ -26,6 +26,9 @@ struct KeyPlacement {
                 let formula = facts.levels[occurrence.level].whereFormula
                 if let shards = try resolver.shards(formula, occurrence: index, key: key, table: occurrence.table.relname) {
                     facts.occurrences[index].restriction = .shards(shards)
+                } else if case .success(let used) = key.function.shards(for: []), used.count < key.function.shardCount {
+                    // A list or range function that uses only some shards: the others hold no row.
+                    facts.occurrences[index].restriction = .shards(used)
                 }
             }
         }

@@ -201,7 +201,7 @@ private struct FormulaEvaluation {
 extension ShardKeyType {
     /// Number literals compare with keys of this type as numbers.
     var acceptsNumberLiterals: Bool {
-        family == .integer || ShardKeyType(sqlName: "numeric") == self
+        family == .integer || self == .numeric
     }
 
     /// ``parse(_:)`` rejects exactly what PostgreSQL's input function rejects, so a failure

@@ -124,7 +124,7 @@ extension ShardKeyType {
     /// Types whose values compare and hash alike: PostgreSQL's integer hash opfamily hashes
     /// equal `int2`, `int4` and `int8` values the same way, and `varchar` uses `text`'s hash.
     enum Family: Equatable {
-        case integer, text, uuid
+        case integer, text, uuid, date, timestamp, timestamptz, numeric
     }
 
     var family: Family {
@@ -132,6 +132,10 @@ extension ShardKeyType {
         case .smallint, .integer, .bigint: .integer
         case .text, .varchar: .text
         case .uuid: .uuid
+        case .date: .date
+        case .timestamp: .timestamp
+        case .timestamptz: .timestamptz
+        case .numeric: .numeric
         }
     }
 }

@@ -33,6 +33,12 @@ extension ShardKeyValue {
         case .integer(let value): PostgresHash.hashInt8Extended(value, seed: seed)
         case .text(let value): PostgresHash.hashTextExtended(value, seed: seed)
         case .uuid(let value): PostgresHash.uuidHashExtended(value, seed: seed)
+        // date is an int4 and timestamps int8s inside PostgreSQL, hashed as such.
+        case .date(let days): PostgresHash.hashInt4Extended(days, seed: seed)
+        case .timestamp(let micros), .timestamptz(let micros): PostgresHash.hashInt8Extended(micros, seed: seed)
+        // The configuration refuses hash placement of numeric keys (PostgreSQL's numeric hash
+        // is not reproduced); this value is never used for placement.
+        case .numeric(let value): PostgresHash.hashTextExtended(value.description, seed: seed)
         }
     }
 }

@@ -7,6 +7,10 @@ public enum ShardKeyType: String, Sendable, CaseIterable, Hashable {
     case text
     case varchar
     case uuid
+    case date
+    case timestamp
+    case timestamptz
+    case numeric
 }
 
 /// One shard key value, already converted from SQL text the way PostgreSQL's input function
@@ -19,6 +23,14 @@ public enum ShardKeyValue: Hashable, Sendable {
     case text(String)
     /// uuid keys, the 16 bytes in network order.
     case uuid(UUIDBytes)
+    /// date keys: days since 2000-01-01, as PostgreSQL stores them.
+    case date(Int32)
+    /// timestamp keys: microseconds since 2000-01-01 00:00, as PostgreSQL stores them.
+    case timestamp(Int64)
+    /// timestamptz keys: microseconds since 2000-01-01 00:00 UTC.
+    case timestamptz(Int64)
+    /// numeric keys, exactly.
+    case numeric(DecimalValue)
 }
 
 /// The 16 bytes of a uuid in the order PostgreSQL stores them.
@@ -40,6 +52,10 @@ extension ShardKeyType {
         case 25: self = .text
         case 1043: self = .varchar
         case 2950: self = .uuid
+        case 1082: self = .date
+        case 1114: self = .timestamp
+        case 1184: self = .timestamptz
+        case 1700: self = .numeric
         default: return nil
         }
     }
@@ -53,6 +69,10 @@ extension ShardKeyType {
         case .text: 25
         case .varchar: 1043
         case .uuid: 2950
+        case .date: 1082
+        case .timestamp: 1114
+        case .timestamptz: 1184
+        case .numeric: 1700
         }
     }
 
@@ -71,6 +91,10 @@ extension ShardKeyType {
         case .integer: return integer(4).map { .integer($0) }
         case .bigint: return integer(8).map { .integer($0) }
         case .uuid: return UUIDBytes(bytes).map { .uuid($0) }
+        case .date: return integer(4).map { .date(Int32($0)) }
+        case .timestamp: return integer(8).map { .timestamp($0) }
+        case .timestamptz: return integer(8).map { .timestamptz($0) }
+        case .numeric: return nil
         case .text, .varchar:
             guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
             return .text(text)

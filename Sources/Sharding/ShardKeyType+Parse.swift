@@ -13,6 +13,10 @@ extension ShardKeyType {
         case .bigint: Self.parseInteger(literal, in: Int64.min...Int64.max).map { .integer($0) }
         case .text, .varchar: .text(literal)
         case .uuid: UUIDBytes(uuidString: literal).map { .uuid($0) }
+        case .date: TimeText.date(literal).map { .date($0) }
+        case .timestamp: TimeText.timestamp(literal, zone: false).map { .timestamp($0) }
+        case .timestamptz: TimeText.timestamp(literal, zone: true).map { .timestamptz($0) }
+        case .numeric: DecimalValue(literal).map { .numeric($0) }
         }
     }
 

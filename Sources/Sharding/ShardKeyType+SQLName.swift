@@ -10,6 +10,10 @@ extension ShardKeyType {
         case "text": self = .text
         case "varchar", "character varying": self = .varchar
         case "uuid": self = .uuid
+        case "date": self = .date
+        case "timestamp", "timestamp without time zone": self = .timestamp
+        case "timestamptz", "timestamp with time zone": self = .timestamptz
+        case "numeric", "decimal": self = .numeric
         default: return nil
         }
     }

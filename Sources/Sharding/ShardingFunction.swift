@@ -8,14 +8,29 @@ public struct ShardingFunction: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         /// PostgreSQL's `PARTITION BY HASH`, bit for bit (also for composite keys).
         case hash(HashShardingFunction)
+        /// Key ranges per shard (numbers, dates, timestamps).
+        case range(RangeShardingFunction)
+        /// Key values per shard.
+        case list(ListShardingFunction)
+        /// A hash ring with virtual nodes.
+        case consistent(ConsistentShardingFunction)
+        /// md5 of the key's text modulo the shard count.
+        case moduloMD5(ModuloMD5ShardingFunction)
     }
 
     /// What this function is.
     public let kind: Kind
+    /// How many shards the schema has (a function may use only some of them).
+    public let shardCount: Int
 
-    /// A function of this kind.
-    public init(_ kind: Kind) {
+    /// A function of this kind over `shardCount` shards.
+    public init(_ kind: Kind, shardCount: Int? = nil) {
         self.kind = kind
+        if case .hash(let hash) = kind {
+            self.shardCount = shardCount ?? hash.shardCount
+        } else {
+            self.shardCount = shardCount ?? 1
+        }
     }
 
     /// The `hash` function over `shardCount` shards.
@@ -27,15 +42,18 @@ public struct ShardingFunction: Sendable, Hashable {
     public var name: String {
         switch kind {
         case .hash: "hash"
+        case .range: "range"
+        case .list: "list"
+        case .consistent: "consistent"
+        case .moduloMD5: "modulo-md5"
         }
     }
 
     /// Whether the function places keys by their order, so a range condition (`BETWEEN`,
     /// `<`, `>`) on the first key column narrows the shards.
     public var isOrdered: Bool {
-        switch kind {
-        case .hash: false
-        }
+        if case .range = kind { return true }
+        return false
     }
 
     /// The shards that can hold a row whose key columns satisfy `constraints` (one per key
@@ -46,17 +64,52 @@ public struct ShardingFunction: Sendable, Hashable {
     /// Fails when a value that the constraints fix matches no rule of the function (a `list` or
     /// `range` without a default): such a key has no shard, and writing or reading it is an error.
     public func shards(for constraints: [KeyConstraint]) -> Result<Set<Int>, PlacementError> {
-        switch kind {
-        case .hash(let hash):
+        if case .hash(let hash) = kind {
             return .success(hash.shards(for: constraints))
+        }
+        // The other functions have one key column.
+        switch constraints.first ?? .any {
+        case .any:
+            return .success(usedShards)
+        case .range(let range):
+            if case .range(let function) = kind { return .success(function.shards(in: range)) }
+            return .success(usedShards)
+        case .values(let values):
+            var shards = Set<Int>()
+            for value in values {
+                guard let shard = singleShard(value) else { return .failure(.noRule(column: 0, value: value)) }
+                shards.insert(shard)
+            }
+            return .success(shards)
         }
     }
 
     /// The shard of one row's key (one value per key column, `nil` for NULL).
     public func shard(for key: [ShardKeyValue?]) -> Result<Int, PlacementError> {
-        switch kind {
-        case .hash(let hash):
+        if case .hash(let hash) = kind {
             return .success(hash.shardIndex(for: key))
+        }
+        let value = key.first ?? nil
+        guard let shard = singleShard(value) else { return .failure(.noRule(column: 0, value: value)) }
+        return .success(shard)
+    }
+
+    private func singleShard(_ value: ShardKeyValue?) -> Int? {
+        switch kind {
+        case .hash(let hash): hash.shardIndex(for: [value])
+        case .range(let function): function.shard(for: value)
+        case .list(let function): function.shard(for: value)
+        case .consistent(let function): function.shard(for: value)
+        case .moduloMD5(let function): function.shard(for: value)
+        }
+    }
+
+    /// Every shard the function can place a key on.
+    private var usedShards: Set<Int> {
+        switch kind {
+        case .range(let function): function.allShards
+        case .list(let function): function.allShards
+        default: Set(0..<shardCount)
         }
     }
 }
@@ -144,7 +197,7 @@ extension ShardKeyType {
              (.integer, .smallint), (.integer, .integer), (.integer, .bigint),
              (.bigint, .smallint), (.bigint, .integer), (.bigint, .bigint),
              (.text, .text), (.text, .varchar), (.varchar, .text), (.varchar, .varchar),
-             (.uuid, .uuid):
+             (.uuid, .uuid), (.date, .date), (.timestamp, .timestamp), (.timestamptz, .timestamptz), (.numeric, .numeric):
             true
         default:
             false

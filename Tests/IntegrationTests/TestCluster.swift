@@ -66,6 +66,19 @@ final class TestCluster: @unchecked Sendable {
               devices:   { key: uid, type: uuid }
               countries: { reference: true }
               audit_log: { shard: s2 }
+              events:
+                key: day
+                type: date
+                function: range
+                ranges: [{ to: "2025-01-01", shard: s0 }, { from: "2025-01-01", to: "2025-07-01", shard: s1 }, { from: "2025-07-01", shard: s2 }]
+              regions:
+                key: code
+                type: text
+                function: list
+                lists: [{ values: [eu, de], shard: s1 }, { values: [us], shard: s3 }]
+              legacy:    { key: id, type: bigint, function: modulo-md5 }
+              ringed:    { key: id, type: bigint, function: consistent, vnodes: 64 }
+              tenants:   { key: [tenant, id], type: [text, bigint] }
             \(extra)
             """
     }
@@ -78,7 +91,12 @@ final class TestCluster: @unchecked Sendable {
             CREATE TABLE accounts (name text PRIMARY KEY, balance bigint);
             CREATE TABLE devices (uid uuid PRIMARY KEY, label text);
             CREATE TABLE countries (code text PRIMARY KEY, name text);
-            CREATE TABLE audit_log (id bigint, note text)
+            CREATE TABLE audit_log (id bigint, note text);
+            CREATE TABLE events (day date NOT NULL, note text);
+            CREATE TABLE regions (code text, note text);
+            CREATE TABLE legacy (id bigint PRIMARY KEY, note text);
+            CREATE TABLE ringed (id bigint PRIMARY KEY, note text);
+            CREATE TABLE tenants (tenant text, id bigint, note text, PRIMARY KEY (tenant, id))
             """
         try proxyConnection(port: port).query(ddl)
         try BlockingConnection(conninfo: reference.conninfo(database: database)).query(ddl)

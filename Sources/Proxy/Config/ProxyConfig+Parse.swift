@@ -45,7 +45,7 @@ extension ProxyConfig {
 }
 
 /// Walks the YAML tree, recording a problem for every wrong, missing or unknown entry.
-private struct ConfigReader {
+struct ConfigReader {
     var problems: [ConfigProblem] = []
 
     mutating func problem(_ path: String, _ message: String) {
@@ -170,7 +170,7 @@ private struct ConfigReader {
             problem("require_tls", "require_tls is true but no tls certificate is configured; add tls: { cert: ..., key: ... }")
         }
         config.shards = readShards(top["shards"])
-        config.tables = readTables(top["tables"], shardNames: Set(config.shards.map(\.name)))
+        config.tables = readTables(top["tables"], shardNames: config.shards.map(\.name))
 
         if let limits = map(top["limits"], "limits", allowed: ["max_message_size", "max_statement_size", "max_client_connections"]) {
             if let n = integer(limits["max_message_size"], "limits.max_message_size", range: 1024...(1 << 30)) { config.limits.maxMessageSize = n }
@@ -245,52 +245,15 @@ private struct ConfigReader {
         var shards: [ProxyConfig.Shard] = []
         for (i, item) in list.enumerated() {
             let path = "shards[\(i)]"
-            guard let entry = map(item, path, allowed: ["name", "primary"]) else { continue }
+            guard let entry = map(item, path, allowed: ["name", "primary", "weight"]) else { continue }
             guard let name = requiredString(entry["name"], "\(path).name"),
                   let primary = requiredString(entry["primary"], "\(path).primary") else { continue }
             if shards.contains(where: { $0.name == name }) { problem("\(path).name", "shard \"\(name)\" is listed twice") }
-            shards.append(.init(name: name, primary: primary))
+            var shard = ProxyConfig.Shard(name: name, primary: primary)
+            if let weight = integer(entry["weight"], "\(path).weight", range: 1...100) { shard.weight = weight }
+            shards.append(shard)
         }
         return shards
-    }
-
-    mutating func readTables(_ value: Any?, shardNames: Set<String>) -> [String: ProxyConfig.Table] {
-        guard let entries = anyMap(value, "tables") else { return [:] }
-        var tables: [String: ProxyConfig.Table] = [:]
-        for name in entries.keys.sorted() {
-            let path = "tables.\(name)"
-            guard let entry = map(entries[name], path, allowed: ["key", "type", "function", "reference", "shard"]) else { continue }
-            let lower = name.lowercased()
-            if tables[lower] != nil { problem(path, "table \"\(lower)\" is configured twice (names are case-insensitive)") }
-            let kinds = [entry["key"] != nil, entry["reference"] as? Bool == true, entry["shard"] != nil].filter { $0 }.count
-            if kinds != 1 {
-                problem(path, "give exactly one of key: (sharded), reference: true, or shard: (pinned)")
-                continue
-            }
-            if let shard = string(entry["shard"], "\(path).shard") {
-                if !shardNames.contains(shard) { problem("\(path).shard", "unknown shard \"\(shard)\"") }
-                tables[lower] = .pinned(shard: shard)
-            } else if entry["reference"] as? Bool == true {
-                tables[lower] = .reference
-            } else if let key = requiredString(entry["key"], "\(path).key") {
-                var type = ShardKeyType.bigint
-                if let typeName = string(entry["type"], "\(path).type") {
-                    // A length modifier (varchar(64)) does not change the hash.
-                    let base = typeName.split(separator: "(").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? typeName
-                    if let t = ShardKeyType(sqlName: base) { type = t } else {
-                        problem("\(path).type", "unsupported key type \"\(typeName)\"; use smallint, integer, bigint, text, varchar or uuid")
-                    }
-                }
-                var function = ProxyConfig.ShardingFunctionName.hash
-                if let f = string(entry["function"], "\(path).function") {
-                    if let known = ProxyConfig.ShardingFunctionName(rawValue: f) { function = known } else {
-                        problem("\(path).function", "unknown sharding function \"\(f)\"; this version implements hash")
-                    }
-                }
-                tables[lower] = .sharded(key: key.lowercased(), type: type, function: function)
-            }
-        }
-        return tables
     }
 
     mutating func anyMap(_ value: Any?, _ path: String) -> [String: Any]? {

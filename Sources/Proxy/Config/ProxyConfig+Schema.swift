@@ -9,8 +9,8 @@ extension ProxyConfig {
         var rules: [String: TableRule] = [:]
         for (name, table) in tables {
             switch table {
-            case .sharded(let key, let type, .hash):
-                rules[name] = .sharded(keyColumn: key, keyType: type, function: .hash(shardCount: shards.count))
+            case .sharded(let spec):
+                rules[name] = .sharded(ShardedTable(keyColumns: spec.columns, keyTypes: spec.types, function: function(spec.function, index: index)))
             case .reference:
                 rules[name] = .reference
             case .pinned(let shard):
@@ -18,6 +18,30 @@ extension ProxyConfig {
             }
         }
         return ShardingSchema(shardCount: shards.count, tables: rules, shardNames: shards.map(\.name))
+    }
+
+    private func function(_ spec: FunctionSpec, index: [String: Int]) -> ShardingFunction {
+        let count = shards.count
+        switch spec {
+        case .hash:
+            return .hash(shardCount: count)
+        case .range(let rules, let defaultShard):
+            let function = RangeShardingFunction(
+                rules: rules.map { .init(lower: $0.from, upper: $0.to, shard: index[$0.shard] ?? 0) },
+                defaultShard: defaultShard.flatMap { index[$0] })
+            return ShardingFunction(.range(function), shardCount: count)
+        case .list(let rules, let defaultShard):
+            var shardOf: [ShardKeyValue?: Int] = [:]
+            for rule in rules {
+                for value in rule.values { shardOf[value] = index[rule.shard] ?? 0 }
+            }
+            return ShardingFunction(.list(ListShardingFunction(shardOf: shardOf, defaultShard: defaultShard.flatMap { index[$0] })), shardCount: count)
+        case .consistent(let vnodes):
+            let ring = ConsistentShardingFunction(names: shards.map(\.name), weights: shards.map(\.weight), vnodes: vnodes)
+            return ShardingFunction(.consistent(ring), shardCount: count)
+        case .moduloMD5:
+            return ShardingFunction(.moduloMD5(ModuloMD5ShardingFunction(shardCount: count)), shardCount: count)
+        }
     }
 
     /// A shard's conninfo with any password replaced, for logs and `check` output.

@@ -107,21 +107,52 @@ public struct ProxyConfig: Sendable, Equatable {
     public struct Shard: Sendable, Equatable {
         public var name: String
         public var primary: String
+        /// Its share of keys under `consistent` (virtual nodes × weight); 1 by default.
+        public var weight = 1
     }
 
     /// How one table is placed on the shards.
     public enum Table: Sendable, Equatable {
-        /// Rows spread by `function` over the key column.
-        case sharded(key: String, type: ShardKeyType, function: ShardingFunctionName)
+        /// Rows spread by a sharding function over the key column(s).
+        case sharded(ShardKeySpec)
         /// A full copy on every shard.
         case reference
         /// The whole table on one shard, by shard name.
         case pinned(shard: String)
+
+        /// A table sharded on one column.
+        public static func sharded(key: String, type: ShardKeyType, function: FunctionSpec) -> Table {
+            .sharded(ShardKeySpec(columns: [key], types: [type], function: function))
+        }
     }
 
-    /// Sharding functions this version implements.
-    public enum ShardingFunctionName: String, Sendable, Equatable {
+    /// A sharded table's key columns, their types and its function, as configured.
+    public struct ShardKeySpec: Sendable, Equatable {
+        public var columns: [String]
+        public var types: [ShardKeyType]
+        public var function: FunctionSpec
+    }
+
+    /// A sharding function and its parameters, shards by name.
+    public enum FunctionSpec: Sendable, Equatable {
         case hash
+        /// Rules hold keys from `from` (inclusive) to `to` (exclusive); either may be open.
+        case range(rules: [RangeRule], default: String?)
+        case list(rules: [ListRule], default: String?)
+        case consistent(vnodes: Int)
+        case moduloMD5
+    }
+
+    public struct RangeRule: Sendable, Equatable {
+        public var from: ShardKeyValue?
+        public var to: ShardKeyValue?
+        public var shard: String
+    }
+
+    public struct ListRule: Sendable, Equatable {
+        /// The values (nil for NULL).
+        public var values: [ShardKeyValue?]
+        public var shard: String
     }
 
     /// Bounds that keep one client from costing more than it should.
