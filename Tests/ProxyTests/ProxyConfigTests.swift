@@ -44,7 +44,7 @@ final class ProxyConfigTests: XCTestCase {
                 "listen.port: must be between 0 and 65535, got 99999",
                 "auth: unknown method \"kerberos\"; use scram-sha-256, md5, password or trust",
                 "shards[1].primary: missing",
-                "tables.users.type: unsupported key type \"float\"; use smallint, integer, bigint, text, varchar or uuid",
+                "tables.users.type: unsupported key type \"float\"; use smallint, integer, bigint, text, varchar, uuid, date, timestamp, timestamptz or numeric",
                 "tables.orders: give exactly one of key: (sharded), reference: true, or shard: (pinned)",
                 "tables.logs.shard: unknown shard \"s9\"",
                 "colour: unknown setting",
@@ -58,6 +58,72 @@ final class ProxyConfigTests: XCTestCase {
         XCTAssertEqual(ProxyConfig.redacted("host=a password=secret dbname=x"), "host=a password=*** dbname=x")
         XCTAssertEqual(ProxyConfig.redacted("host=a password='se cret' dbname=x"), "host=a password=*** dbname=x")
         XCTAssertEqual(ProxyConfig.redacted("postgresql://app:secret@h/db"), "postgresql://app:***@h/db")
+    }
+
+    func testShardingFunctionsParse() throws {
+        let config = try ProxyConfig.parse(yaml: """
+            auth: trust
+            shards: [{ name: a, primary: x }, { name: b, primary: y, weight: 3 }, { name: c, primary: z }]
+            tables:
+              events: { key: day, type: date, function: range, ranges: [{ to: 2025-01-01, shard: a }, { from: "2025-01-01", shard: b }], default: c }
+              amounts: { key: n, type: numeric, function: range, ranges: [{ from: -1.5, to: 10, shard: c }] }
+              regions: { key: code, type: text, function: list, lists: [{ values: [eu, de, null], shard: b }] }
+              ring: { key: id, function: consistent, vnodes: 32 }
+              legacy: { key: id, function: modulo-md5 }
+              tenants: { key: [tenant, id], type: [text, bigint] }
+            """)
+        XCTAssertEqual(config.shards[1].weight, 3)
+        XCTAssertEqual(config.tables["events"], .sharded(key: "day", type: .date, function: .range(rules: [
+            .init(from: nil, to: ShardKeyType.date.parse("2025-01-01"), shard: "a"), .init(from: ShardKeyType.date.parse("2025-01-01"), to: nil, shard: "b"),
+        ], default: "c")))
+        XCTAssertEqual(config.tables["regions"], .sharded(key: "code", type: .text, function: .list(rules: [.init(values: [.text("eu"), .text("de"), nil], shard: "b")], default: nil)))
+        XCTAssertEqual(config.tables["tenants"], .sharded(ProxyConfig.ShardKeySpec(columns: ["tenant", "id"], types: [.text, .bigint], function: .hash)))
+        let schema = config.shardingSchema
+        guard case .sharded(let ring)? = schema.tables["ring"], case .consistent(let function) = ring.function.kind else { return XCTFail() }
+        XCTAssertEqual(function.weights, [1, 3, 1])
+        XCTAssertEqual(function.vnodes, 32)
+        guard case .sharded(let events)? = schema.tables["events"] else { return XCTFail() }
+        XCTAssertEqual(try events.function.shard(for: [ShardKeyType.date.parse("2030-05-05")]).get(), 1)
+        XCTAssertEqual(try events.function.shard(for: [nil]).get(), 2)
+        guard case .sharded(let amounts)? = schema.tables["amounts"] else { return XCTFail() }
+        XCTAssertEqual(try amounts.function.shard(for: [.numeric(DecimalValue("-1.5")!)]).get(), 2)
+    }
+
+    func testShardingFunctionProblems() {
+        let yaml = """
+            auth: trust
+            shards: [{ name: a, primary: x }, { name: b, primary: y }]
+            tables:
+              t1: { key: id, function: range, ranges: [{ to: 10, shard: a }, { from: 5, shard: b }] }
+              t2: { key: id, function: range, ranges: [{ from: 10, to: 5, shard: a }] }
+              t3: { key: code, type: text, function: list, lists: [{ values: [x], shard: a }, { values: [x], shard: b }] }
+              t4: { key: id, function: list, lists: [{ values: [1], shard: z }] }
+              t5: { key: id, function: directory }
+              t6: { key: [a, b], function: range, ranges: [{ shard: a }] }
+              t7: { key: name, type: text, function: range, ranges: [{ shard: a }] }
+              t8: { key: n, type: numeric }
+              t9: { key: id, function: hash, vnodes: 3 }
+              t10: { key: [a, b], type: [text] }
+              t11: { key: day, type: date, function: range, ranges: [{ to: "yesterday", shard: a }] }
+            """
+        XCTAssertThrowsError(try ProxyConfig.parse(yaml: yaml)) { error in
+            let lines = (error as! ConfigError).problems.map(\.description)
+            for expected in [
+                "tables.t1.ranges: ranges overlap (for a and b); every key must belong to one range",
+                "tables.t2.ranges[0]: from must be below to",
+                "tables.t3.lists[1].values: x is listed twice; a value belongs to one shard",
+                "tables.t4.lists[0].shard: unknown shard \"z\"",
+                "tables.t5.function: unknown sharding function \"directory\"; use hash, range, list, consistent or modulo-md5; directory is not implemented yet",
+                "tables.t6.key: function range takes one key column; only hash takes several",
+                "tables.t7.type: range needs an ordered key type (integers, numeric, date, timestamp, timestamptz), not text",
+                "tables.t8.type: hash placement of numeric keys is not supported; use range or list, or a bigint key",
+                "tables.t9.vnodes: not a setting of function hash",
+                "tables.t10.type: give one type per key column (2)",
+                "tables.t11.ranges[0].to: \"yesterday\" is not a date value pgshard can read (use ISO 8601 for dates and times)",
+            ] {
+                XCTAssertTrue(lines.contains(expected), "missing \(expected) in \(lines)")
+            }
+        }
     }
 
     func testCrossShardPolicyGlobalAndPerUser() throws {

@@ -91,12 +91,14 @@ final class ShardKeyTypeParseTests: XCTestCase {
         let names: [(String, ShardKeyType)] = [
             ("smallint", .smallint), ("int2", .smallint), ("INTEGER", .integer), ("int", .integer),
             ("Int4", .integer), ("bigint", .bigint), ("INT8", .bigint), ("text", .text),
-            ("varchar", .varchar), ("Character Varying", .varchar), ("UUID", .uuid),
+            ("varchar", .varchar), ("Character Varying", .varchar), ("UUID", .uuid), ("numeric", .numeric),
+            ("Decimal", .numeric), ("date", .date), ("timestamp", .timestamp), ("timestamp without time zone", .timestamp),
+            ("timestamptz", .timestamptz), ("TIMESTAMP WITH TIME ZONE", .timestamptz),
         ]
         for (name, type) in names {
             XCTAssertEqual(ShardKeyType(sqlName: name), type, name)
         }
-        for name in ["numeric", "char", "character", "int16", "timestamp", ""] {
+        for name in ["float8", "char", "character", "int16", "time", ""] {
             XCTAssertNil(ShardKeyType(sqlName: name), name)
         }
     }
