@@ -6,19 +6,23 @@ import Sharding
 struct KeyResolver {
     /// The values bound to `$n` parameters, or nil before they are known.
     let parameters: BoundParameters?
+    /// Literal values that replace those the plan was made with (a plan cache hit), by the
+    /// literal's location in the statement the plan was made from.
+    var literals: [Int: String] = [:]
 
     /// The values a term can have as a key of type `keyType`: one for a scalar, any number for an
     /// array; nil when routing cannot know them exactly. Throws for a literal PostgreSQL itself
     /// would reject for the key's type (22P02).
     func values(of term: KeyTerm, as keyType: ShardKeyType, column: String) throws(RoutingError) -> [KeyConstant]? {
         switch term {
-        case .literal(let literal, let castType, let negated):
+        case .literal(var literal, let castType, let negated):
+            if let text = literals[literal.location] { literal.text = text }
             return try self.literal(literal, castTo: castType, negated: negated, as: keyType, column: column).map { [$0] }
         case .parameter(let index, let castType):
             guard let parameters else { return nil }
             return parameters.keyConstant(index, castTo: castType, as: keyType).map { [$0] }
         case .arrayLiteral(let literal):
-            guard let elements = ArrayText.elements(literal.text) else { return nil }
+            guard let elements = ArrayText.elements(literals[literal.location] ?? literal.text) else { return nil }
             return Self.arrayValues(elements, as: keyType)
         case .arrayParameter(let index):
             return parameters?.arrayKeyConstants(index, as: keyType)

@@ -14,8 +14,11 @@ struct MessageRouting {
     /// when that statement's route depends on parameters.
     func route(_ sql: String, parameters: BoundParameters?, keepTree: Bool) -> (outcome: RoutingOutcome, kept: ParameterizedRoute?) {
         var kept: ParameterizedRoute?
-        let outcome = routeMessage(sql, parameters: parameters) { statement, plan, depth in
-            if keepTree { kept = ParameterizedRoute(statement: statement, plan: plan, sql: sql, depth: depth) }
+        let outcome = routeMessage(sql, parameters: parameters) { statement, analysis, _ in
+            guard keepTree, analysis.parameterUse.used else { return }
+            // The plan is the statement's own (not an EXPLAIN's inner statement).
+            let isDML = ["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt"].contains(statement.node?.type ?? "")
+            kept = ParameterizedRoute(statement: statement, plan: isDML ? analysis.trace.plan : nil, sql: sql, depth: statement.depth)
         }
         if case .statements(let statements) = outcome, statements.count == 1, statements[0].dependsOnParameters {
             return (outcome, kept)
@@ -23,7 +26,20 @@ struct MessageRouting {
         return (outcome, nil)
     }
 
-    private func routeMessage(_ sql: String, parameters: BoundParameters?, keep: (JSONValue, DMLPlan?, Int) -> Void) -> RoutingOutcome {
+    /// Routes a one-statement message the lexer normalized, and returns what the plan cache can
+    /// keep of it.
+    func routeForCache(_ sql: String, normalized: NormalizedStatement) -> (outcome: RoutingOutcome, plan: CachedPlan?) {
+        var plan: CachedPlan?
+        let outcome = routeMessage(sql, parameters: nil) { statement, analysis, route in
+            guard let type = statement.node?.type else { return }
+            plan = CachedPlan.make(type: type, route: route, plan: analysis.trace.plan, normalized: normalized, text: analysis.text)
+        }
+        guard case .statements(let statements) = outcome, statements.count == 1 else { return (outcome, nil) }
+        return (outcome, plan)
+    }
+
+    /// `observe` sees every statement with the analysis that routed it and its route.
+    private func routeMessage(_ sql: String, parameters: BoundParameters?, observe: (JSONValue, StatementAnalysis, Route) -> Void) -> RoutingOutcome {
         let tree: JSONValue
         switch PgQueryParser.parse(sql, maxDepth: limits.maxNestingDepth) {
         case .success(let parsed):
@@ -60,11 +76,7 @@ struct MessageRouting {
             } catch {
                 return .failure(.tooDeeplyNested)
             }
-            if analysis.parameterUse.used {
-                // The plan is the statement's own (not an EXPLAIN's inner statement).
-                let isDML = ["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt"].contains(statement.node?.type ?? "")
-                keep(statement, isDML ? analysis.trace.plan : nil, statement.depth)
-            }
+            observe(statement, analysis, route)
             var routed = RoutedStatement(sql: statementSQL, characterOffset: characters, route: route)
             if explain {
                 routed.explanation = RouteExplainer(schema: schema).lines(route: route, sql: statementSQL, trace: analysis.trace)

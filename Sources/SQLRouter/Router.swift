@@ -31,13 +31,16 @@ public final class Router: Sendable {
     /// The bounds on statement size and nesting, as applied (``RouterLimits/clamped``).
     public let limits: RouterLimits
     private let pool: ParserPool
+    /// Plans by statement shape: a hit routes without parsing.
+    private let cache: PlanCache<CachedPlan>
 
     /// A router for `schema`. The limits are clamped (``RouterLimits/clamped``). Parser threads
     /// are shared by all routers whose limits need the same stack size, and started by the
     /// first of them.
-    public init(schema: ShardingSchema, limits: RouterLimits = .init()) {
+    public init(schema: ShardingSchema, limits: RouterLimits = .init(), planCacheSize: Int = 10_000) {
         self.schema = schema
         self.limits = limits.clamped
+        self.cache = PlanCache(capacity: planCacheSize)
         self.pool = ParserPool.shared(stackSize: ParserPool.stackSize(for: self.limits))
     }
 
@@ -49,6 +52,16 @@ public final class Router: Sendable {
             return .failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes))
         }
         guard !sql.utf8.contains(0) else { return .failure(.nulCharacter) }
+        if cache.capacity > 0, parameters == nil, bytes <= StatementLexer.maxBytes, let normalized = StatementLexer.normalize(sql) {
+            if let plan = cache.value(for: normalized.key) {
+                return cachedRoute(plan, sql: sql, normalized: normalized, context: context)
+            }
+            let (outcome, plan) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
+            if outcome != .failure(.tooDeeplyNested) {
+                if let plan { cache.insert(plan, for: normalized.key) }
+                return outcome
+            }
+        }
         if bytes <= Self.inlineTextLimit {
             let outcome = MessageRouting(schema: schema, limits: inlineLimits, context: context).route(sql, parameters: parameters)
             if outcome != .failure(.tooDeeplyNested) { return outcome }
@@ -56,6 +69,32 @@ public final class Router: Sendable {
         let routing = MessageRouting(schema: schema, limits: limits, context: context)
         return pool.run { routing.route(sql, parameters: parameters) }
     }
+
+    /// A statement of a known shape: its cached plan with the statement's own literal values.
+    private func cachedRoute(_ plan: CachedPlan, sql: String, normalized: NormalizedStatement, context: RoutingContext) -> RoutingOutcome {
+        let text = MessageText(sql)
+        let statementSQL = text.text(normalized.statement)
+        let offset = text.characterCount(from: 0, to: normalized.statement.lowerBound)
+        var routed: RoutedStatement
+        switch plan {
+        case .fixed(let route):
+            routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: route)
+        case .set(let isLocal):
+            routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: .session(.set(sql: statementSQL, isLocal: isLocal)))
+        case .dml(let dml, let bindings):
+            var analysis = StatementAnalysis(schema: schema, limits: limits, text: text, parameters: nil, context: context)
+            for binding in bindings {
+                let value = normalized.slots[binding.slot].value
+                analysis.literals[binding.location] = binding.negated ? "-" + value : value
+            }
+            routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: analysis.route(dml, sql: statementSQL))
+            routed.dependsOnParameters = dml.usesParameters
+        }
+        return .statements([routed])
+    }
+
+    /// Plan cache counters (hits, misses, evictions, entries), for metrics and benchmarks.
+    public var planCacheStatistics: (hits: Int, misses: Int, evictions: Int, count: Int) { cache.statistics }
 
     /// Statements up to this many bytes are parsed on the caller's thread (an ordinary 8 MiB
     /// stack: libpg_query needs about 130 bytes of stack per byte of text at worst), with

@@ -16,6 +16,8 @@ struct StatementAnalysis {
     let text: MessageText
     let parameters: BoundParameters?
     let context: RoutingContext
+    /// Literal values for a plan made from another statement of the same shape (plan cache).
+    var literals: [Int: String] = [:]
     let parameterUse = ParameterUse()
     let trace = AnalysisTrace()
 
@@ -134,7 +136,7 @@ struct StatementAnalysis {
         defer { trace.facts = facts }
         if facts.unknownTable == nil, facts.refusal == nil, hint == nil {
             do {
-                try KeyPlacement(resolver: KeyResolver(parameters: parameters)).apply(to: &facts)
+                try KeyPlacement(resolver: KeyResolver(parameters: parameters, literals: literals)).apply(to: &facts)
             } catch {
                 return .refuse(error)
             }

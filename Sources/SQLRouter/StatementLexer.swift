@@ -1,0 +1,294 @@
+/// One literal of a statement, as the lexer found it.
+struct LiteralSlot: Equatable {
+    enum Kind: UInt8 {
+        /// Digits only.
+        case integer = 0x6E  // "n"
+        /// Any other number (`1.5`, `.5`, `1e3`).
+        case number = 0x66  // "f"
+        /// A string constant: `'…'`, `E'…'`, `$$…$$`, adjacent strings joined across newlines.
+        case string = 0x73  // "s"
+        /// A bit string: `B'…'`, `X'…'`.
+        case bits = 0x62  // "b"
+    }
+
+    var kind: Kind
+    /// Byte offset where the literal starts in the message (its `E`/`B`/`X` prefix included),
+    /// which is where libpg_query locates its constant.
+    var location: Int
+    /// The value PostgreSQL reads: the number as written, the string's characters.
+    var value: String
+}
+
+/// A single-statement message reduced to its shape: what the plan cache is keyed by.
+struct NormalizedStatement {
+    /// The tokens with whitespace runs and comments collapsed to one space, unquoted words in
+    /// lower case, and every literal replaced by `\u{1}` and its kind letter. Two messages with
+    /// the same key differ only in literal values, so PostgreSQL parses them the same way.
+    var key: String
+    var slots: [LiteralSlot]
+    /// The statement's own text: the message without surrounding whitespace and a final `;`,
+    /// as ``MessageRouting`` cuts it.
+    var statement: Range<Int>
+}
+
+/// A fast Swift lexer in front of libpg_query: it follows PostgreSQL 15's scanner (scan.l) for
+/// everything that decides token boundaries — string constants (standard-conforming, `E''`
+/// escapes, dollar quotes, newline-separated concatenation), quoted identifiers, nested
+/// comments, numbers, parameters — and answers nil (parse instead) for what it does not handle
+/// with certainty: several statements, `U&''`, `N''`, octal/hex/unicode escapes in `E''`,
+/// `pgshard:` hint comments, control characters, and texts over ``maxBytes``.
+enum StatementLexer {
+    static let maxBytes = 4096
+    static let placeholder: UInt8 = 0x01
+
+    static func normalize(_ text: String) -> NormalizedStatement? {
+        var text = text
+        return text.withUTF8 { buffer in
+            guard buffer.count <= maxBytes else { return nil }
+            var scan = Scan(bytes: buffer)
+            return scan.run()
+        }
+    }
+
+    private struct Scan {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+        var key: [UInt8] = []
+        var slots: [LiteralSlot] = []
+        var statementStart: Int?
+        var statementEnd = 0
+        var ended = false
+
+        init(bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
+            key.reserveCapacity(bytes.count)
+        }
+
+        func at(_ i: Int) -> UInt8 { i < bytes.count ? bytes[i] : 0 }
+
+        static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
+        static func isIdentStart(_ b: UInt8) -> Bool { (0x61...0x7A).contains(b) || (0x41...0x5A).contains(b) || b == 0x5F || b >= 0x80 }
+        static func isIdentPart(_ b: UInt8) -> Bool { isIdentStart(b) || isDigit(b) || b == 0x24 }
+        static func isDigit(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) }
+
+        mutating func space() {
+            if let last = key.last, last != 0x20 { key.append(0x20) }
+        }
+
+        /// A token of the statement starts or ends here (for the statement's range).
+        mutating func mark(_ start: Int, _ end: Int) {
+            if statementStart == nil { statementStart = start }
+            statementEnd = end
+        }
+
+        mutating func run() -> NormalizedStatement? {
+            while index < bytes.count {
+                let byte = bytes[index]
+                if ended {
+                    // Only whitespace and comments may follow the final `;`.
+                    if Self.isSpace(byte) { index += 1; continue }
+                    return nil
+                }
+                if Self.isSpace(byte) {
+                    space()
+                    index += 1
+                    continue
+                }
+                if byte < 0x20 || byte == 0x7F { return nil }
+                let start = index
+                switch byte {
+                case UInt8(ascii: "-") where at(index + 1) == UInt8(ascii: "-"):
+                    while index < bytes.count, bytes[index] != 0x0A, bytes[index] != 0x0D { index += 1 }
+                    guard !contains("pgshard:", in: start..<index) else { return nil }
+                    mark(start, index)
+                    space()
+                case UInt8(ascii: "/") where at(index + 1) == UInt8(ascii: "*"):
+                    var depth = 0
+                    repeat {
+                        if at(index) == UInt8(ascii: "/"), at(index + 1) == UInt8(ascii: "*") { depth += 1; index += 2 }
+                        else if at(index) == UInt8(ascii: "*"), at(index + 1) == UInt8(ascii: "/") { depth -= 1; index += 2 }
+                        else { index += 1 }
+                    } while depth > 0 && index < bytes.count
+                    guard depth == 0, !contains("pgshard:", in: start..<index) else { return nil }
+                    mark(start, index)
+                    space()
+                case UInt8(ascii: "'"):
+                    guard let value = quoted(escapes: false) else { return nil }
+                    literal(.string, start, value)
+                case UInt8(ascii: "\""):
+                    index += 1
+                    while true {
+                        guard index < bytes.count else { return nil }
+                        if bytes[index] == UInt8(ascii: "\"") {
+                            if at(index + 1) == UInt8(ascii: "\"") { index += 2; continue }
+                            index += 1
+                            break
+                        }
+                        index += 1
+                    }
+                    key.append(contentsOf: bytes[start..<index])
+                    mark(start, index)
+                case UInt8(ascii: "$"):
+                    if Self.isDigit(at(index + 1)) {
+                        index += 1
+                        while Self.isDigit(at(index)) { index += 1 }
+                        key.append(contentsOf: bytes[start..<index])
+                        mark(start, index)
+                    } else {
+                        guard let value = dollarQuoted() else { return nil }
+                        literal(.string, start, value)
+                    }
+                case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    number()
+                case UInt8(ascii: ".") where Self.isDigit(at(index + 1)):
+                    number()
+                case UInt8(ascii: ";"):
+                    ended = true
+                    index += 1
+                default:
+                    if Self.isIdentStart(byte) {
+                        guard word() else { return nil }
+                    } else {
+                        key.append(byte)
+                        index += 1
+                        mark(start, index)
+                    }
+                }
+            }
+            guard let statementStart else { return nil }
+            while key.last == 0x20 { key.removeLast() }
+            return NormalizedStatement(key: String(decoding: key, as: UTF8.self), slots: slots, statement: statementStart..<statementEnd)
+        }
+
+        func contains(_ needle: StaticString, in range: Range<Int>) -> Bool {
+            let pattern = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+            guard range.count >= pattern.count else { return false }
+            for start in range.lowerBound...(range.upperBound - pattern.count) {
+                if (0..<pattern.count).allSatisfy({ bytes[start + $0] == pattern[$0] }) { return true }
+            }
+            return false
+        }
+
+        mutating func literal(_ kind: LiteralSlot.Kind, _ start: Int, _ value: String) {
+            key.append(StatementLexer.placeholder)
+            key.append(kind.rawValue)
+            slots.append(LiteralSlot(kind: kind, location: start, value: value))
+            mark(start, index)
+        }
+
+        /// A word, or a prefixed string (`E'…'`, `B'…'`, `X'…'`). False for forms not handled.
+        mutating func word() -> Bool {
+            let start = index
+            while index < bytes.count, Self.isIdentPart(bytes[index]) { index += 1 }
+            if at(index) == UInt8(ascii: "'"), index - start == 1 {
+                switch bytes[start] | 0x20 {
+                case UInt8(ascii: "e"):
+                    guard let value = quoted(escapes: true) else { return false }
+                    literal(.string, start, value)
+                    return true
+                case UInt8(ascii: "b"), UInt8(ascii: "x"):
+                    guard let value = quoted(escapes: false) else { return false }
+                    literal(.bits, start, value)
+                    return true
+                default:
+                    return false  // N'…' and others: not handled here
+                }
+            }
+            if at(index) == UInt8(ascii: "&"), index - start == 1, bytes[start] | 0x20 == UInt8(ascii: "u") { return false }
+            for i in start..<index {
+                let b = bytes[i]
+                key.append((0x41...0x5A).contains(b) ? b | 0x20 : b)
+            }
+            mark(start, index)
+            return true
+        }
+
+        /// A number: digits, an optional fraction, an optional exponent (PostgreSQL 15 rules;
+        /// `1e` is `1` followed by `e`).
+        mutating func number() {
+            let start = index
+            var isInteger = true
+            while Self.isDigit(at(index)) { index += 1 }
+            if at(index) == UInt8(ascii: "."), at(index + 1) != UInt8(ascii: ".") {
+                isInteger = false
+                index += 1
+                while Self.isDigit(at(index)) { index += 1 }
+            }
+            if at(index) | 0x20 == UInt8(ascii: "e") {
+                var next = index + 1
+                if at(next) == UInt8(ascii: "+") || at(next) == UInt8(ascii: "-") { next += 1 }
+                if Self.isDigit(at(next)) {
+                    isInteger = false
+                    index = next
+                    while Self.isDigit(at(index)) { index += 1 }
+                }
+            }
+            literal(isInteger ? .integer : .number, start, String(decoding: bytes[start..<index], as: UTF8.self))
+        }
+
+        /// A `'…'` string (the cursor on the quote), and any strings that continue it after
+        /// whitespace holding a newline. `escapes`: an `E''` string's backslash escapes.
+        mutating func quoted(escapes: Bool) -> String? {
+            var value: [UInt8] = []
+            while true {
+                index += 1
+                while true {
+                    guard index < bytes.count else { return nil }
+                    let b = bytes[index]
+                    if b == UInt8(ascii: "'") {
+                        if at(index + 1) == UInt8(ascii: "'") { value.append(b); index += 2; continue }
+                        index += 1
+                        break
+                    }
+                    if escapes, b == UInt8(ascii: "\\") {
+                        let next = at(index + 1)
+                        switch next {
+                        case UInt8(ascii: "b"): value.append(0x08)
+                        case UInt8(ascii: "f"): value.append(0x0C)
+                        case UInt8(ascii: "n"): value.append(0x0A)
+                        case UInt8(ascii: "r"): value.append(0x0D)
+                        case UInt8(ascii: "t"): value.append(0x09)
+                        case UInt8(ascii: "0")...UInt8(ascii: "7"), UInt8(ascii: "x"), UInt8(ascii: "u"), UInt8(ascii: "U"), 0:
+                            return nil
+                        default: value.append(next)
+                        }
+                        index += 2
+                        continue
+                    }
+                    value.append(b)
+                    index += 1
+                }
+                // SQL joins string constants separated by whitespace with a newline.
+                var look = index, newline = false
+                while look < bytes.count, Self.isSpace(bytes[look]) {
+                    if bytes[look] == 0x0A || bytes[look] == 0x0D { newline = true }
+                    look += 1
+                }
+                guard newline, at(look) == UInt8(ascii: "'") else { break }
+                index = look
+            }
+            return String(validating: value, as: UTF8.self)
+        }
+
+        /// `$tag$…$tag$` (the cursor on the first `$`).
+        mutating func dollarQuoted() -> String? {
+            var end = index + 1
+            while end < bytes.count, bytes[end] != UInt8(ascii: "$") {
+                guard Self.isIdentPart(bytes[end]) else { return nil }
+                end += 1
+            }
+            guard end < bytes.count else { return nil }
+            let tag = Array(bytes[index...end])
+            var search = end + 1
+            while search + tag.count <= bytes.count {
+                if bytes[search] == UInt8(ascii: "$"), (0..<tag.count).allSatisfy({ bytes[search + $0] == tag[$0] }) {
+                    let value = String(validating: bytes[(end + 1)..<search], as: UTF8.self)
+                    index = search + tag.count
+                    return value
+                }
+                search += 1
+            }
+            return nil
+        }
+    }
+}
