@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "pgshard",
             dependencies: [
-                "Proxy", "LocalCluster",
+                "Proxy", "LocalCluster", "SQLRouter", "Sharding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -28,14 +28,19 @@ struct MessageRouting {
 
     /// Routes a one-statement message the lexer normalized, and returns what the plan cache can
     /// keep of it.
-    func routeForCache(_ sql: String, normalized: NormalizedStatement) -> (outcome: RoutingOutcome, plan: CachedPlan?) {
+    func routeForCache(_ sql: String, normalized: NormalizedStatement) -> (outcome: RoutingOutcome, plan: CachedPlan?, kept: ParameterizedRoute?) {
         var plan: CachedPlan?
+        var kept: ParameterizedRoute?
         let outcome = routeMessage(sql, parameters: nil) { statement, analysis, route in
             guard let type = statement.node?.type else { return }
             plan = CachedPlan.make(type: type, route: route, plan: analysis.trace.plan, normalized: normalized, text: analysis.text)
+            if analysis.parameterUse.used {
+                let isDML = ["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt"].contains(type)
+                kept = ParameterizedRoute(statement: statement, plan: isDML ? analysis.trace.plan : nil, sql: sql, depth: statement.depth)
+            }
         }
-        guard case .statements(let statements) = outcome, statements.count == 1 else { return (outcome, nil) }
-        return (outcome, plan)
+        guard case .statements(let statements) = outcome, statements.count == 1 else { return (outcome, nil, nil) }
+        return (outcome, plan, statements[0].dependsOnParameters ? kept : nil)
     }
 
     /// `observe` sees every statement with the analysis that routed it and its route.
@@ -91,9 +96,12 @@ struct MessageRouting {
 /// A statement of an extended-protocol Parse whose route depends on its parameters: its parse
 /// tree, kept so each Bind routes it without parsing it again.
 public struct ParameterizedRoute: Sendable {
-    let statement: JSONValue
+    /// The parse tree, for statements without a plan.
+    let statement: JSONValue?
     /// For SELECT/INSERT/UPDATE/DELETE: the analysis up to key values, so a Bind only reads them.
     let plan: DMLPlan?
+    /// Literal values of this statement when the plan came from another of the same shape.
+    var literals: [Int: String] = [:]
     let sql: String
     /// The nesting depth of the tree: shallow trees are analysed on the caller's thread.
     let depth: Int

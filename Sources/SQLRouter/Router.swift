@@ -56,7 +56,7 @@ public final class Router: Sendable {
             if let plan = cache.value(for: normalized.key) {
                 return cachedRoute(plan, sql: sql, normalized: normalized, context: context)
             }
-            let (outcome, plan) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
+            let (outcome, plan, _) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
             if outcome != .failure(.tooDeeplyNested) {
                 if let plan { cache.insert(plan, for: normalized.key) }
                 return outcome
@@ -83,14 +83,21 @@ public final class Router: Sendable {
             routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: .session(.set(sql: statementSQL, isLocal: isLocal)))
         case .dml(let dml, let bindings):
             var analysis = StatementAnalysis(schema: schema, limits: limits, text: text, parameters: nil, context: context)
-            for binding in bindings {
-                let value = normalized.slots[binding.slot].value
-                analysis.literals[binding.location] = binding.negated ? "-" + value : value
-            }
+            analysis.literals = Self.literalValues(bindings, normalized)
             routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: analysis.route(dml, sql: statementSQL))
             routed.dependsOnParameters = dml.usesParameters
         }
         return .statements([routed])
+    }
+
+    /// The new statement's literal values, by the locations the plan knows them by.
+    private static func literalValues(_ bindings: [LiteralBinding], _ normalized: NormalizedStatement) -> [Int: String] {
+        var values: [Int: String] = [:]
+        for binding in bindings {
+            let value = normalized.slots[binding.slot].value
+            values[binding.location] = binding.negated ? "-" + value : value
+        }
+        return values
     }
 
     /// Plan cache counters (hits, misses, evictions, entries), for metrics and benchmarks.
@@ -115,6 +122,20 @@ public final class Router: Sendable {
             return (.failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes)), nil)
         }
         guard !sql.utf8.contains(0) else { return (.failure(.nulCharacter), nil) }
+        if cache.capacity > 0, bytes <= StatementLexer.maxBytes, let normalized = StatementLexer.normalize(sql) {
+            if let plan = cache.value(for: normalized.key) {
+                let outcome = cachedRoute(plan, sql: sql, normalized: normalized, context: context)
+                guard case .dml(let dml, let bindings) = plan, dml.usesParameters else { return (outcome, nil) }
+                var prepared = ParameterizedRoute(statement: nil, plan: dml, sql: sql, depth: 0)
+                prepared.literals = Self.literalValues(bindings, normalized)
+                return (outcome, prepared)
+            }
+            let (outcome, plan, kept) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
+            if outcome != .failure(.tooDeeplyNested) {
+                if let plan { cache.insert(plan, for: normalized.key) }
+                return (outcome, kept)
+            }
+        }
         if bytes <= Self.inlineTextLimit {
             let result = MessageRouting(schema: schema, limits: inlineLimits, context: context).route(sql, parameters: nil, keepTree: true)
             if result.outcome != .failure(.tooDeeplyNested) { return (result.outcome, result.kept) }
@@ -129,12 +150,14 @@ public final class Router: Sendable {
         let schema = self.schema, limits = self.limits
         if let plan = prepared.plan {
             // Reading key values does not recurse along the parse tree: no big stack needed.
-            let analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(prepared.sql), parameters: parameters, context: context)
+            var analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(prepared.sql), parameters: parameters, context: context)
+            analysis.literals = prepared.literals
             return analysis.route(plan, sql: prepared.sql)
         }
+        guard let statement = prepared.statement else { return .refuse(.unreadableParseTree) }
         let job: @Sendable () -> Route = {
             let analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(prepared.sql), parameters: parameters, context: context)
-            return (try? analysis.route(prepared.statement, sql: prepared.sql)) ?? .refuse(.tooDeeplyNested)
+            return (try? analysis.route(statement, sql: prepared.sql)) ?? .refuse(.tooDeeplyNested)
         }
         // Analysis recurses along the tree: small trees run here, deep ones on the big stacks.
         return prepared.depth <= Self.inlineDepth ? job() : pool.run(job)

@@ -9,7 +9,7 @@ struct PgShard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pgshard",
         abstract: "A PostgreSQL sharding proxy.",
-        subcommands: [Run.self, Check.self, Demo.self, HashPassword.self, RouteCommand.self],
+        subcommands: [Run.self, Check.self, Demo.self, HashPassword.self, RouteCommand.self, BenchRouter.self],
         defaultSubcommand: Run.self
     )
 }

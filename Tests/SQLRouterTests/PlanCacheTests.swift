@@ -89,6 +89,30 @@ final class PlanCacheTests: XCTestCase {
         print("plan cache: \(statistics)")
     }
 
+    /// Prepared statements (Parse) go through the cache too; each Bind must route the same.
+    func testPreparedStatementsFromTheCacheRouteLikeFreshOnes() {
+        let cached = Router(schema: Fixture.schema)
+        let fresh = Router(schema: Fixture.schema, planCacheSize: 0)
+        let texts = [
+            "SELECT * FROM users WHERE id = $1 AND name = 'x'",
+            "SELECT * FROM users WHERE id = $1 OR id = 17",
+            "INSERT INTO users (id, name) VALUES ($1, 'a'), (23, 'b')",
+            "UPDATE users SET name = $2 WHERE id = $1",
+            "SELECT * FROM users WHERE id = ANY($1)",
+        ]
+        for text in texts {
+            _ = cached.prepare(text.replacingOccurrences(of: "17", with: "18").replacingOccurrences(of: "'x'", with: "'y'"))
+            let (cachedOutcome, cachedPlan) = cached.prepare(text)
+            let (freshOutcome, freshPlan) = fresh.prepare(text)
+            XCTAssertEqual(cachedOutcome, freshOutcome, text)
+            guard let cachedPlan, let freshPlan else { return XCTFail("no plan for \(text)") }
+            for values in [["4242", "n"], ["{1,2,3}", "m"], ["17", "x"], ["abc", "y"]] {
+                let parameters = BoundParameters(values: values.map { Array($0.utf8) }, formats: [0, 0], types: [])
+                XCTAssertEqual(cached.route(cachedPlan, parameters: parameters), fresh.route(freshPlan, parameters: parameters), "\(text) \(values)")
+            }
+        }
+    }
+
     func testKeysIgnoreLiteralValuesWhitespaceCommentsAndCase() {
         func key(_ sql: String) -> String? { StatementLexer.normalize(sql)?.key }
         XCTAssertEqual(key("SELECT * FROM users WHERE id = 1"), key("select  *\nfrom Users /* c */ where ID = 987654"))
