@@ -1,7 +1,17 @@
+/// A cache entry: one reference to retain on a hit, however large the plan.
+final class CachedEntry: Sendable {
+    let plan: CachedPlan
+
+    init(_ plan: CachedPlan) {
+        self.plan = plan
+    }
+}
+
 /// What the plan cache keeps for one statement shape (``NormalizedStatement/key``).
 enum CachedPlan: Sendable {
-    /// SELECT/INSERT/UPDATE/DELETE: the plan, and where each literal it reads sits now.
-    case dml(DMLPlan, literals: [LiteralBinding])
+    /// SELECT/INSERT/UPDATE/DELETE: the plan, and where each literal it reads sits now; `fast`
+    /// for the common shape that needs no full analysis.
+    case dml(DMLPlan, literals: [LiteralBinding], fast: FastRoute?)
     /// A statement whose route does not depend on its literals (transaction control).
     case fixed(Route)
     /// `SET …`: replayed as the statement's own text.
@@ -21,7 +31,7 @@ struct LiteralBinding: Sendable {
 extension CachedPlan {
     /// The cache entry for a statement just routed the slow way, or nil when its route depends
     /// on more than its shape and literal slots.
-    static func make(type: String, route: Route, plan: DMLPlan?, normalized: NormalizedStatement, text: MessageText) -> CachedPlan? {
+    static func make(type: String, route: Route, plan: DMLPlan?, normalized: NormalizedStatement, text: MessageText, shardCount: Int) -> CachedPlan? {
         switch type {
         case "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt":
             guard let plan else { return nil }
@@ -30,7 +40,7 @@ extension CachedPlan {
                 guard let binding = binding(for: literal.location, normalized: normalized, text: text) else { return nil }
                 bindings.append(binding)
             }
-            return .dml(plan, literals: bindings)
+            return .dml(plan, literals: bindings, fast: FastRoute(plan, shardCount: shardCount))
         case "TransactionStmt":
             switch route {
             case .session(.begin), .session(.commit), .session(.rollback), .session(.savepoint), .session(.release), .session(.rollbackTo):
@@ -72,5 +82,80 @@ extension DMLPlan {
             default: nil
             }
         }
+    }
+}
+
+/// The route of a statement with one sharded table and nothing else that decides its shards (a
+/// point lookup, a single-row INSERT, an UPDATE by key): the shards its key conditions admit,
+/// then one shard, or what the full analysis said for several shards. Exactly what
+/// ``KeyPlacement`` and ``DMLRouting`` would answer for this shape, without copying its facts.
+final class FastRoute: Sendable {
+    let occurrence: Int
+    let table: String
+    let key: ShardedTable
+    let formula: KeyFormula
+    /// A single-row INSERT's key terms.
+    let insertRow: [KeyTerm]?
+    /// The route when several shards are admitted: `.scatter` (its shards replaced) or a refusal.
+    let severalShards: Route
+    let shardCount: Int
+
+    init?(_ plan: DMLPlan, shardCount: Int) {
+        // (A class: a cache hit retains it once instead of copying every field.)
+        let facts = plan.facts
+        guard facts.unknownTable == nil, facts.refusal == nil, facts.keyRefusal == nil, facts.sessionFunction == nil,
+              facts.keyEqualities.isEmpty,
+              let index = facts.occurrences.firstIndex(where: { $0.shardKey != nil }), let key = facts.occurrences[index].shardKey,
+              facts.occurrences.indices.allSatisfy({ i in
+                  i == index || (!facts.occurrences[i].isWriteTarget && (facts.occurrences[i].placement == .reference || facts.occurrences[i].placement == .catalog))
+              })
+        else { return nil }
+        let occurrence = facts.occurrences[index]
+        if let rows = occurrence.insertRows {
+            guard rows.count == 1 else { return nil }
+        } else {
+            // Only a table in its level's range is restricted by the level's WHERE clause.
+            guard occurrence.isInRange else { return nil }
+        }
+        // What the analysis answers when the key admits every shard.
+        var several = facts
+        several.occurrences[index].restriction = .shards(Set(0..<shardCount))
+        let route = DMLRouting(facts: several, shardCount: shardCount).route()
+        switch route {
+        case .scatter, .refuse: break
+        default: return nil
+        }
+        self.occurrence = index
+        self.table = occurrence.table.relname
+        self.key = key
+        self.formula = facts.levels[occurrence.level].whereFormula
+        self.insertRow = occurrence.insertRows?.first
+        self.severalShards = route
+        self.shardCount = shardCount
+    }
+
+    func route(_ resolver: KeyResolver, context: RoutingContext) -> Route {
+        let shards: Set<Int>
+        do {
+            if let insertRow {
+                guard let shard = try resolver.shard(ofRow: insertRow, key: key, table: table) else {
+                    return .refuse(.insertKeyNotConstant(key: key.keyColumns.joined(separator: ", ")))
+                }
+                return .shard(shard)
+            }
+            if let admitted = try resolver.shards(formula, occurrence: occurrence, key: key, table: table) {
+                shards = admitted
+            } else if case .success(let used) = key.function.shards(for: []) {
+                shards = used
+            } else {
+                shards = Set(0..<shardCount)
+            }
+        } catch {
+            return .refuse(error)
+        }
+        if shards.count <= 1 { return .shard(shards.first ?? 0) }
+        guard case .scatter(_, let kind) = severalShards else { return severalShards }
+        let route = Route.scatter(shards.sorted(), kind)
+        return StatementAnalysis.applyPolicy(route, executed: route, context: context, shardCount: shardCount)
     }
 }

@@ -147,6 +147,9 @@ private struct FormulaEvaluation {
     /// The shards of rows satisfying every atom (a conjunction); nil when they do not narrow.
     private func place(_ atoms: [(column: Int, atom: KeyAtom)]) throws(RoutingError) -> Set<Int>? {
         guard !atoms.isEmpty else { return nil }
+        if atoms.count == 1, key.keyColumns.count == 1, case .equals(let terms) = atoms[0].atom {
+            return try placeEquals(terms)
+        }
         let columnCount = key.keyColumns.count
         var equal: [Set<ShardKeyValue>?] = Array(repeating: nil, count: columnCount)
         var ranges: [[KeyRange]] = Array(repeating: [], count: columnCount)
@@ -185,6 +188,22 @@ private struct FormulaEvaluation {
             }
         }
         return result
+    }
+
+    /// `key = t` / `key IN (…)` on a one-column key, the most common shape, without building
+    /// constraint lists.
+    private func placeEquals(_ terms: [KeyTerm]) throws(RoutingError) -> Set<Int>? {
+        var shards = Set<Int>()
+        for term in terms {
+            guard let constants = try resolver.values(of: term, as: key.keyTypes[0], column: key.keyColumns[0]) else { return nil }
+            for case .value(let value) in constants {
+                switch key.function.shard(for: [value]) {
+                case .success(let shard): shards.insert(shard)
+                case .failure(let error): throw .noShardForKey(table: table, key: key, error)
+                }
+            }
+        }
+        return shards
     }
 
     private func bound(_ term: KeyTerm?, inclusive: Bool, type: ShardKeyType, column: String) throws(RoutingError) -> KeyBound? {

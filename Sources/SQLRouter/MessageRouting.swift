@@ -33,7 +33,7 @@ struct MessageRouting {
         var kept: ParameterizedRoute?
         let outcome = routeMessage(sql, parameters: nil) { statement, analysis, route in
             guard let type = statement.node?.type else { return }
-            plan = CachedPlan.make(type: type, route: route, plan: analysis.trace.plan, normalized: normalized, text: analysis.text)
+            plan = CachedPlan.make(type: type, route: route, plan: analysis.trace.plan, normalized: normalized, text: analysis.text, shardCount: schema.shardCount)
             if analysis.parameterUse.used {
                 let isDML = ["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt"].contains(type)
                 kept = ParameterizedRoute(statement: statement, plan: isDML ? analysis.trace.plan : nil, sql: sql, depth: statement.depth)

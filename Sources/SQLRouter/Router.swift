@@ -32,7 +32,7 @@ public final class Router: Sendable {
     public let limits: RouterLimits
     private let pool: ParserPool
     /// Plans by statement shape: a hit routes without parsing.
-    private let cache: PlanCache<CachedPlan>
+    private let cache: PlanCache<CachedEntry>
 
     /// A router for `schema`. The limits are clamped (``RouterLimits/clamped``). Parser threads
     /// are shared by all routers whose limits need the same stack size, and started by the
@@ -51,17 +51,18 @@ public final class Router: Sendable {
         guard bytes <= limits.maxStatementBytes else {
             return .failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes))
         }
-        guard !sql.utf8.contains(0) else { return .failure(.nulCharacter) }
+        // The lexer refuses control characters, NUL included: the check below is for other texts.
         if cache.capacity > 0, parameters == nil, bytes <= StatementLexer.maxBytes, let normalized = StatementLexer.normalize(sql) {
-            if let plan = cache.value(for: normalized.key) {
-                return cachedRoute(plan, sql: sql, normalized: normalized, context: context)
+            if let entry = cache.value(for: normalized.key) {
+                return cachedRoute(entry.plan, sql: sql, normalized: normalized, context: context)
             }
             let (outcome, plan, _) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
             if outcome != .failure(.tooDeeplyNested) {
-                if let plan { cache.insert(plan, for: normalized.key) }
+                if let plan { cache.insert(CachedEntry(plan), for: normalized.key) }
                 return outcome
             }
         }
+        guard !sql.utf8.contains(0) else { return .failure(.nulCharacter) }
         if bytes <= Self.inlineTextLimit {
             let outcome = MessageRouting(schema: schema, limits: inlineLimits, context: context).route(sql, parameters: parameters)
             if outcome != .failure(.tooDeeplyNested) { return outcome }
@@ -81,9 +82,14 @@ public final class Router: Sendable {
             routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: route)
         case .set(let isLocal):
             routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: .session(.set(sql: statementSQL, isLocal: isLocal)))
-        case .dml(let dml, let bindings):
+        case .dml(let dml, let bindings, let fast):
+            let literals = Self.literalValues(bindings, normalized)
+            if let fast, context.hint == nil, !dml.usesParameters {
+                let route = fast.route(KeyResolver(parameters: nil, literals: literals), context: context)
+                return .statements([RoutedStatement(sql: statementSQL, characterOffset: offset, route: route)])
+            }
             var analysis = StatementAnalysis(schema: schema, limits: limits, text: text, parameters: nil, context: context)
-            analysis.literals = Self.literalValues(bindings, normalized)
+            analysis.literals = literals
             routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: analysis.route(dml, sql: statementSQL))
             routed.dependsOnParameters = dml.usesParameters
         }
@@ -123,16 +129,17 @@ public final class Router: Sendable {
         }
         guard !sql.utf8.contains(0) else { return (.failure(.nulCharacter), nil) }
         if cache.capacity > 0, bytes <= StatementLexer.maxBytes, let normalized = StatementLexer.normalize(sql) {
-            if let plan = cache.value(for: normalized.key) {
+            if let entry = cache.value(for: normalized.key) {
+                let plan = entry.plan
                 let outcome = cachedRoute(plan, sql: sql, normalized: normalized, context: context)
-                guard case .dml(let dml, let bindings) = plan, dml.usesParameters else { return (outcome, nil) }
+                guard case .dml(let dml, let bindings, _) = plan, dml.usesParameters else { return (outcome, nil) }
                 var prepared = ParameterizedRoute(statement: nil, plan: dml, sql: sql, depth: 0)
                 prepared.literals = Self.literalValues(bindings, normalized)
                 return (outcome, prepared)
             }
             let (outcome, plan, kept) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
             if outcome != .failure(.tooDeeplyNested) {
-                if let plan { cache.insert(plan, for: normalized.key) }
+                if let plan { cache.insert(CachedEntry(plan), for: normalized.key) }
                 return (outcome, kept)
             }
         }

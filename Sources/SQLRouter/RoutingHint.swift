@@ -39,13 +39,28 @@ extension RoutingHint {
     /// followed by `shard=NAME` or `key=VALUE` (VALUE optionally in single quotes).
     static func comment(in sql: String, shardNames: [String]) -> Result<RoutingHint, RoutingError>? {
         // Most statements carry no hint: one substring test keeps them cheap.
-        guard sql.utf8.count >= 8, sql.contains("pgshard:") else { return nil }
+        guard mentionsPgshard(sql) else { return nil }
         for body in SQLScanner.comments(in: Array(sql.utf8)) {
             let text = body.trimmingWhitespace
             guard text.hasPrefix("pgshard:") else { continue }
             return parse(String(text.dropFirst("pgshard:".count)), shardNames: shardNames)
         }
         return nil
+    }
+
+    /// Whether `pgshard:` occurs in the text (a byte scan: most statements carry no hint).
+    private static func mentionsPgshard(_ sql: String) -> Bool {
+        let pattern: [UInt8] = Array("pgshard:".utf8)
+        var matched = 0
+        for byte in sql.utf8 {
+            if byte == pattern[matched] {
+                matched += 1
+                if matched == pattern.count { return true }
+            } else {
+                matched = byte == pattern[0] ? 1 : 0
+            }
+        }
+        return false
     }
 
     /// `shard=NAME` or `key=VALUE`.

@@ -55,9 +55,14 @@ struct StatementAnalysis {
         if case .allShards(let kind) = executed, hintFromComment {
             return .refuse(.hintOnAllShardsStatement(kind == .ddl ? "DDL" : "a write to a reference table"))
         }
+        return Self.applyPolicy(route, executed: executed, context: context, shardCount: schema.shardCount)
+    }
+
+    /// `cross_shard: deny` refuses a route that needs several shards.
+    static func applyPolicy(_ route: Route, executed: Route, context: RoutingContext, shardCount: Int) -> Route {
         if case .scatter(let shards, let kind) = executed, context.crossShard == .deny {
             let what = kind == .write ? "write" : "read"
-            return .refuse(.crossShardDenied("to \(what) \(shards.count == schema.shardCount ? "every shard" : "\(shards.count) shards")"))
+            return .refuse(.crossShardDenied("to \(what) \(shards.count == shardCount ? "every shard" : "\(shards.count) shards")"))
         }
         return route
     }

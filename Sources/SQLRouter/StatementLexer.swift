@@ -1,3 +1,5 @@
+import Foundation
+
 /// One literal of a statement, as the lexer found it.
 struct LiteralSlot: Equatable {
     enum Kind: UInt8 {
@@ -44,7 +46,8 @@ enum StatementLexer {
     static func normalize(_ text: String) -> NormalizedStatement? {
         var text = text
         return text.withUTF8 { buffer in
-            guard buffer.count <= maxBytes else { return nil }
+            // NUL anywhere (even inside a literal) is refused by the slow path with its own error.
+            guard buffer.count <= maxBytes, let base = buffer.baseAddress, memchr(base, 0, buffer.count) == nil else { return nil }
             var scan = Scan(bytes: buffer)
             return scan.run()
         }

@@ -12,6 +12,8 @@ struct BenchRouter: ParsableCommand {
 
     @Option(help: "Timed iterations per statement and path.")
     var iterations = 100_000
+    @Flag(help: .hidden)
+    var profileHits = false
 
     func run() {
         let schema = ShardingSchema(shardCount: 4, tables: [
@@ -30,6 +32,11 @@ struct BenchRouter: ParsableCommand {
             }),
             ("30-line analytic SELECT", { i in Self.analytic(i) }),
         ]
+        if profileHits {
+            let router = Router(schema: schema)
+            for i in 0..<iterations { _ = router.route(corpus[0].sql(i)) }
+            return
+        }
         print("routing time per statement, \(iterations) iterations (median / p99, microseconds)")
         print(pad("statement", 26) + pad("hit", 18) + pad("miss (lex+parse)", 20) + "parse only (no cache)")
         for (name, sql) in corpus {

@@ -126,9 +126,10 @@ final class PlanCacheTests: XCTestCase {
         XCTAssertEqual(StatementLexer.normalize("SELECT -5, 1e3, .5, 12")?.slots.map(\.kind), [.integer, .number, .number, .integer])
         // Not handled: the caller parses instead.
         for text in ["SELECT 1; SELECT 2", "SELECT U&'\\0041'", "SELECT N'x'", "SELECT E'\\101'", "SELECT 'open",
-                     "/* pgshard: shard=s1 */ SELECT 1", "SELECT 1 -- pgshard: key=1", "SELECT \u{1}", "", "   ", "SELECT 1; -- after"] {
+                     "/* pgshard: shard=s1 */ SELECT 1", "SELECT 1 -- pgshard: key=1", "SELECT \u{1}", "", "   ", "SELECT 1; -- after", "SELECT 'a\u{0}b'"] {
             XCTAssertNil(StatementLexer.normalize(text), text)
         }
+        XCTAssertEqual(Fixture.router.route("SELECT 'a\u{0}b'"), .failure(.nulCharacter))
     }
 
     func testLeastRecentlyUsedEviction() {
