@@ -91,8 +91,9 @@ struct DMLRouting {
                 return .failure(.invalidKeyLiteral(value, type: key.keyTypes[0], column: "\(occurrence.table.relname).\(key.keyColumns[0])"))
             }
             let shard: Int
-            switch key.function.shard(for: [parsed]) {
-            case .success(let placed): shard = placed
+            switch key.function.readShard(for: parsed) {
+            case .success(let placed?): shard = placed
+            case .success(nil): return .failure(.noShardForKey(table: occurrence.table.relname, key: key, .noRule(column: 0, value: parsed)))
             case .failure(let error): return .failure(.noShardForKey(table: occurrence.table.relname, key: key, error))
             }
             if let chosen, chosen.shard != shard { return .failure(.keyHintAmbiguous(chosen.occurrence, occurrence)) }

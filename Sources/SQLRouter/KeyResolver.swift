@@ -197,8 +197,8 @@ private struct FormulaEvaluation {
         for term in terms {
             guard let constants = try resolver.values(of: term, as: key.keyTypes[0], column: key.keyColumns[0]) else { return nil }
             for case .value(let value) in constants {
-                switch key.function.shard(for: [value]) {
-                case .success(let shard): shards.insert(shard)
+                switch key.function.readShard(for: value) {
+                case .success(let shard): if let shard { shards.insert(shard) }
                 case .failure(let error): throw .noShardForKey(table: table, key: key, error)
                 }
             }

@@ -32,7 +32,7 @@ public final class Router: Sendable {
     public let limits: RouterLimits
     private let pool: ParserPool
     /// Plans by statement shape: a hit routes without parsing.
-    private let cache: PlanCache<CachedEntry>
+    private let cache: LRUCache<CachedEntry>
 
     /// A router for `schema`. The limits are clamped (``RouterLimits/clamped``). Parser threads
     /// are shared by all routers whose limits need the same stack size, and started by the
@@ -40,7 +40,7 @@ public final class Router: Sendable {
     public init(schema: ShardingSchema, limits: RouterLimits = .init(), planCacheSize: Int = 10_000) {
         self.schema = schema
         self.limits = limits.clamped
-        self.cache = PlanCache(capacity: planCacheSize)
+        self.cache = LRUCache(capacity: planCacheSize)
         self.pool = ParserPool.shared(stackSize: ParserPool.stackSize(for: self.limits))
     }
 

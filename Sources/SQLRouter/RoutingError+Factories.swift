@@ -74,6 +74,11 @@ extension RoutingError {
                 sqlState: "23514",
                 message: "no shard of table \(table) accepts \(name) = \(value.map(\.sqlDescription) ?? "NULL") (sharding function \(key.function.name))",
                 hint: "add a rule for this value (or a default shard) to tables.\(table) in the configuration")
+        case .unavailable(let reason):
+            return RoutingError(
+                sqlState: "08001",
+                message: "the shard directory of table \(table) could not be read: \(reason)",
+                hint: "check directory.conninfo in the configuration and that its database is up")
         }
     }
 

@@ -16,6 +16,8 @@ public struct ShardingFunction: Sendable, Hashable {
         case consistent(ConsistentShardingFunction)
         /// md5 of the key's text modulo the shard count.
         case moduloMD5(ModuloMD5ShardingFunction)
+        /// A lookup table of key → shard in a database.
+        case directory(DirectoryShardingFunction)
     }
 
     /// What this function is.
@@ -46,6 +48,7 @@ public struct ShardingFunction: Sendable, Hashable {
         case .list: "list"
         case .consistent: "consistent"
         case .moduloMD5: "modulo-md5"
+        case .directory: "directory"
         }
     }
 
@@ -68,6 +71,18 @@ public struct ShardingFunction: Sendable, Hashable {
             return .success(hash.shards(for: constraints))
         }
         // The other functions have one key column.
+        if case .directory(let directory) = kind, case .values(let values) = constraints.first ?? .any {
+            // A key the directory does not know has no row anywhere: it adds no shard.
+            var shards = Set<Int>()
+            for case let value? in values {
+                do {
+                    if let shard = try directory.existingShard(value) { shards.insert(shard) }
+                } catch {
+                    return .failure(.unavailable(error.message))
+                }
+            }
+            return .success(shards)
+        }
         switch constraints.first ?? .any {
         case .any:
             return .success(usedShards)
@@ -90,8 +105,35 @@ public struct ShardingFunction: Sendable, Hashable {
             return .success(hash.shardIndex(for: key))
         }
         let value = key.first ?? nil
+        if case .directory(let directory) = kind {
+            guard let value else { return .failure(.noRule(column: 0, value: nil)) }
+            do {
+                guard let shard = try directory.assignedShard(value) else { return .failure(.noRule(column: 0, value: value)) }
+                return .success(shard)
+            } catch {
+                return .failure(.unavailable(error.message))
+            }
+        }
         guard let shard = singleShard(value) else { return .failure(.noRule(column: 0, value: value)) }
         return .success(shard)
+    }
+
+    /// The shard holding rows whose one key column equals `value`, for reading (a directory key
+    /// is looked up, never assigned): nil when no row can have that key.
+    public func readShard(for value: ShardKeyValue) -> Result<Int?, PlacementError> {
+        switch kind {
+        case .hash(let hash):
+            return .success(hash.shardIndex(for: [value]))
+        case .directory(let directory):
+            do {
+                return .success(try directory.existingShard(value))
+            } catch {
+                return .failure(.unavailable(error.message))
+            }
+        default:
+            guard let shard = singleShard(value) else { return .failure(.noRule(column: 0, value: value)) }
+            return .success(shard)
+        }
     }
 
     private func singleShard(_ value: ShardKeyValue?) -> Int? {
@@ -101,6 +143,7 @@ public struct ShardingFunction: Sendable, Hashable {
         case .list(let function): function.shard(for: value)
         case .consistent(let function): function.shard(for: value)
         case .moduloMD5(let function): function.shard(for: value)
+        case .directory: nil  // handled by the callers: lookups can fail
         }
     }
 
@@ -152,6 +195,8 @@ public enum PlacementError: Error, Sendable, Hashable {
     /// The value (of the key column at `column`) matches no rule of a `list` or `range`
     /// function that has no default.
     case noRule(column: Int, value: ShardKeyValue?)
+    /// The `directory` function's database could not answer.
+    case unavailable(String)
 }
 
 extension HashShardingFunction {

@@ -99,6 +99,30 @@ final class ShardingFunctionTests: XCTestCase {
         XCTAssertEqual(one, [["x"]])
     }
 
+    /// The directory function: new keys to the least-loaded shard, recorded; lookups route to
+    /// the recorded shard; tables naming the same directory are co-located.
+    func testDirectoryAssignsLeastLoadedShardsAndRoutesByTheRecord() throws {
+        let ids = Array(913_001...913_020)
+        for id in ids { try proxy.query("INSERT INTO members (id, name) VALUES (\(id), 'm\(id)')") }
+        let placed = try placement(table: "members", column: "id")
+        XCTAssertEqual(placed.count, 20)
+        XCTAssertEqual(Dictionary(grouping: placed.values, by: { $0 }).mapValues(\.count), [0: 5, 1: 5, 2: 5, 3: 5])
+        let recorded = try cluster.shardConnection(0).query("SELECT key, shard FROM pgshard_directory WHERE directory = 'members'")
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: recorded.map { ($0[0]!, $0[1]!) }), placed.mapValues { "s\($0)" })
+        for id in ids.prefix(5) {
+            XCTAssertEqual(try proxy.query("SELECT name FROM members WHERE id = \(id)"), [["m\(id)"]])
+            try proxy.query("INSERT INTO member_notes (member_id, note) VALUES (\(id), 'n')")
+        }
+        XCTAssertEqual(try placement(table: "member_notes", column: "member_id").mapValues { $0 },
+                       placed.filter { ids.prefix(5).map(String.init).contains($0.key) })
+        // Co-located: the join runs on the member's shard.
+        let joined = try proxy.query("SELECT m.name, n.note FROM members m JOIN member_notes n ON n.member_id = m.id WHERE m.id = \(ids[0])")
+        XCTAssertEqual(joined, [["m\(ids[0])", "n"]])
+        // A key the directory does not know has no rows anywhere (and is not assigned by a read).
+        XCTAssertEqual(try proxy.query("SELECT * FROM members WHERE id = 913999"), [])
+        XCTAssertEqual(try cluster.shardConnection(0).query("SELECT count(*) FROM pgshard_directory WHERE key = '913999'"), [["0"]])
+    }
+
     func testRangeAndListTablesPlaceAndNarrow() throws {
         for (day, note) in [("2024-12-31", "old"), ("2025-01-01", "h1"), ("2025-06-30", "h1"), ("2025-07-01", "h2"), ("2031-01-01", "h2")] {
             try proxy.query("INSERT INTO events (day, note) VALUES ('\(day)', '\(note)')")

@@ -59,6 +59,7 @@ final class TestCluster: @unchecked Sendable {
             \(users ?? "  - { name: app, password: \(password) }")
             shards:
             \(list.joined(separator: "\n"))
+            directory: { conninfo: "\(shards[0].conninfo(database: database))", cache_size: 1000 }
             tables:
               users:     { key: id, type: bigint }
               orders:    { key: user_id, type: bigint }
@@ -79,6 +80,8 @@ final class TestCluster: @unchecked Sendable {
               legacy:    { key: id, type: bigint, function: modulo-md5 }
               ringed:    { key: id, type: bigint, function: consistent, vnodes: 64 }
               tenants:   { key: [tenant, id], type: [text, bigint] }
+              members:   { key: id, type: bigint, function: directory }
+              member_notes: { key: member_id, type: bigint, function: directory, directory: members }
             \(extra)
             """
     }
@@ -96,7 +99,9 @@ final class TestCluster: @unchecked Sendable {
             CREATE TABLE regions (code text, note text);
             CREATE TABLE legacy (id bigint PRIMARY KEY, note text);
             CREATE TABLE ringed (id bigint PRIMARY KEY, note text);
-            CREATE TABLE tenants (tenant text, id bigint, note text, PRIMARY KEY (tenant, id))
+            CREATE TABLE tenants (tenant text, id bigint, note text, PRIMARY KEY (tenant, id));
+            CREATE TABLE members (id bigint PRIMARY KEY, name text);
+            CREATE TABLE member_notes (member_id bigint, note text)
             """
         try proxyConnection(port: port).query(ddl)
         try BlockingConnection(conninfo: reference.conninfo(database: database)).query(ddl)

@@ -113,7 +113,7 @@ final class ProxyConfigTests: XCTestCase {
                 "tables.t2.ranges[0]: from must be below to",
                 "tables.t3.lists[1].values: x is listed twice; a value belongs to one shard",
                 "tables.t4.lists[0].shard: unknown shard \"z\"",
-                "tables.t5.function: unknown sharding function \"directory\"; use hash, range, list, consistent or modulo-md5; directory is not implemented yet",
+                "tables.t5.function: function directory needs a directory: { conninfo: ... } section",
                 "tables.t6.key: function range takes one key column; only hash takes several",
                 "tables.t7.type: range needs an ordered key type (integers, numeric, date, timestamp, timestamptz), not text",
                 "tables.t8.type: hash placement of numeric keys is not supported; use range or list, or a bigint key",

@@ -133,7 +133,7 @@ final class PlanCacheTests: XCTestCase {
     }
 
     func testLeastRecentlyUsedEviction() {
-        let cache = PlanCache<Int>(capacity: 2)
+        let cache = LRUCache<Int>(capacity: 2)
         cache.insert(1, for: "a")
         cache.insert(2, for: "b")
         XCTAssertEqual(cache.value(for: "a"), 1)

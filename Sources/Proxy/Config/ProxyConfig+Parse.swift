@@ -129,8 +129,14 @@ struct ConfigReader {
         var config = ProxyConfig()
         guard let top = map(root ?? [String: Any](), "", allowed: [
             "listen", "auth", "auth_failure_delay", "users", "tls", "require_tls", "database", "shards", "tables",
-            "limits", "backend", "log", "pool", "workers", "cross_shard",
+            "limits", "backend", "log", "pool", "workers", "cross_shard", "directory",
         ]) else { return config }
+        if let directory = map(top["directory"], "directory", allowed: ["conninfo", "cache_size"]),
+           let conninfo = requiredString(directory["conninfo"], "directory.conninfo") {
+            var settings = ProxyConfig.DirectorySettings(conninfo: conninfo)
+            if let size = integer(directory["cache_size"], "directory.cache_size", range: 0...100_000_000) { settings.cacheSize = size }
+            config.directory = settings
+        }
         if let policy = crossShard(top["cross_shard"], "cross_shard") { config.crossShard = policy }
         if let n = integer(top["workers"], "workers", range: 1...256) { config.workers = n }
         if let pool = map(top["pool"], "pool", allowed: ["mode", "size", "query_wait_timeout", "lifetime", "idle_timeout"]) {
@@ -170,7 +176,7 @@ struct ConfigReader {
             problem("require_tls", "require_tls is true but no tls certificate is configured; add tls: { cert: ..., key: ... }")
         }
         config.shards = readShards(top["shards"])
-        config.tables = readTables(top["tables"], shardNames: config.shards.map(\.name))
+        config.tables = readTables(top["tables"], shardNames: config.shards.map(\.name), hasDirectory: config.directory != nil)
 
         if let limits = map(top["limits"], "limits", allowed: ["max_message_size", "max_statement_size", "max_client_connections"]) {
             if let n = integer(limits["max_message_size"], "limits.max_message_size", range: 1024...(1 << 30)) { config.limits.maxMessageSize = n }

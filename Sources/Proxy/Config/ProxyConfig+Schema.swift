@@ -7,10 +7,16 @@ extension ProxyConfig {
     public var shardingSchema: ShardingSchema {
         let index = Dictionary(uniqueKeysWithValues: shards.enumerated().map { ($1.name, $0) })
         var rules: [String: TableRule] = [:]
+        // One store for every directory table of this schema: co-located tables share it.
+        let store = directory.map {
+            DirectoryStore(conninfo: $0.conninfo, shardNames: shards.map(\.name), weights: shards.map(\.weight),
+                           cacheSize: $0.cacheSize, timeout: Int(backend.connectTimeout.rounded(.up)))
+        }
         for (name, table) in tables {
             switch table {
             case .sharded(let spec):
-                rules[name] = .sharded(ShardedTable(keyColumns: spec.columns, keyTypes: spec.types, function: function(spec.function, index: index)))
+                rules[name] = .sharded(ShardedTable(
+                    keyColumns: spec.columns, keyTypes: spec.types, function: function(spec.function, index: index, store: store)))
             case .reference:
                 rules[name] = .reference
             case .pinned(let shard):
@@ -20,7 +26,7 @@ extension ProxyConfig {
         return ShardingSchema(shardCount: shards.count, tables: rules, shardNames: shards.map(\.name))
     }
 
-    private func function(_ spec: FunctionSpec, index: [String: Int]) -> ShardingFunction {
+    private func function(_ spec: FunctionSpec, index: [String: Int], store: DirectoryStore?) -> ShardingFunction {
         let count = shards.count
         switch spec {
         case .hash:
@@ -41,6 +47,10 @@ extension ProxyConfig {
             return ShardingFunction(.consistent(ring), shardCount: count)
         case .moduloMD5:
             return ShardingFunction(.moduloMD5(ModuloMD5ShardingFunction(shardCount: count)), shardCount: count)
+        case .directory(let name):
+            // The parser refuses `function: directory` without a `directory:` section.
+            let lookup: any DirectoryLookup = store ?? DirectoryStore(conninfo: "", shardNames: [], weights: [], cacheSize: 0, timeout: 1)
+            return ShardingFunction(.directory(DirectoryShardingFunction(directory: name, lookup: lookup)), shardCount: count)
         }
     }
 

@@ -3,9 +3,9 @@ import Sharding
 
 /// The `tables:` section: sharded (with their functions), reference and pinned tables.
 extension ConfigReader {
-    static let tableSettings: Set<String> = ["key", "type", "function", "reference", "shard", "ranges", "lists", "default", "vnodes"]
+    static let tableSettings: Set<String> = ["key", "type", "function", "reference", "shard", "ranges", "lists", "default", "vnodes", "directory"]
 
-    mutating func readTables(_ value: Any?, shardNames: [String]) -> [String: ProxyConfig.Table] {
+    mutating func readTables(_ value: Any?, shardNames: [String], hasDirectory: Bool = true) -> [String: ProxyConfig.Table] {
         guard let entries = anyMap(value, "tables") else { return [:] }
         var tables: [String: ProxyConfig.Table] = [:]
         for name in entries.keys.sorted() {
@@ -23,7 +23,10 @@ extension ConfigReader {
                 tables[lower] = .pinned(shard: shard)
             } else if entry["reference"] as? Bool == true {
                 tables[lower] = .reference
-            } else if let spec = readShardKey(entry, path: path, shardNames: shardNames) {
+            } else if let spec = readShardKey(entry, path: path, table: lower, shardNames: shardNames) {
+                if case .directory = spec.function, !hasDirectory {
+                    problem("\(path).function", "function directory needs a directory: { conninfo: ... } section")
+                }
                 tables[lower] = .sharded(spec)
             }
         }
@@ -32,7 +35,7 @@ extension ConfigReader {
 
     /// `key` (one column or a list), `type` (one or a list, default bigint), `function` and its
     /// settings.
-    private mutating func readShardKey(_ entry: [String: Any], path: String, shardNames: [String]) -> ProxyConfig.ShardKeySpec? {
+    private mutating func readShardKey(_ entry: [String: Any], path: String, table: String, shardNames: [String]) -> ProxyConfig.ShardKeySpec? {
         guard let columns = stringList(entry["key"], "\(path).key"), !columns.isEmpty else { return nil }
         var types = Array(repeating: ShardKeyType.bigint, count: columns.count)
         if let typeNames = stringList(entry["type"], "\(path).type") {
@@ -53,13 +56,13 @@ extension ConfigReader {
         let functionName = string(entry["function"], "\(path).function") ?? "hash"
         let settings: [String: Set<String>] = [
             "hash": [], "range": ["ranges", "default"], "list": ["lists", "default"], "consistent": ["vnodes"], "modulo-md5": [],
+            "directory": ["directory"],
         ]
         guard let allowed = settings[functionName] else {
-            let hint = functionName == "directory" ? "; directory is not implemented yet" : ""
-            problem("\(path).function", "unknown sharding function \"\(functionName)\"; use hash, range, list, consistent or modulo-md5\(hint)")
+            problem("\(path).function", "unknown sharding function \"\(functionName)\"; use hash, range, list, consistent, modulo-md5 or directory")
             return nil
         }
-        for setting in ["ranges", "lists", "default", "vnodes"] where entry[setting] != nil && !allowed.contains(setting) {
+        for setting in ["ranges", "lists", "default", "vnodes", "directory"] where entry[setting] != nil && !allowed.contains(setting) {
             problem("\(path).\(setting)", "not a setting of function \(functionName)")
         }
         if functionName != "hash", columns.count > 1 {
@@ -92,6 +95,9 @@ extension ConfigReader {
                 return nil
             }
             return spec(.consistent(vnodes: integer(entry["vnodes"], "\(path).vnodes", range: 1...10_000) ?? 256))
+        case "directory":
+            // Tables naming the same directory are co-located (default: the table's own name).
+            return spec(.directory(name: string(entry["directory"], "\(path).directory") ?? table))
         default:
             return spec(.moduloMD5)
         }

@@ -31,6 +31,8 @@ public struct ProxyConfig: Sendable, Equatable {
     public var pool = PoolSettings()
     /// Event loops (threads serving clients); nil: one per CPU core.
     public var workers: Int?
+    /// The directory database, for tables with `function: directory`.
+    public var directory: DirectorySettings?
     /// Whether statements may need several shards (`cross_shard`); a user may override it.
     public var crossShard: RoutingContext.CrossShard = .allow
 
@@ -141,6 +143,16 @@ public struct ProxyConfig: Sendable, Equatable {
         case list(rules: [ListRule], default: String?)
         case consistent(vnodes: Int)
         case moduloMD5
+        /// Keys looked up in (and new keys recorded to) the directory database under this name.
+        case directory(name: String)
+    }
+
+    /// Where the `directory` function keeps key → shard (`directory:` at the top level).
+    public struct DirectorySettings: Sendable, Equatable {
+        /// libpq conninfo of the database holding `pgshard_directory`.
+        public var conninfo: String
+        /// Known keys kept in memory.
+        public var cacheSize = 100_000
     }
 
     public struct RangeRule: Sendable, Equatable {

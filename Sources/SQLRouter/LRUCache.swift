@@ -1,8 +1,9 @@
 import Foundation
 
-/// A bounded least-recently-used map from normalized statements to plans, shared by every
-/// event loop (one lock; a hit costs a hash lookup and two list links).
-final class PlanCache<Value: Sendable>: @unchecked Sendable {
+/// A bounded least-recently-used map keyed by strings (plans by statement shape, directory
+/// entries), safe to share between threads (one lock; a hit costs a hash lookup and two list
+/// links).
+public final class LRUCache<Value: Sendable>: @unchecked Sendable {
     private struct Entry {
         var key: String
         var value: Value
@@ -10,7 +11,7 @@ final class PlanCache<Value: Sendable>: @unchecked Sendable {
         var older: Int
     }
 
-    let capacity: Int
+    public let capacity: Int
     private let lock = NSLock()
     private var index: [String: Int] = [:]
     private var entries: [Entry] = []
@@ -20,11 +21,11 @@ final class PlanCache<Value: Sendable>: @unchecked Sendable {
     private(set) var misses = 0
     private(set) var evictions = 0
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         self.capacity = max(0, capacity)
     }
 
-    func value(for key: String) -> Value? {
+    public func value(for key: String) -> Value? {
         lock.lock()
         defer { lock.unlock() }
         guard let slot = index[key] else {
@@ -36,7 +37,7 @@ final class PlanCache<Value: Sendable>: @unchecked Sendable {
         return entries[slot].value
     }
 
-    func insert(_ value: Value, for key: String) {
+    public func insert(_ value: Value, for key: String) {
         guard capacity > 0 else { return }
         lock.lock()
         defer { lock.unlock() }
@@ -63,7 +64,7 @@ final class PlanCache<Value: Sendable>: @unchecked Sendable {
     }
 
     /// Counters for metrics: hits, misses, evictions, entries.
-    var statistics: (hits: Int, misses: Int, evictions: Int, count: Int) {
+    public var statistics: (hits: Int, misses: Int, evictions: Int, count: Int) {
         lock.lock()
         defer { lock.unlock() }
         return (hits, misses, evictions, index.count)
