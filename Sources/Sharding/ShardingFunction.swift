@@ -18,6 +18,8 @@ public struct ShardingFunction: Sendable, Hashable {
         case moduloMD5(ModuloMD5ShardingFunction)
         /// A lookup table of key → shard in a database.
         case directory(DirectoryShardingFunction)
+        /// Tenant → group of shards, second key → shard inside the group.
+        case group(GroupShardingFunction)
     }
 
     /// What this function is.
@@ -49,6 +51,7 @@ public struct ShardingFunction: Sendable, Hashable {
         case .consistent: "consistent"
         case .moduloMD5: "modulo-md5"
         case .directory: "directory"
+        case .group: "group"
         }
     }
 
@@ -69,6 +72,9 @@ public struct ShardingFunction: Sendable, Hashable {
     public func shards(for constraints: [KeyConstraint]) -> Result<Set<Int>, PlacementError> {
         if case .hash(let hash) = kind {
             return .success(hash.shards(for: constraints))
+        }
+        if case .group(let group) = kind {
+            return group.shards(for: constraints)
         }
         // The other functions have one key column.
         if case .directory(let directory) = kind, case .values(let values) = constraints.first ?? .any {
@@ -103,6 +109,12 @@ public struct ShardingFunction: Sendable, Hashable {
     public func shard(for key: [ShardKeyValue?]) -> Result<Int, PlacementError> {
         if case .hash(let hash) = kind {
             return .success(hash.shardIndex(for: key))
+        }
+        if case .group(let group) = kind {
+            guard let shard = group.shard(tenant: key.first ?? nil, key: key.count > 1 ? key[1] : nil) else {
+                return .failure(.noRule(column: 0, value: key.first ?? nil))
+            }
+            return .success(shard)
         }
         let value = key.first ?? nil
         if case .directory(let directory) = kind {
@@ -143,7 +155,7 @@ public struct ShardingFunction: Sendable, Hashable {
         case .list(let function): function.shard(for: value)
         case .consistent(let function): function.shard(for: value)
         case .moduloMD5(let function): function.shard(for: value)
-        case .directory: nil  // handled by the callers: lookups can fail
+        case .directory, .group: nil  // handled by the callers
         }
     }
 
@@ -152,6 +164,7 @@ public struct ShardingFunction: Sendable, Hashable {
         switch kind {
         case .range(let function): function.allShards
         case .list(let function): function.allShards
+        case .group(let function): Set(function.groups.flatMap { $0 })
         default: Set(0..<shardCount)
         }
     }

@@ -71,7 +71,12 @@ final class ProxyConfigTests: XCTestCase {
               ring: { key: id, function: consistent, vnodes: 32 }
               legacy: { key: id, function: modulo-md5 }
               tenants: { key: [tenant, id], type: [text, bigint] }
+              items: { key: [tenant, id], type: [text, bigint], function: group, groups: { lists: [{ values: [acme], group: east }], default: west } }
+            shard_groups: { east: [a], west: [b, c] }
             """)
+        XCTAssertEqual(config.shardGroups, ["east": ["a"], "west": ["b", "c"]])
+        XCTAssertEqual(config.tables["items"], .sharded(ProxyConfig.ShardKeySpec(columns: ["tenant", "id"], types: [.text, .bigint],
+            function: .group(lists: [.init(values: [.text("acme")], group: "east")], default: "west"))))
         XCTAssertEqual(config.shards[1].weight, 3)
         XCTAssertEqual(config.tables["events"], .sharded(key: "day", type: .date, function: .range(rules: [
             .init(from: nil, to: ShardKeyType.date.parse("2025-01-01"), shard: "a"), .init(from: ShardKeyType.date.parse("2025-01-01"), to: nil, shard: "b"),

@@ -11,6 +11,8 @@ final class FunctionRoutingTests: XCTestCase {
         .init(lower: ShardKeyType.date.parse("2025-07-01"), upper: nil, shard: 2),
     ], defaultShard: nil)
     private static let regions = ListShardingFunction(shardOf: [.text("eu"): 1, .text("us"): 3], defaultShard: nil)
+    /// eu = s0, s1; us = s2, s3; acme in eu, others by default in us.
+    private static let groups = GroupShardingFunction(groups: [[0, 1], [2, 3]], groupOf: [.text("acme"): 0], defaultGroup: 1)
     private static let router = Router(schema: ShardingSchema(shardCount: 4, tables: [
         "events": .sharded(keyColumn: "day", keyType: .date, function: ShardingFunction(.range(months), shardCount: 4)),
         "visits": .sharded(keyColumn: "day", keyType: .date, function: ShardingFunction(.range(months), shardCount: 4)),
@@ -20,6 +22,7 @@ final class FunctionRoutingTests: XCTestCase {
         "regions": .sharded(keyColumn: "code", keyType: .text, function: ShardingFunction(.list(regions), shardCount: 4)),
         "tenants": .sharded(ShardedTable(keyColumns: ["tenant", "id"], keyTypes: [.text, .bigint], function: .hash(shardCount: 4))),
         "legacy": .sharded(keyColumn: "id", keyType: .bigint, function: ShardingFunction(.moduloMD5(ModuloMD5ShardingFunction(shardCount: 4)), shardCount: 4)),
+        "items": .sharded(ShardedTable(keyColumns: ["tenant", "id"], keyTypes: [.text, .bigint], function: ShardingFunction(.group(groups), shardCount: 4))),
     ]))
 
     private func route(_ sql: String) -> Route? { Fixture.route(sql, router: Self.router) }
@@ -73,6 +76,20 @@ final class FunctionRoutingTests: XCTestCase {
         XCTAssertTrue(error.message.contains("\"id\""), error.message)
         guard case .refuse(let update)? = route("UPDATE tenants SET id = 1 WHERE tenant = 'a' AND id = 2") else { return XCTFail() }
         XCTAssertTrue(update.message.contains("shard key \"id\""), update.message)
+    }
+
+    func testShardGroupsKeepATenantInsideItsGroup() {
+        let inside = HashShardingFunction(shardCount: 2)
+        XCTAssertEqual(route("SELECT * FROM items WHERE tenant = 'acme'"), .scatter([0, 1], .read))
+        XCTAssertEqual(route("SELECT * FROM items WHERE tenant = 'globex'"), .scatter([2, 3], .read))
+        XCTAssertEqual(route("SELECT * FROM items WHERE tenant = 'acme' AND id = 5"), .shard(inside.shardIndex(for: [.integer(5)])))
+        XCTAssertEqual(route("SELECT * FROM items WHERE tenant = 'globex' AND id = 5"), .shard(2 + inside.shardIndex(for: [.integer(5)])))
+        XCTAssertEqual(route("INSERT INTO items (tenant, id) VALUES ('acme', 7)"), .shard(inside.shardIndex(for: [.integer(7)])))
+        XCTAssertEqual(route("SELECT * FROM items WHERE id = 5"), .scatter([0, 1, 2, 3], .read))
+        let hashed = GroupShardingFunction(groups: [[0], [1, 2]], groupOf: nil, defaultGroup: nil)
+        let function = ShardingFunction(.group(hashed), shardCount: 3)
+        let group = HashShardingFunction(shardCount: 2).shardIndex(for: [.text("t1")])
+        XCTAssertEqual(try function.shards(for: [.values([.text("t1")])]).get(), Set(hashed.groups[group]))
     }
 
     func testModuloMD5Keys() {

@@ -129,7 +129,7 @@ struct ConfigReader {
         var config = ProxyConfig()
         guard let top = map(root ?? [String: Any](), "", allowed: [
             "listen", "auth", "auth_failure_delay", "users", "tls", "require_tls", "database", "shards", "tables",
-            "limits", "backend", "log", "pool", "workers", "cross_shard", "directory",
+            "limits", "backend", "log", "pool", "workers", "cross_shard", "directory", "shard_groups",
         ]) else { return config }
         if let directory = map(top["directory"], "directory", allowed: ["conninfo", "cache_size"]),
            let conninfo = requiredString(directory["conninfo"], "directory.conninfo") {
@@ -176,7 +176,9 @@ struct ConfigReader {
             problem("require_tls", "require_tls is true but no tls certificate is configured; add tls: { cert: ..., key: ... }")
         }
         config.shards = readShards(top["shards"])
-        config.tables = readTables(top["tables"], shardNames: config.shards.map(\.name), hasDirectory: config.directory != nil)
+        config.shardGroups = readShardGroups(top["shard_groups"], shardNames: config.shards.map(\.name))
+        config.tables = readTables(top["tables"], shardNames: config.shards.map(\.name), hasDirectory: config.directory != nil,
+                                   groups: Set(config.shardGroups.keys))
 
         if let limits = map(top["limits"], "limits", allowed: ["max_message_size", "max_statement_size", "max_client_connections"]) {
             if let n = integer(limits["max_message_size"], "limits.max_message_size", range: 1024...(1 << 30)) { config.limits.maxMessageSize = n }

@@ -47,6 +47,19 @@ extension ProxyConfig {
             return ShardingFunction(.consistent(ring), shardCount: count)
         case .moduloMD5:
             return ShardingFunction(.moduloMD5(ModuloMD5ShardingFunction(shardCount: count)), shardCount: count)
+        case .group(let lists, let defaultGroup):
+            let names = shardGroups.keys.sorted()
+            let groups = names.map { (shardGroups[$0] ?? []).map { index[$0] ?? 0 } }
+            var groupOf: [ShardKeyValue: Int]?
+            if let lists {
+                var map: [ShardKeyValue: Int] = [:]
+                for rule in lists {
+                    for value in rule.values { map[value] = names.firstIndex(of: rule.group) ?? 0 }
+                }
+                groupOf = map
+            }
+            let function = GroupShardingFunction(groups: groups, groupOf: groupOf, defaultGroup: defaultGroup.flatMap { names.firstIndex(of: $0) })
+            return ShardingFunction(.group(function), shardCount: count)
         case .directory(let name):
             // The parser refuses `function: directory` without a `directory:` section.
             let lookup: any DirectoryLookup = store ?? DirectoryStore(conninfo: "", shardNames: [], weights: [], cacheSize: 0, timeout: 1)

@@ -3,9 +3,31 @@ import Sharding
 
 /// The `tables:` section: sharded (with their functions), reference and pinned tables.
 extension ConfigReader {
-    static let tableSettings: Set<String> = ["key", "type", "function", "reference", "shard", "ranges", "lists", "default", "vnodes", "directory"]
+    static let tableSettings: Set<String> = ["key", "type", "function", "reference", "shard", "ranges", "lists", "default", "vnodes", "directory", "groups"]
 
-    mutating func readTables(_ value: Any?, shardNames: [String], hasDirectory: Bool = true) -> [String: ProxyConfig.Table] {
+    /// `shard_groups: { name: [shard, …] }`: every shard in at most one group.
+    mutating func readShardGroups(_ value: Any?, shardNames: [String]) -> [String: [String]] {
+        guard let entries = anyMap(value, "shard_groups") else { return [:] }
+        var groups: [String: [String]] = [:]
+        var seen = Set<String>()
+        for name in entries.keys.sorted() {
+            let path = "shard_groups.\(name)"
+            guard let members = entries[name] as? [Any], !members.isEmpty else {
+                problem(path, "expected a non-empty list of shard names")
+                continue
+            }
+            var list: [String] = []
+            for (i, member) in members.enumerated() {
+                guard let shard = readShardName(member, path: "\(path)[\(i)]", shardNames: shardNames) else { continue }
+                if !seen.insert(shard).inserted { problem("\(path)[\(i)]", "shard \"\(shard)\" is in two groups") }
+                list.append(shard)
+            }
+            groups[name] = list
+        }
+        return groups
+    }
+
+    mutating func readTables(_ value: Any?, shardNames: [String], hasDirectory: Bool = true, groups: Set<String> = []) -> [String: ProxyConfig.Table] {
         guard let entries = anyMap(value, "tables") else { return [:] }
         var tables: [String: ProxyConfig.Table] = [:]
         for name in entries.keys.sorted() {
@@ -23,7 +45,7 @@ extension ConfigReader {
                 tables[lower] = .pinned(shard: shard)
             } else if entry["reference"] as? Bool == true {
                 tables[lower] = .reference
-            } else if let spec = readShardKey(entry, path: path, table: lower, shardNames: shardNames) {
+            } else if let spec = readShardKey(entry, path: path, table: lower, shardNames: shardNames, groups: groups) {
                 if case .directory = spec.function, !hasDirectory {
                     problem("\(path).function", "function directory needs a directory: { conninfo: ... } section")
                 }
@@ -35,7 +57,7 @@ extension ConfigReader {
 
     /// `key` (one column or a list), `type` (one or a list, default bigint), `function` and its
     /// settings.
-    private mutating func readShardKey(_ entry: [String: Any], path: String, table: String, shardNames: [String]) -> ProxyConfig.ShardKeySpec? {
+    private mutating func readShardKey(_ entry: [String: Any], path: String, table: String, shardNames: [String], groups: Set<String>) -> ProxyConfig.ShardKeySpec? {
         guard let columns = stringList(entry["key"], "\(path).key"), !columns.isEmpty else { return nil }
         var types = Array(repeating: ShardKeyType.bigint, count: columns.count)
         if let typeNames = stringList(entry["type"], "\(path).type") {
@@ -56,16 +78,25 @@ extension ConfigReader {
         let functionName = string(entry["function"], "\(path).function") ?? "hash"
         let settings: [String: Set<String>] = [
             "hash": [], "range": ["ranges", "default"], "list": ["lists", "default"], "consistent": ["vnodes"], "modulo-md5": [],
-            "directory": ["directory"],
+            "directory": ["directory"], "group": ["groups"],
         ]
         guard let allowed = settings[functionName] else {
             problem("\(path).function", "unknown sharding function \"\(functionName)\"; use hash, range, list, consistent, modulo-md5 or directory")
             return nil
         }
-        for setting in ["ranges", "lists", "default", "vnodes", "directory"] where entry[setting] != nil && !allowed.contains(setting) {
+        for setting in ["ranges", "lists", "default", "vnodes", "directory", "groups"] where entry[setting] != nil && !allowed.contains(setting) {
             problem("\(path).\(setting)", "not a setting of function \(functionName)")
         }
-        if functionName != "hash", columns.count > 1 {
+        if functionName == "group" {
+            guard columns.count == 2 else {
+                problem("\(path).key", "function group takes two key columns: [tenant, key]")
+                return nil
+            }
+            guard !groups.isEmpty else {
+                problem("\(path).function", "function group needs shard_groups: { name: [shards], … }")
+                return nil
+            }
+        } else if functionName != "hash", columns.count > 1 {
             problem("\(path).key", "function \(functionName) takes one key column; only hash takes several")
             return nil
         }
@@ -95,6 +126,32 @@ extension ConfigReader {
                 return nil
             }
             return spec(.consistent(vnodes: integer(entry["vnodes"], "\(path).vnodes", range: 1...10_000) ?? 256))
+        case "group":
+            guard let settings = map(entry["groups"], "\(path).groups", allowed: ["lists", "default"]) else {
+                return spec(.group(lists: nil, default: nil))
+            }
+            var rules: [ProxyConfig.GroupRule] = []
+            for (i, item) in ((settings["lists"] as? [Any]) ?? []).enumerated() {
+                let itemPath = "\(path).groups.lists[\(i)]"
+                guard let rule = map(item, itemPath, allowed: ["values", "group"]),
+                      let group = requiredString(rule["group"], "\(itemPath).group"), let values = rule["values"] as? [Any]
+                else { return nil }
+                guard groups.contains(group) else {
+                    problem("\(itemPath).group", "unknown shard group \"\(group)\"")
+                    return nil
+                }
+                var parsed: [ShardKeyValue] = []
+                for value in values {
+                    guard let key = keyValue(value, "\(itemPath).values", type: types[0]) else { return nil }
+                    parsed.append(key)
+                }
+                rules.append(.init(values: parsed, group: group))
+            }
+            let defaultGroup = string(settings["default"], "\(path).groups.default")
+            if let defaultGroup, !groups.contains(defaultGroup) {
+                problem("\(path).groups.default", "unknown shard group \"\(defaultGroup)\"")
+            }
+            return spec(.group(lists: rules, default: defaultGroup))
         case "directory":
             // Tables naming the same directory are co-located (default: the table's own name).
             return spec(.directory(name: string(entry["directory"], "\(path).directory") ?? table))

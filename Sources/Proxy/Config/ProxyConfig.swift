@@ -31,6 +31,8 @@ public struct ProxyConfig: Sendable, Equatable {
     public var pool = PoolSettings()
     /// Event loops (threads serving clients); nil: one per CPU core.
     public var workers: Int?
+    /// Named groups of shards (`shard_groups: { eu: [s0, s1] }`), for `function: group`.
+    public var shardGroups: [String: [String]] = [:]
     /// The directory database, for tables with `function: directory`.
     public var directory: DirectorySettings?
     /// Whether statements may need several shards (`cross_shard`); a user may override it.
@@ -145,6 +147,14 @@ public struct ProxyConfig: Sendable, Equatable {
         case moduloMD5
         /// Keys looked up in (and new keys recorded to) the directory database under this name.
         case directory(name: String)
+        /// First key column → shard group (listed tenants, else `default`; no list: hash over the
+        /// groups in name order), second key column → shard inside the group by hash.
+        case group(lists: [GroupRule]?, default: String?)
+    }
+
+    public struct GroupRule: Sendable, Equatable {
+        public var values: [ShardKeyValue]
+        public var group: String
     }
 
     /// Where the `directory` function keeps key → shard (`directory:` at the top level).
