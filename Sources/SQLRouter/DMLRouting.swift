@@ -172,6 +172,9 @@ struct DMLRouting {
         if kind == .insert, target.insertRows != nil {
             return .refuse(.insertSpansShards())
         }
+        if kind == .insert {
+            return .refuse(.insertSelect(table: target.table.relname))
+        }
         guard kind == .update || kind == .delete else {
             return .refuse(.writeWithoutShardKey(verb, target))
         }

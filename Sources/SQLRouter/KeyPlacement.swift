@@ -69,6 +69,11 @@ struct KeyPlacement {
             facts.occurrences[index].group = groups.find(index)
             facts.occurrences[index].restriction = restrictions[root] ?? .unrestricted
         }
+        // INSERT … SELECT: the inserted keys are the source table's, so are their shards.
+        for equality in facts.keyEqualities where facts.occurrences[equality.left.occurrence].keyFromSelect {
+            let source = components.find(equality.right.occurrence)
+            facts.occurrences[equality.left.occurrence].restriction = restrictions[source] ?? .unrestricted
+        }
     }
 }
 

@@ -38,6 +38,9 @@ struct TableOccurrence {
     /// For the target of `INSERT … VALUES` into a sharded table: each row's terms for the key
     /// columns, in key order.
     var insertRows: [[KeyTerm]]?
+    /// `INSERT … SELECT` whose key column is filled from a co-located table's key: the target's
+    /// rows go where that table's rows are (``KeyPlacement``).
+    var keyFromSelect = false
     /// The shard of each of those rows, once read.
     var insertRowShards: [Int]?
     /// Occurrences joined on equal shard keys at the same level share a component: their

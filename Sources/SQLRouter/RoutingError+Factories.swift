@@ -290,8 +290,8 @@ extension RoutingError {
 
     static func insertSelect(table: String) -> RoutingError {
         notSupported(
-            "INSERT … SELECT into sharded table \"\(table)\" is not supported yet",
-            hint: "insert the rows with VALUES")
+            "INSERT … SELECT into sharded table \"\(table)\" runs only when the SELECT reads one shard and fills the key from a co-located table's key (or a constant) on that shard",
+            hint: "fix the shard key in the SELECT's WHERE clause, or insert the rows with VALUES")
     }
 
     static func insertKeyNotConstant(key: String) -> RoutingError {

@@ -13,11 +13,12 @@ extension StatementScanner {
         let target = insert["relation"].flatMap {
             addTable($0, level: level, ctes: ctes, isInRange: false, nullableBy: nil, isWriteTarget: true)
         }
+        var sourceLevel: Int?
         if let source = insert["selectStmt"] {
             if let rows = Self.valuesRows(source) {
                 try walk(.array(rows), level: level, ctes: ctes, depth: depth + 1)
             } else {
-                try scanStatement(source, ctes: ctes, parent: level, depth: depth + 1)
+                sourceLevel = try scanStatement(source, ctes: ctes, parent: level, depth: depth + 1)
             }
         }
         for member in insert.members {
@@ -34,9 +35,13 @@ extension StatementScanner {
             if let column = key.keyColumns.first(where: Self.assignedColumns(updates).contains) {
                 refuse(.shardKeyUpdate(table: table, key: column))
             }
-            switch insertRows(insert, target: facts.occurrences[target]) {
-            case .success(let rows): facts.occurrences[target].insertRows = rows
-            case .failure(let error): facts.keyRefusal = facts.keyRefusal ?? error
+            if let sourceLevel, insertFromSelect(insert, target: target, sourceLevel: sourceLevel) {
+                // The key comes from the SELECT: placed in KeyPlacement.
+            } else {
+                switch insertRows(insert, target: facts.occurrences[target]) {
+                case .success(let rows): facts.occurrences[target].insertRows = rows
+                case .failure(let error): facts.keyRefusal = facts.keyRefusal ?? error
+                }
             }
         }
         return level
@@ -150,6 +155,35 @@ extension StatementScanner {
             result.append(terms)
         }
         return .success(result)
+    }
+
+    /// `INSERT INTO t (…, key, …) SELECT …, x, … FROM …`: when `x` is a constant, the target's one
+    /// row shape is that constant; when it is the key column of a co-located table of the SELECT,
+    /// the inserted keys equal that table's keys (and live on its shards). False for anything
+    /// else (the INSERT is then refused unless a hint routes it).
+    func insertFromSelect(_ insert: JSONValue, target: Int, sourceLevel: Int) -> Bool {
+        guard let key = facts.occurrences[target].shardKey, key.keyColumns.count == 1,
+              let select = insert["selectStmt"]?.node("SelectStmt"), (select["op"]?.string ?? "SETOP_NONE") == "SETOP_NONE",
+              facts.levels.indices.contains(sourceLevel)
+        else { return false }
+        let columns = (insert["cols"]?.elements ?? []).compactMap { $0.node("ResTarget") }
+        let items = (select["targetList"]?.elements ?? []).compactMap { $0.node("ResTarget")?["val"] }
+        guard let keyIndex = columns.firstIndex(where: { $0["name"]?.string == key.keyColumns[0] }), keyIndex < items.count,
+              items.count == columns.count, !items.contains(where: { $0.node("ColumnRef")?["fields"]?.nameList?.contains("*") == true })
+        else { return false }
+        let item = items[keyIndex]
+        if let names = KeyPredicates.columnReference(item) {
+            guard let source = keyColumn(named: names, level: sourceLevel, outer: false),
+                  let sourceKey = facts.occurrences[source.occurrence].shardKey, sourceKey.isColocated(with: key)
+            else { return false }
+            facts.keyEqualities.append(KeyEquality(left: KeyColumnReference(occurrence: target, column: 0), right: source))
+            facts.occurrences[target].keyFromSelect = true
+            return true
+        }
+        let term = predicates.term(item)
+        guard term != .unknown else { return false }
+        facts.occurrences[target].insertRows = [[term]]
+        return true
     }
 
     /// Records the key formula of `level`'s WHERE clause and the key equalities among its

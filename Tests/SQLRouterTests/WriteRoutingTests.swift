@@ -36,9 +36,17 @@ final class WriteRoutingTests: XCTestCase {
             ("INSERT INTO users (id) VALUES ('abc')", .refuse("22P02", "invalid input syntax for type bigint: \"abc\" (shard key column id)")),
             ("INSERT INTO users (id) VALUES (nextval('s'))", .refused("shard key \"id\" is not a constant")),
             ("INSERT INTO users (name, id) VALUES ('x')", .refused("shard key \"id\" is not a constant")),
-            ("INSERT INTO users (id, name) SELECT 1, 'a'", .refused("INSERT … SELECT into sharded table \"users\" is not supported yet")),
+            ("INSERT INTO users (id, name) SELECT 1, 'a'", .route(.shard(Fixture.shard(1)))),
+            ("INSERT INTO orders (user_id, total) SELECT u.id, 0 FROM users u WHERE u.id = \(a)", .route(.shard(Fixture.shard(a)))),
+            ("INSERT INTO orders (total, user_id) SELECT 0, id FROM users WHERE id IN (\(a), \(same))", .route(.shard(Fixture.shard(a)))),
+            ("INSERT INTO orders (user_id, total) SELECT \(a), count(*) FROM orders WHERE user_id = \(same)", .route(.shard(Fixture.shard(a)))),
+            ("INSERT INTO orders (user_id, total) SELECT u.id, 0 FROM users u", .refused("INSERT … SELECT into sharded table \"orders\" runs only when the SELECT reads one shard")),
+            ("INSERT INTO orders (user_id, total) SELECT u.id, 0 FROM users u WHERE u.id IN (\(a), \(other))", .refused("INSERT … SELECT into sharded table \"orders\"")),
+            ("INSERT INTO orders (user_id, total) SELECT \(a), 0 FROM users WHERE id = \(other)", .refused("statement needs rows of")),
+            ("INSERT INTO orders (user_id, total) SELECT u.name, 0 FROM users u WHERE u.id = \(a)", .refused("INSERT … SELECT into sharded table \"orders\"")),
+            ("INSERT INTO orders SELECT * FROM users WHERE id = \(a)", .refused("INSERT … SELECT into sharded table \"orders\"")),
             ("INSERT INTO users (id) VALUES (\(a)) LIMIT 1", .refused("INSERT … SELECT into sharded table")),
-            ("INSERT INTO users (id) SELECT id FROM users WHERE id = \(a)", .refused("INSERT … SELECT into sharded table")),
+            ("INSERT INTO users (id) SELECT id FROM users WHERE id = \(a)", .route(.shard(Fixture.shard(a)))),
             ("INSERT INTO users DEFAULT VALUES", .refused("INSERT … DEFAULT VALUES into sharded table \"users\"")),
             ("INSERT INTO users (id) VALUES (\(a)) ON CONFLICT (id) DO UPDATE SET id = excluded.id + 1", .refused("UPDATE cannot change the shard key \"id\" of table \"users\"")),
             ("INSERT INTO users (id, name) VALUES (\(a), (SELECT name FROM orders WHERE user_id = \(other)))", .refused("statement needs rows of users from shard")),
@@ -164,7 +172,7 @@ final class WriteRoutingTests: XCTestCase {
             ("INSERT INTO audit_log SELECT * FROM countries", .route(.shard(2))),
             ("INSERT INTO audit_log SELECT * FROM users WHERE id = \(elsewhere)", .refused("pinned table audit_log (shard 2) cannot be combined with sharded table users")),
             ("INSERT INTO audit_log SELECT * FROM users", .refused("pinned table audit_log (shard 2) cannot be combined")),
-            ("INSERT INTO users (id) SELECT 1 FROM audit_log", .refused("INSERT … SELECT into sharded table")),
+            ("INSERT INTO users (id) SELECT 1 FROM audit_log", .refused("pinned table audit_log (shard 2) cannot be combined")),
         ]
         for (sql, expected) in cases { assertRoute(sql, expected) }
     }
