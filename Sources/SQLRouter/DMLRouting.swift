@@ -134,7 +134,7 @@ struct DMLRouting {
 
     /// Refusals that apply to reads and writes alike: pinned tables on different shards, a
     /// pinned table with a sharded one elsewhere, keys fixed to different shards.
-    private func placementConflict(sharded: [TableOccurrence], pinned: [TableOccurrence]) -> RoutingError? {
+    private func placementConflict(sharded: [TableOccurrence], pinned: [TableOccurrence], keys: Bool = true) -> RoutingError? {
         if let first = pinned.first, let other = pinned.first(where: { pinnedShard($0) != pinnedShard(first) }) {
             return .pinnedOnDifferentShards(first, pinnedShard(first), other, pinnedShard(other))
         }
@@ -142,7 +142,7 @@ struct DMLRouting {
             return .pinnedWithSharded(first, shard: pinnedShard(first), other)
         }
         let fixed = sharded.compactMap { occurrence in onlyShard(occurrence).map { (occurrence, $0) } }
-        if fixed.count == sharded.count, let first = fixed.first, let other = fixed.first(where: { $0.1 != first.1 }) {
+        if keys, fixed.count == sharded.count, let first = fixed.first, let other = fixed.first(where: { $0.1 != first.1 }) {
             return .keysOnDifferentShards(first.0, first.1, other.0, other.1)
         }
         return nil
@@ -185,42 +185,100 @@ struct DMLRouting {
     }
 
     private func readAcrossShards(sharded: [TableOccurrence], pinned: [TableOccurrence]) -> Route {
-        if let conflict = placementConflict(sharded: sharded, pinned: pinned) { return .refuse(conflict) }
+        // Arms of a UNION ALL may read different shards: each shard answers its part of every arm.
+        let unionAll = facts.levels.first?.kind == .setOperation && facts.levels.first?.isUnionAll == true
+        if let conflict = placementConflict(sharded: sharded, pinned: pinned, keys: !unionAll) { return .refuse(conflict) }
         guard let top = facts.levels.first, !sharded.isEmpty else { return .refuse(.unroutableAcrossShards()) }
+        // `UNION ALL` of arms that each run on every shard separately is their concatenation.
+        var arms = [0]
         if top.kind == .setOperation {
-            return .refuse(.combiningAcrossShards(.setOperation, sharded[0]))
+            guard let unionArms = unionAllArms(0), top.combining == [.setOperation] else {
+                return .refuse(.combiningAcrossShards(.setOperation, sharded[0]))
+            }
+            arms = unionArms
         }
-        // One component of the top level's FROM list (tables joined on equal keys) and, in
-        // subqueries, only tables correlated with it on the key: each shard computes its part.
-        guard let occurrence = sharded.first(where: { $0.level == 0 && $0.isInRange }) else {
-            return .refuse(.subqueryOnShardedTable(sharded[0]))
+        var shards = Set<Int>()
+        var covered = Set<Int>()
+        for arm in arms {
+            let levels = descendants(of: arm)
+            covered.formUnion(levels)
+            switch armAcrossShards(arm, sharded.filter { levels.contains($0.level) }) {
+            case .failure(let error): return .refuse(error)
+            case .success(let armShards): shards.formUnion(armShards)
+            }
         }
-        if let partner = sharded.first(where: { $0.level == 0 && $0.component != occurrence.component }) {
-            return .refuse(.joinOfShardedTables(occurrence, partner))
+        // A sharded table outside every arm (a CTE of the whole UNION) is read across shards.
+        if let outside = sharded.first(where: { !covered.contains($0.level) }) {
+            return .refuse(.subqueryOnShardedTable(outside))
+        }
+        if hasOuterAggregate() {
+            return .refuse(.outerAggregateInSubquery(sharded[0]))
+        }
+        return .scatter(shards.sorted(), .read)
+    }
+
+    /// The arms (SELECT levels) of the `UNION ALL` at `level`, through nested `UNION ALL`s; nil
+    /// when any set operation in it is not a plain `UNION ALL`.
+    private func unionAllArms(_ level: Int) -> [Int]? {
+        guard facts.levels[level].isUnionAll else { return nil }
+        var arms: [Int] = []
+        for child in facts.levels.indices where facts.levels[child].parent == level && facts.levels[child].isArm {
+            switch facts.levels[child].kind {
+            case .setOperation:
+                // A nested set operation must be a bare UNION ALL too.
+                guard facts.levels[child].combining == [.setOperation], let nested = unionAllArms(child) else { return nil }
+                arms += nested
+            case .select:
+                arms.append(child)
+            default:
+                return nil
+            }
+        }
+        return arms
+    }
+
+    /// `level` and every level inside it.
+    private func descendants(of level: Int) -> Set<Int> {
+        var result: Set<Int> = [level]
+        for index in facts.levels.indices where index > level {
+            if let parent = facts.levels[index].parent, result.contains(parent) { result.insert(index) }
+        }
+        return result
+    }
+
+    /// The shards a SELECT level (the statement, or one arm of a UNION ALL) reads when each
+    /// shard computes its own part: one component of the level's FROM list (tables joined on
+    /// equal keys) and, in subqueries, only tables correlated with it on the key.
+    private func armAcrossShards(_ level: Int, _ sharded: [TableOccurrence]) -> Result<Set<Int>, RoutingError> {
+        let arm = facts.levels[level]
+        guard let occurrence = sharded.first(where: { $0.level == level && $0.isInRange }) else {
+            // An arm without a sharded table would be answered once per shard.
+            if let any = sharded.first ?? facts.occurrences.first(where: { $0.shardKey != nil }) {
+                return .failure(sharded.isEmpty ? .combiningAcrossShards(.setOperation, any) : .subqueryOnShardedTable(any))
+            }
+            return .failure(.unroutableAcrossShards())
+        }
+        if let partner = sharded.first(where: { $0.level == level && $0.component != occurrence.component }) {
+            return .failure(.joinOfShardedTables(occurrence, partner))
         }
         if let nested = sharded.first(where: { $0.group != occurrence.group || !$0.isInRange }) {
-            return .refuse(.subqueryOnShardedTable(nested))
+            return .failure(.subqueryOnShardedTable(nested))
         }
         // Each result row must hold a row of a sharded table, which lives on one shard: when
         // every sharded table is on the nullable side of an outer join, rows of the other FROM
         // items without a partner would come from every shard.
-        let topSharded = sharded.filter { $0.level == 0 }
-        if top.hasOtherRangeItems, topSharded.allSatisfy({ $0.nullableBy != nil }), let nullable = topSharded.first {
-            return .refuse(.outerJoinAcrossShards(nullable, joinType: nullable.nullableBy ?? "OUTER"))
+        let own = sharded.filter { $0.level == level }
+        if arm.hasOtherRangeItems, own.allSatisfy({ $0.nullableBy != nil }), let nullable = own.first {
+            return .failure(.outerJoinAcrossShards(nullable, joinType: nullable.nullableBy ?? "OUTER"))
         }
         let order: [CombiningClause] = [.aggregate, .window, .groupBy, .having, .distinct, .orderBy, .limit]
-        if let clause = order.first(where: { top.combining.contains($0) }) {
-            return .refuse(.combiningAcrossShards(clause, occurrence))
+        if let clause = order.first(where: { arm.combining.contains($0) }) {
+            return .failure(.combiningAcrossShards(clause, occurrence))
         }
-        if hasOuterAggregate() {
-            return .refuse(.outerAggregateInSubquery(occurrence))
-        }
-        let shards: [Int]
         switch occurrence.restriction {
-        case .unrestricted: shards = Array(0..<shardCount)
-        case .shards(let admitted): shards = admitted.sorted()
+        case .unrestricted: return .success(Set(0..<shardCount))
+        case .shards(let admitted): return .success(admitted)
         }
-        return .scatter(shards, .read)
     }
 
     /// Whether an aggregate in a subquery might belong to the top level. PostgreSQL evaluates

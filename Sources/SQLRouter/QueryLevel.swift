@@ -86,6 +86,10 @@ struct QueryLevel {
     /// The FROM list holds something besides sharded tables (a reference table, a function, a
     /// subquery, VALUES, a CTE): rows every shard would produce alike.
     var hasOtherRangeItems = false
+    /// A set operation that is `UNION ALL` (its rows are its arms' rows, concatenated).
+    var isUnionAll = false
+    /// An arm (`larg`/`rarg`) of its parent set operation, not one of its CTEs.
+    var isArm = false
     /// The aggregate calls written at this level (fields of their `FuncCall` nodes).
     var aggregates: [JSONValue] = []
     /// The key conditions of the level's WHERE clause.

@@ -64,7 +64,10 @@ final class StatementScanner {
         try checkDepth(depth)
         let isSetOperation = (select["op"]?.string ?? "SETOP_NONE") != "SETOP_NONE"
         let level = newLevel(isSetOperation ? .setOperation : .select, parent: parent)
-        if isSetOperation { facts.levels[level].combining.insert(.setOperation) }
+        if isSetOperation {
+            facts.levels[level].combining.insert(.setOperation)
+            facts.levels[level].isUnionAll = select["op"]?.string == "SETOP_UNION" && select["all"]?.bool == true
+        }
         var ctes = outerCTEs
         if let with = select["withClause"] {
             ctes = try scanWith(with, ctes: outerCTEs, level: level, depth: depth + 1)
@@ -82,7 +85,8 @@ final class StatementScanner {
                 // `FOR UPDATE OF u` names range entries (RangeVar nodes) that are not tables.
                 continue
             case "larg", "rarg":
-                _ = try scanSelect(value, ctes: ctes, parent: level, depth: depth + 1)
+                let arm = try scanSelect(value, ctes: ctes, parent: level, depth: depth + 1)
+                facts.levels[arm].isArm = true
             case "intoClause":
                 refuse(.createTableAs("SELECT INTO"))
             default:

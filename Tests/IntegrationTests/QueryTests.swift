@@ -76,6 +76,7 @@ final class QueryTests: XCTestCase {
         try sameRows("SELECT u.id FROM users u WHERE \(mine) AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id)")
         try sameRows("SELECT u.id, (SELECT count(*) FROM orders o WHERE o.user_id = u.id) FROM users u WHERE \(mine)")
         try sameRows("SELECT u.id FROM users u WHERE (u.id = 908101 OR u.id = 908102) OR u.id = ANY('{908103,908104}')")
+        try sameRows("SELECT u.id FROM users u WHERE \(mine) UNION ALL SELECT o.user_id FROM orders o WHERE o.user_id BETWEEN 908101 AND 908140")
         XCTAssertEqual(try proxy.command("UPDATE users SET score = score + 1 WHERE name BETWEEN 'u908101' AND 'u908140'"), "UPDATE 40")
         try reference.query("UPDATE users SET score = score + 1 WHERE name BETWEEN 'u908101' AND 'u908140'")
         try sameRows("SELECT id, score FROM users u WHERE \(mine)")

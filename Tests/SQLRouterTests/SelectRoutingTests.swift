@@ -175,7 +175,6 @@ final class SelectRoutingTests: XCTestCase {
             ("SELECT * FROM users LIMIT 10", .refused("LIMIT, OFFSET and FETCH across shards")),
             ("SELECT * FROM users OFFSET 5", .refused("LIMIT, OFFSET and FETCH across shards")),
             ("SELECT * FROM users FETCH FIRST 1 ROW ONLY", .refused("LIMIT, OFFSET and FETCH across shards")),
-            ("SELECT id FROM users UNION ALL SELECT 1", .refused("UNION, INTERSECT and EXCEPT across shards")),
             ("SELECT id FROM users EXCEPT SELECT id FROM users WHERE id = 1", .refused("UNION, INTERSECT and EXCEPT across shards")),
             // An aggregate over an outer column belongs to the outer (sharded) level.
             ("SELECT (SELECT max(u.age) FROM countries) FROM users u", .refused("aggregate in a subquery that may aggregate rows of sharded table \"users\"")),
@@ -185,6 +184,26 @@ final class SelectRoutingTests: XCTestCase {
         // Combining clauses are fine when the statement runs on one shard.
         assertRoute("SELECT count(*), max(age) FROM users WHERE id = \(a) GROUP BY name ORDER BY 1 LIMIT 3", .route(.shard(Fixture.shard(a))))
         assertRoute("SELECT id FROM users WHERE id = \(a) UNION SELECT user_id FROM orders WHERE user_id = \(a)", .route(.shard(Fixture.shard(a))))
+    }
+
+    /// UNION ALL of arms that each run on every shard separately is their concatenation.
+    func testUnionAllOfScatterableArms() {
+        let a: Int64 = 1, other = Fixture.key(awayFrom: 1)
+        let pair = [Fixture.shard(a), Fixture.shard(other)].sorted()
+        let cases: [(String, Expected)] = [
+            ("SELECT id FROM users WHERE id = \(a) UNION ALL SELECT id FROM users WHERE id = \(other)", .route(.scatter(pair, .read))),
+            ("SELECT id FROM users UNION ALL SELECT user_id FROM orders", .route(.scatter(all, .read))),
+            ("SELECT id FROM users UNION ALL SELECT user_id FROM orders UNION ALL SELECT id FROM users WHERE id = \(a)", .route(.scatter(all, .read))),
+            ("(SELECT id FROM users WHERE id = \(a)) UNION ALL (SELECT u.id FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id = \(other))", .route(.scatter(pair, .read))),
+            ("WITH c AS (SELECT code FROM countries) SELECT id FROM users UNION ALL SELECT user_id FROM orders", .route(.scatter(all, .read))),
+            // Not exact: an arm answered once per shard, a combining arm, a UNION without ALL, ORDER BY over the union.
+            ("SELECT id FROM users UNION ALL SELECT 1", .refused("UNION, INTERSECT and EXCEPT across shards")),
+            ("SELECT id FROM users UNION ALL SELECT count(*) FROM orders", .refused("aggregate functions across shards")),
+            ("SELECT id FROM users UNION SELECT user_id FROM orders", .refused("UNION, INTERSECT and EXCEPT across shards")),
+            ("SELECT id FROM users UNION ALL SELECT user_id FROM orders ORDER BY 1", .refused("UNION, INTERSECT and EXCEPT across shards")),
+            ("WITH c AS (SELECT id FROM users) SELECT id FROM c UNION ALL SELECT user_id FROM orders", .refused("UNION, INTERSECT and EXCEPT across shards")),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
     }
 
     func testOuterJoins() {
