@@ -19,18 +19,6 @@ final class PlacementTests: XCTestCase {
         return result
     }
 
-    /// Which shard holds each key of `table`, asked of every shard directly.
-    private func placement(_ cluster: TestCluster, table: String, column: String) throws -> [String: Int] {
-        var result: [String: Int] = [:]
-        for shard in 0..<4 {
-            for row in try cluster.shardConnection(shard).query("SELECT \(column)::text FROM \(table)") {
-                XCTAssertNil(result[row[0]!], "\(row[0]!) is on two shards")
-                result[row[0]!] = shard
-            }
-        }
-        return result
-    }
-
     func testThousandBigintUsersLandWherePartitionByHashPutsThem() throws {
         let cluster = try TestCluster.shared()
         let proxy = try cluster.proxyConnection()
@@ -38,7 +26,7 @@ final class PlacementTests: XCTestCase {
             try proxy.query("INSERT INTO users (id, name) VALUES (\(id), 'user \(id)')")
         }
         let expected = try partitions(type: "bigint", keys: (1...1000).map(String.init), on: cluster.referenceConnection(), table: "placement_users")
-        let actual = try placement(cluster, table: "users", column: "id").filter { Int($0.key)! <= 1000 }
+        let actual = try cluster.placement(table: "users", column: "id").filter { Int($0.key)! <= 1000 }
         XCTAssertEqual(actual.count, 1000)
         XCTAssertEqual(actual, expected)
         // Every shard got some rows.
@@ -59,14 +47,14 @@ final class PlacementTests: XCTestCase {
         }
         let expectedText = try partitions(type: "text", keys: names.map { $0.replacingOccurrences(of: "'", with: "''") },
                                           on: cluster.referenceConnection(), table: "placement_accounts")
-        XCTAssertEqual(try placement(cluster, table: "accounts", column: "name"), expectedText)
+        XCTAssertEqual(try cluster.placement(table: "accounts", column: "name"), expectedText)
 
         let uuids = (0..<200).map { _ in UUID().uuidString.lowercased() }
         for uid in uuids {
             try proxy.query("INSERT INTO devices (uid, label) VALUES ('\(uid)', 'd')")
         }
         let expectedUUID = try partitions(type: "uuid", keys: uuids, on: cluster.referenceConnection(), table: "placement_devices")
-        let actualUUID = try placement(cluster, table: "devices", column: "uid").filter { uuids.contains($0.key) }
+        let actualUUID = try cluster.placement(table: "devices", column: "uid").filter { uuids.contains($0.key) }
         XCTAssertEqual(actualUUID, expectedUUID)
     }
 }

@@ -13,18 +13,6 @@ final class ShardingFunctionTests: XCTestCase {
         proxy = try cluster.proxyConnection()
     }
 
-    /// Which shard holds each key of `table` (as text), asked of every shard directly.
-    private func placement(table: String, column: String) throws -> [String: Int] {
-        var result: [String: Int] = [:]
-        for shard in 0..<4 {
-            for row in try cluster.shardConnection(shard).query("SELECT \(column)::text FROM \(table)") {
-                XCTAssertNil(result[row[0]!], "\(row[0]!) is on two shards")
-                result[row[0]!] = shard
-            }
-        }
-        return result
-    }
-
     func testModuloMD5MatchesPostgresMD5() throws {
         let reference = try cluster.referenceConnection()
         let function = ModuloMD5ShardingFunction(shardCount: 4)
@@ -39,7 +27,7 @@ final class ShardingFunctionTests: XCTestCase {
         for id in 910_001...910_040 {
             try proxy.query("INSERT INTO legacy (id, note) VALUES (\(id), 'l')")
         }
-        for (key, shard) in try placement(table: "legacy", column: "id") {
+        for (key, shard) in try cluster.placement(table: "legacy", column: "id") {
             XCTAssertEqual(shard, function.shard(for: .integer(Int64(key)!)), "legacy \(key)")
         }
     }
@@ -58,7 +46,7 @@ final class ShardingFunctionTests: XCTestCase {
             try proxy.query("INSERT INTO ringed (id, note) VALUES (\(id), 'r')")
         }
         let ring = ConsistentShardingFunction(names: ["s0", "s1", "s2", "s3"], weights: [1, 1, 1, 1], vnodes: 64)
-        for (key, shard) in try placement(table: "ringed", column: "id") {
+        for (key, shard) in try cluster.placement(table: "ringed", column: "id") {
             XCTAssertEqual(shard, ring.shard(for: .integer(Int64(key)!)), "ringed \(key)")
         }
     }
@@ -104,7 +92,7 @@ final class ShardingFunctionTests: XCTestCase {
     func testDirectoryAssignsLeastLoadedShardsAndRoutesByTheRecord() throws {
         let ids = Array(913_001...913_020)
         for id in ids { try proxy.query("INSERT INTO members (id, name) VALUES (\(id), 'm\(id)')") }
-        let placed = try placement(table: "members", column: "id")
+        let placed = try cluster.placement(table: "members", column: "id")
         XCTAssertEqual(placed.count, 20)
         XCTAssertEqual(Dictionary(grouping: placed.values, by: { $0 }).mapValues(\.count), [0: 5, 1: 5, 2: 5, 3: 5])
         let recorded = try cluster.shardConnection(0).query("SELECT key, shard FROM pgshard_directory WHERE directory = 'members'")
@@ -113,7 +101,7 @@ final class ShardingFunctionTests: XCTestCase {
             XCTAssertEqual(try proxy.query("SELECT name FROM members WHERE id = \(id)"), [["m\(id)"]])
             try proxy.query("INSERT INTO member_notes (member_id, note) VALUES (\(id), 'n')")
         }
-        XCTAssertEqual(try placement(table: "member_notes", column: "member_id").mapValues { $0 },
+        XCTAssertEqual(try cluster.placement(table: "member_notes", column: "member_id").mapValues { $0 },
                        placed.filter { ids.prefix(5).map(String.init).contains($0.key) })
         // Co-located: the join runs on the member's shard.
         let joined = try proxy.query("SELECT m.name, n.note FROM members m JOIN member_notes n ON n.member_id = m.id WHERE m.id = \(ids[0])")
@@ -127,7 +115,7 @@ final class ShardingFunctionTests: XCTestCase {
         for (day, note) in [("2024-12-31", "old"), ("2025-01-01", "h1"), ("2025-06-30", "h1"), ("2025-07-01", "h2"), ("2031-01-01", "h2")] {
             try proxy.query("INSERT INTO events (day, note) VALUES ('\(day)', '\(note)')")
         }
-        let placed = try placement(table: "events", column: "day")
+        let placed = try cluster.placement(table: "events", column: "day")
         XCTAssertEqual(placed, ["2024-12-31": 0, "2025-01-01": 1, "2025-06-30": 1, "2025-07-01": 2, "2031-01-01": 2])
         // BETWEEN reads only the shards whose ranges intersect.
         XCTAssertEqual(try proxy.query("SELECT note FROM events WHERE day BETWEEN '2025-02-01' AND '2025-06-30'"), [["h1"]])
@@ -135,7 +123,7 @@ final class ShardingFunctionTests: XCTestCase {
         XCTAssertEqual(explain.first, "pgshard: runs on 2 of 4 shards (s1, s2) as a read", "\(explain)")
 
         try proxy.query("INSERT INTO regions (code, note) VALUES ('de', 'x'), ('us', 'y'), ('eu', 'z')")
-        XCTAssertEqual(try placement(table: "regions", column: "code"), ["de": 1, "eu": 1, "us": 3])
+        XCTAssertEqual(try cluster.placement(table: "regions", column: "code"), ["de": 1, "eu": 1, "us": 3])
         XCTAssertEqual(try proxy.query("SELECT note FROM regions WHERE code = 'us'"), [["y"]])
         // No rule and no default: an error naming table and value, never a broadcast.
         let error = XCTAssertSQLError("23514") { try proxy.query("INSERT INTO regions (code, note) VALUES ('jp', 'n')") }
