@@ -122,7 +122,8 @@ final class FastRoute: Sendable {
         several.occurrences[index].restriction = .shards(Set(0..<shardCount))
         let route = DMLRouting(facts: several, shardCount: shardCount).route()
         switch route {
-        case .scatter, .refuse: break
+        // `.shard`: a schema of one shard, where every key is there.
+        case .scatter, .refuse, .shard: break
         default: return nil
         }
         self.occurrence = index

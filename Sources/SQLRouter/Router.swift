@@ -106,6 +106,11 @@ public final class Router: Sendable {
         return values
     }
 
+    /// The cached plan for a statement's shape (tests).
+    func cachedPlan(for sql: String) -> CachedPlan? {
+        StatementLexer.normalize(sql).flatMap { cache.value(for: $0.key)?.plan }
+    }
+
     /// Plan cache counters (hits, misses, evictions, entries), for metrics and benchmarks.
     public var planCacheStatistics: (hits: Int, misses: Int, evictions: Int, count: Int) { cache.statistics }
 

@@ -14,6 +14,8 @@ struct BenchRouter: ParsableCommand {
     var iterations = 100_000
     @Flag(help: .hidden)
     var profileHits = false
+    @Option(help: "Also time this statement shape; {} stands for a number that changes with every call.")
+    var sql: String?
 
     func run() {
         let schema = ShardingSchema(shardCount: 4, tables: [
@@ -25,13 +27,16 @@ struct BenchRouter: ParsableCommand {
             "pgbench_branches": .sharded(keyColumn: "bid", keyType: .integer, function: .hash(shardCount: 4)),
             "pgbench_history": .sharded(keyColumn: "aid", keyType: .integer, function: .hash(shardCount: 4)),
         ])
-        let corpus: [(name: String, sql: (Int) -> String)] = [
+        var corpus: [(name: String, sql: (Int) -> String)] = [
             ("point lookup", { "SELECT id, name, email FROM users WHERE id = \($0)" }),
             ("10-row INSERT", { i in
                 "INSERT INTO orders (user_id, id, total, note) VALUES " + (0..<10).map { "(\(i), \($0 + i * 10), \($0 * 3).50, 'n\($0)')" }.joined(separator: ", ")
             }),
             ("30-line analytic SELECT", { i in Self.analytic(i) }),
         ]
+        if let sql {
+            corpus.append(("--sql", { sql.replacingOccurrences(of: "{}", with: String($0)) }))
+        }
         if profileHits {
             let router = Router(schema: schema)
             for i in 0..<iterations { _ = router.route(corpus[0].sql(i)) }

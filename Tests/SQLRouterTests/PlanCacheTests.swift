@@ -132,6 +132,23 @@ final class PlanCacheTests: XCTestCase {
         XCTAssertEqual(Fixture.router.route("SELECT 'a\u{0}b'"), .failure(.nulCharacter))
     }
 
+    /// Point lookups, single-row INSERTs and UPDATEs by key take the one-table fast route.
+    func testCommonShapesTakeTheFastRoute() {
+        let router = Router(schema: Fixture.schema)
+        for sql in ["SELECT * FROM users WHERE id = 1;", "SELECT abalance FROM users WHERE id = 7", "UPDATE users SET n = n + 1 WHERE id = 3;",
+                    "INSERT INTO users (id, name) VALUES (5, 'x');", "DELETE FROM users WHERE id IN (1, 2)", "SELECT * FROM users u JOIN countries c ON c.code = u.country WHERE u.id = 4"] {
+            _ = router.route(sql)
+            guard case .dml(_, _, let fast)? = router.cachedPlan(for: sql) else { return XCTFail("not cached: \(sql)") }
+            XCTAssertNotNil(fast, sql)
+        }
+        // Also with one shard.
+        let single = Router(schema: ShardingSchema(shardCount: 1, tables: ["users": .sharded(keyColumn: "id", keyType: .bigint, function: .hash(shardCount: 1))]))
+        _ = single.route("SELECT * FROM users WHERE id = 1")
+        guard case .dml(_, _, let fast)? = single.cachedPlan(for: "SELECT * FROM users WHERE id = 2") else { return XCTFail() }
+        XCTAssertNotNil(fast)
+        XCTAssertEqual(single.route("SELECT * FROM users WHERE id = 3"), Router(schema: single.schema, planCacheSize: 0).route("SELECT * FROM users WHERE id = 3"))
+    }
+
     func testLeastRecentlyUsedEviction() {
         let cache = LRUCache<Int>(capacity: 2)
         cache.insert(1, for: "a")
