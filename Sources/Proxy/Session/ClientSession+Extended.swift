@@ -669,11 +669,35 @@ extension ClientSession {
     /// Notes statements that tie the session to its shard connections (transaction pooling).
     func notePinning(_ sql: String) {
         guard context.config.pool.mode == .transaction, !pinned else { return }
-        let lower = sql.lowercased()
-        let markers = ["listen", "advisory_lock", "temporary", "temp ", "with hold", "prepare ", "declare "]
-        if markers.contains(where: lower.contains) {
+        if Self.mentionsPinningMarker(sql) {
             pinned = true
             logger.debug("session pinned to its shard connections")
+        }
+    }
+
+    private static let pinningMarkers: [[UInt8]] = ["listen", "advisory_lock", "temporary", "temp ", "with hold", "prepare ", "declare "].map { Array($0.utf8) }
+
+    /// Whether the text contains a pinning marker, ASCII case-insensitively (one pass over the
+    /// bytes: this runs for every statement).
+    static func mentionsPinningMarker(_ sql: String) -> Bool {
+        var text = sql
+        return text.withUTF8 { bytes in
+            guard bytes.count >= 5 else { return false }
+            for start in 0..<bytes.count {
+                let first = bytes[start] | 0x20
+                guard first == UInt8(ascii: "l") || first == UInt8(ascii: "a") || first == UInt8(ascii: "t")
+                        || first == UInt8(ascii: "w") || first == UInt8(ascii: "p") || first == UInt8(ascii: "d")
+                else { continue }
+                markers: for marker in pinningMarkers where marker[0] == first && start + marker.count <= bytes.count {
+                    for offset in 1..<marker.count {
+                        let byte = bytes[start + offset]
+                        let folded = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+                        if folded != marker[offset] { continue markers }
+                    }
+                    return true
+                }
+            }
+            return false
         }
     }
 }
