@@ -14,6 +14,9 @@ public final class ProxyServer: @unchecked Sendable {
     private let loopConnections: [LoopConnections]
     private let acceptQueue = DispatchQueue(label: "pgshard.accept")
     private var listener: Listener?
+    private var health: HealthServer?
+    /// The port of the HTTP health endpoint, when configured (after `start`).
+    public private(set) var httpPort: Int?
     private var nextID = 0
 
     /// The port the proxy listens on (the configured one, or the one picked for port 0).
@@ -38,6 +41,18 @@ public final class ProxyServer: @unchecked Sendable {
         }
         self.listener = listener
         port = listener.port
+        if let http = context.config.http {
+            let shards = context.config.shards.map { (name: $0.name, conninfo: $0.primary) }
+            do {
+                let health = try HealthServer(host: http.host, port: http.port, shards: shards,
+                                              connectTimeout: Int(context.config.backend.connectTimeout.rounded(.up)))
+                health.start()
+                self.health = health
+                httpPort = health.port
+            } catch {
+                throw ProxyStartError(message: "cannot listen for HTTP on \(http.host):\(http.port): \(error)")
+            }
+        }
         acceptQueue.sync {
             listener.start(queue: acceptQueue, onAccept: { [unowned self] fd in accepted(fd) }, onError: { [context] error in
                 context.logger.error("accept failed", metadata: ["error": "\(error)"])
@@ -52,6 +67,8 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Stops accepting and closes every client connection.
     public func stop() {
+        health?.stop()
+        health = nil
         acceptQueue.sync {
             listener?.stop()
             listener = nil

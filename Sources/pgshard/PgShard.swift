@@ -9,7 +9,7 @@ struct PgShard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pgshard",
         abstract: "A PostgreSQL sharding proxy.",
-        subcommands: [Run.self, Check.self, Demo.self, HashPassword.self, RouteCommand.self, BenchRouter.self],
+        subcommands: [Run.self, Check.self, Demo.self, HashPassword.self, RouteCommand.self, BenchRouter.self, Health.self],
         defaultSubcommand: Run.self
     )
 }

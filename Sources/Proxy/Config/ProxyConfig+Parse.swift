@@ -129,8 +129,15 @@ struct ConfigReader {
         var config = ProxyConfig()
         guard let top = map(root ?? [String: Any](), "", allowed: [
             "listen", "auth", "auth_failure_delay", "users", "tls", "require_tls", "database", "shards", "tables",
-            "limits", "backend", "log", "pool", "workers", "cross_shard", "directory", "shard_groups",
+            "limits", "backend", "log", "pool", "workers", "cross_shard", "directory", "shard_groups", "http",
         ]) else { return config }
+        if let http = map(top["http"], "http", allowed: ["host", "port"]) {
+            var endpoint = ProxyConfig.Listen()
+            endpoint.port = 9930
+            if let host = string(http["host"], "http.host") { endpoint.host = host }
+            if let port = integer(http["port"], "http.port", range: 0...65535) { endpoint.port = port }
+            config.http = endpoint
+        }
         if let directory = map(top["directory"], "directory", allowed: ["conninfo", "cache_size"]),
            let conninfo = requiredString(directory["conninfo"], "directory.conninfo") {
             var settings = ProxyConfig.DirectorySettings(conninfo: conninfo)

@@ -33,6 +33,8 @@ public struct ProxyConfig: Sendable, Equatable {
     public var workers: Int?
     /// Named groups of shards (`shard_groups: { eu: [s0, s1] }`), for `function: group`.
     public var shardGroups: [String: [String]] = [:]
+    /// The HTTP endpoint for health checks (`http: { host, port }`); off when nil.
+    public var http: Listen?
     /// The directory database, for tables with `function: directory`.
     public var directory: DirectorySettings?
     /// Whether statements may need several shards (`cross_shard`); a user may override it.
