@@ -12,6 +12,8 @@ final class ProxyContext: Sendable {
     let statementNames = StatementNames()
     let serverParameters: [(name: String, value: String)]
     let registry = SessionRegistry()
+    /// Prometheus metrics (`GET /metrics` on the HTTP endpoint).
+    let metrics = ProxyMetrics()
     let logger: Logger
     /// Credentials and TLS rules for the startup phase, resolved once.
     let authentication: AuthenticationSettings
@@ -55,6 +57,9 @@ final class SessionRegistry: @unchecked Sendable {
     private var connectionCount = 0
 
     /// Counts a new client connection; false when the limit is reached.
+    /// Client connections open now.
+    var openConnections: Int { lock.withLock { connectionCount } }
+
     func admitConnection(limit: Int) -> Bool {
         lock.withLock {
             guard connectionCount < limit else { return false }

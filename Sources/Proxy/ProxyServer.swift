@@ -44,8 +44,11 @@ public final class ProxyServer: @unchecked Sendable {
         if let http = context.config.http {
             let shards = context.config.shards.map { (name: $0.name, conninfo: $0.primary) }
             do {
-                let health = try HealthServer(host: http.host, port: http.port, shards: shards,
-                                              connectTimeout: Int(context.config.backend.connectTimeout.rounded(.up)))
+                let context = self.context
+                let health = try HealthServer(
+                    host: http.host, port: http.port, shards: shards,
+                    connectTimeout: Int(context.config.backend.connectTimeout.rounded(.up)),
+                    metrics: { context.metrics.render(clientConnections: context.registry.openConnections, router: context.router) })
                 health.start()
                 self.health = health
                 httpPort = health.port

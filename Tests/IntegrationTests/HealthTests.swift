@@ -1,3 +1,4 @@
+import Backend
 import Foundation
 import Logging
 import Proxy
@@ -61,6 +62,19 @@ final class HealthTests: XCTestCase {
         let ready = try get("/readyz", port: port)
         XCTAssertEqual(ready.status, 200, ready.body)
         XCTAssertEqual(try get("/nope", port: port).status, 404)
+
+        // Metrics in Prometheus' text format, counted by route.
+        let client = try BlockingConnection(conninfo: "host=127.0.0.1 port=\(up.port) dbname=app user=app")
+        _ = try client.query("SELECT 1")
+        XCTAssertThrowsError(try client.query("SELEC"))
+        let metrics = try get("/metrics", port: port)
+        XCTAssertEqual(metrics.status, 200)
+        XCTAssertTrue(metrics.body.contains("pgshard_statements_total{route=\"any\"} 1"), metrics.body)
+        XCTAssertTrue(metrics.body.contains("pgshard_errors_total{class=\"42\"} 1"), metrics.body)
+        XCTAssertTrue(metrics.body.contains("pgshard_statements_total{route=\"refused\"} 1"), metrics.body)
+        XCTAssertTrue(metrics.body.contains("pgshard_statement_duration_seconds_count{route=\"any\"} 1"), metrics.body)
+        XCTAssertTrue(metrics.body.contains("pgshard_client_connections 1.0"), metrics.body)
+        XCTAssertTrue(metrics.body.contains("pgshard_statement_duration_seconds_bucket"), metrics.body)
 
         let dead = "host=127.0.0.1 port=\(try LocalClusterPort.unused()) dbname=app user=app"
         let down = try server(shards: [live[0], dead])

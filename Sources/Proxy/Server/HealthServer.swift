@@ -15,6 +15,8 @@ final class HealthServer: @unchecked Sendable {
     private let queue = DispatchQueue(label: "pgshard.http")
     private let shards: [(name: String, conninfo: String)]
     private let connectTimeout: Int
+    /// The Prometheus text for `GET /metrics`.
+    private let metrics: @Sendable () -> String
     /// Touched on `queue` only.
     private var connections: [Int32: SocketWatcher] = [:]
     private var readiness: (checked: DispatchTime, unreachable: [String])?
@@ -22,8 +24,10 @@ final class HealthServer: @unchecked Sendable {
 
     var port: Int { listener.port }
 
-    init(host: String, port: Int, shards: [(name: String, conninfo: String)], connectTimeout: Int) throws(SystemError) {
+    init(host: String, port: Int, shards: [(name: String, conninfo: String)], connectTimeout: Int,
+         metrics: @escaping @Sendable () -> String) throws(SystemError) {
         listener = try Listener(host: host, port: port)
+        self.metrics = metrics
         self.shards = shards
         self.connectTimeout = connectTimeout
     }
@@ -72,6 +76,8 @@ final class HealthServer: @unchecked Sendable {
         switch parts[1].split(separator: "?").first.map(String.init) ?? "" {
         case "/healthz":
             respond(fd, status: "200 OK", body: "ok\n")
+        case "/metrics":
+            respond(fd, status: "200 OK", body: metrics(), contentType: "text/plain; version=0.0.4")
         case "/readyz":
             ready { [weak self] unreachable in
                 if unreachable.isEmpty {
@@ -111,11 +117,21 @@ final class HealthServer: @unchecked Sendable {
         }
     }
 
-    private func respond(_ fd: Int32, status: String, body: String) {
+    private func respond(_ fd: Int32, status: String, body: String, contentType: String = "text/plain") {
         guard connections[fd] != nil else { return }
-        let response = "HTTP/1.1 \(status)\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-        // A few hundred bytes: the socket buffer takes them at once.
-        _ = Array(response.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let response = Array("HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8)
+        // Blocking for the rest (metrics can outgrow the socket buffer); a reader that stalls
+        // is cut off by the send timeout.
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
+        var sent = 0
+        while sent < response.count {
+            let count = response[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count <= 0 { break }
+            sent += count
+        }
         close(fd)
     }
 

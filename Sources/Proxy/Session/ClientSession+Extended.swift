@@ -91,6 +91,7 @@ extension ClientSession {
         }
         let shards: [Int]
         let mode: FanOutMode
+        context.metrics.statement(ProxyMetrics.kind(of: route, shardCount: links.count))
         switch route {
         case .refuse(let error):
             return failBatch(clientError(error))
@@ -397,6 +398,7 @@ extension ClientSession {
     /// An error in the batch: the client gets it (after what it is owed before), the rest of
     /// the batch is skipped until Sync.
     func failBatch(_ error: ErrorFields) {
+        context.metrics.error(sqlState: error.sqlState?.rawValue ?? "XX000")
         transaction?.failed = true
         if !ext.syncing { ext.skipping = true }
         ext.failed = true

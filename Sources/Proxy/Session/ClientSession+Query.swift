@@ -1,4 +1,5 @@
 import Backend
+import Dispatch
 import Merge
 import PGWire
 import SQLRouter
@@ -13,6 +14,7 @@ extension ClientSession {
         forwardedNotices = []
         switch context.router.route(sql, context: routingContext) {
         case .failure(let error):
+            context.metrics.statement(.refused)
             fail(clientError(error))
             finishQuery()
         case .statements(let statements) where statements.isEmpty:
@@ -20,10 +22,17 @@ extension ClientSession {
             finishQuery()
         case .statements(let statements):
             logRoutes(statements)
+            let metrics = context.metrics
+            for statement in statements { metrics.statement(ProxyMetrics.kind(of: statement.route, shardCount: links.count)) }
             if let shard = wholeMessageShard(statements) {
                 // One shard owns every statement: send the message as the client wrote it, so
                 // PostgreSQL's implicit transaction and error positions stay exactly as they are.
-                runOnShards([shard], sql: sql, mode: .single, positionOffset: 0) { [self] _ in finishQuery() }
+                let kind = ProxyMetrics.kind(of: statements[0].route, shardCount: links.count)
+                let started = DispatchTime.now().uptimeNanoseconds
+                runOnShards([shard], sql: sql, mode: .single, positionOffset: 0) { [self] _ in
+                    metrics.duration(kind, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+                    finishQuery()
+                }
             } else {
                 runSequence(statements, from: 0)
             }
@@ -67,6 +76,16 @@ extension ClientSession {
 
     /// Runs one routed statement; `completion(false)` after an error (already sent).
     func execute(_ statement: RoutedStatement, completion: @escaping (Bool) -> Void) {
+        let kind = ProxyMetrics.kind(of: statement.route, shardCount: links.count)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let metrics = context.metrics
+        run(statement) { ok in
+            metrics.duration(kind, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+            completion(ok)
+        }
+    }
+
+    private func run(_ statement: RoutedStatement, completion: @escaping (Bool) -> Void) {
         if let transaction, transaction.failed, !statement.route.isAllowedInFailedTransaction {
             fail(.error(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block"))
             completion(false)
@@ -193,6 +212,7 @@ extension ClientSession {
 
     /// Sends an error to the client; inside a transaction it fails the transaction, as in PostgreSQL.
     func fail(_ error: ErrorFields) {
+        context.metrics.error(sqlState: error.sqlState?.rawValue ?? "XX000")
         connection.output.errorResponse(error)
         transaction?.failed = true
     }
