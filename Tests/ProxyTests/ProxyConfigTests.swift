@@ -131,6 +131,30 @@ final class ProxyConfigTests: XCTestCase {
         }
     }
 
+    func testEnvironmentReferencesAndOverrides() throws {
+        let yaml = """
+            auth: trust
+            shards: [{ name: a, primary: "host=${SHARD_HOST} port=${SHARD_PORT:-5432} dbname=app" }]
+            pool: { size: 5 }
+            """
+        let config = try ProxyConfig.parse(yaml: yaml, environment: [
+            "SHARD_HOST": "10.1.2.3", "PGSHARD_LISTEN_PORT": "7000", "PGSHARD_POOL_QUERY_WAIT_TIMEOUT": "2s",
+            "PGSHARD_LOG_LEVEL": "debug", "PGSHARD_CROSS_SHARD": "deny", "PGSHARD_UNRELATED": "x",
+        ])
+        XCTAssertEqual(config.shards[0].primary, "host=10.1.2.3 port=5432 dbname=app")
+        XCTAssertEqual(config.listen.port, 7000)
+        XCTAssertEqual(config.pool.queryWaitTimeout, 2)
+        XCTAssertEqual(config.pool.size, 5)
+        XCTAssertEqual(config.log.level, "debug")
+        XCTAssertEqual(config.crossShard, .deny)
+        XCTAssertThrowsError(try ProxyConfig.parse(yaml: yaml, environment: [:])) { error in
+            XCTAssertEqual((error as! ConfigError).problems.map(\.description), ["environment variable SHARD_HOST is not set (referenced as ${SHARD_HOST})"])
+        }
+        XCTAssertThrowsError(try ProxyConfig.parse(yaml: yaml, environment: ["SHARD_HOST": "h", "PGSHARD_LISTEN_PORT": "seventy"])) { error in
+            XCTAssertTrue((error as! ConfigError).problems.map(\.description).contains { $0.hasPrefix("listen.port") })
+        }
+    }
+
     func testCrossShardPolicyGlobalAndPerUser() throws {
         let config = try ProxyConfig.parse(yaml: """
             auth: password

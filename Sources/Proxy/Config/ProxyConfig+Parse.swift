@@ -26,7 +26,7 @@ extension ProxyConfig {
         } catch {
             throw ConfigError(problems: [ConfigProblem(path: "", message: "cannot read \(path): \(error.localizedDescription)")])
         }
-        return try parse(yaml: text)
+        return try parse(yaml: text, environment: ProcessInfo.processInfo.environment)
     }
 
     /// Parses and validates YAML text; collects every problem rather than stopping at the first.
@@ -37,6 +37,10 @@ extension ProxyConfig {
         } catch {
             throw ConfigError(problems: [ConfigProblem(path: "", message: "not valid YAML: \(error)")])
         }
+        return try parse(root: root)
+    }
+
+    static func parse(root: Any?) throws(ConfigError) -> ProxyConfig {
         var reader = ConfigReader()
         let config = reader.readConfig(root)
         guard reader.problems.isEmpty else { throw ConfigError(problems: reader.problems) }
