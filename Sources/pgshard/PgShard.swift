@@ -35,7 +35,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let logger = bootstrapLogging(level: config.log.level)
+        let logger = bootstrapLogging(level: config.log.level, format: config.log.format)
         let server = ProxyServer(config: config, logger: logger)
         do {
             try server.start()
@@ -64,11 +64,11 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-/// Logs go to standard error as key=value lines.
-func bootstrapLogging(level: String) -> Logger {
+/// Logs go to standard error, one line per event, as logfmt or JSON.
+func bootstrapLogging(level: String, format: ProxyConfig.LogFormat = .logfmt) -> Logger {
     let parsed = Logger.Level(rawValue: level) ?? .info
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = LineLogHandler(label: label, format: format)
         handler.logLevel = parsed
         return handler
     }

@@ -199,7 +199,12 @@ struct ConfigReader {
         if let backend = map(top["backend"], "backend", allowed: ["connect_timeout"]) {
             if let s = seconds(backend["connect_timeout"], "backend.connect_timeout") { config.backend.connectTimeout = s }
         }
-        if let log = map(top["log"], "log", allowed: ["level"]) {
+        if let log = map(top["log"], "log", allowed: ["level", "format"]) {
+            if let format = string(log["format"], "log.format") {
+                if let value = ProxyConfig.LogFormat(rawValue: format) { config.log.format = value } else {
+                    problem("log.format", "unknown format \"\(format)\"; use logfmt or json")
+                }
+            }
             if let level = string(log["level"], "log.level") {
                 let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
                 if levels.contains(level) { config.log.level = level } else {

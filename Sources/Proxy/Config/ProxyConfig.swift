@@ -199,5 +199,11 @@ public struct ProxyConfig: Sendable, Equatable {
     public struct LogSettings: Sendable, Equatable {
         /// trace, debug, info, notice, warning, error, critical.
         public var level = "info"
+        /// One line per event as `key=value` pairs, or as a JSON object.
+        public var format = LogFormat.logfmt
+    }
+
+    public enum LogFormat: String, Sendable, Equatable {
+        case logfmt, json
     }
 }

@@ -1,5 +1,6 @@
 import Backend
 import Dispatch
+import Foundation
 import Merge
 import PGWire
 import SQLRouter
@@ -21,7 +22,7 @@ extension ClientSession {
             connection.output.emptyQueryResponse()
             finishQuery()
         case .statements(let statements):
-            logRoutes(statements)
+            logRoutes(statements, sql: sql)
             let metrics = context.metrics
             for statement in statements { metrics.statement(ProxyMetrics.kind(of: statement.route, shardCount: links.count)) }
             if let shard = wholeMessageShard(statements) {
@@ -39,10 +40,19 @@ extension ClientSession {
         }
     }
 
-    private func logRoutes(_ statements: [RoutedStatement]) {
+    /// At debug level, one line per routing decision with the tables, keys and shards, so
+    /// "which shard did user 123 go to" can be answered from the log (the explanation costs a
+    /// parse: only when debug logging is on).
+    private func logRoutes(_ statements: [RoutedStatement], sql: String) {
         guard logger.logLevel <= .debug else { return }
-        for statement in statements {
-            logger.debug("statement routed", metadata: ["route": "\(statement.route)"])
+        let explained: [RoutedStatement]
+        if case .statements(let routed) = context.router.explain(sql, context: routingContext) { explained = routed } else { explained = [] }
+        for (index, statement) in statements.enumerated() {
+            let lines = index < explained.count ? (explained[index].explanation ?? []) : []
+            logger.debug("statement routed", metadata: [
+                "route": "\(statement.route)",
+                "decision": "\(lines.map { $0.replacingOccurrences(of: "pgshard: ", with: "") }.joined(separator: "; "))",
+            ])
         }
     }
 
