@@ -68,6 +68,33 @@ public final class ProxyServer: @unchecked Sendable {
         ])
     }
 
+    /// Stops accepting, lets running statements and open transactions finish for at most
+    /// `timeout` seconds (clients between transactions are disconnected at once, the others as
+    /// soon as they are), then closes what is left. Returns the number of connections that had
+    /// to be cut off.
+    @discardableResult
+    public func drain(timeout: Double) -> Int {
+        health?.stop()
+        health = nil
+        acceptQueue.sync {
+            listener?.stop()
+            listener = nil
+        }
+        let deadline = DispatchTime.now() + timeout
+        while true {
+            var busy = 0
+            for (loop, connections) in zip(loops, loopConnections) {
+                busy += loop.sync { connections.closeIdle() }
+            }
+            if busy == 0 { return 0 }
+            if DispatchTime.now() >= deadline {
+                stop()
+                return busy
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
     /// Stops accepting and closes every client connection.
     public func stop() {
         health?.stop()
@@ -134,5 +161,20 @@ final class LoopConnections: @unchecked Sendable {
     func closeAll() {
         for connection in connections.values { connection.close() }
         connections.removeAll()
+    }
+
+    /// Closes the connections that are between transactions (not running a statement, not inside
+    /// BEGIN … COMMIT); returns how many are still busy.
+    func closeIdle() -> Int {
+        var busy = 0
+        for (id, connection) in connections {
+            if let session = connection.session, session.isBusy || session.transaction != nil {
+                busy += 1
+            } else {
+                connection.close()
+                connections.removeValue(forKey: id)
+            }
+        }
+        return busy
     }
 }

@@ -43,7 +43,11 @@ struct Run: ParsableCommand {
             printError("pgshard: \(error)")
             throw ExitCode(1)
         }
-        waitForSignal { server.stop() }
+        waitForSignal {
+            logger.info("shutting down: waiting for running transactions", metadata: ["timeout": "\(config.shutdownTimeout)s"])
+            let cut = server.drain(timeout: config.shutdownTimeout)
+            logger.info("stopped", metadata: ["connections_cut": "\(cut)"])
+        }
     }
 }
 

@@ -10,7 +10,7 @@ extension ProxyConfig {
         "listen.host", "listen.port", "http.host", "http.port", "auth", "auth_failure_delay", "require_tls", "database",
         "tls.cert", "tls.key", "cross_shard", "workers", "pool.mode", "pool.size", "pool.query_wait_timeout", "pool.lifetime",
         "pool.idle_timeout", "limits.max_message_size", "limits.max_statement_size", "limits.max_client_connections",
-        "backend.connect_timeout", "log.level", "directory.conninfo", "directory.cache_size",
+        "backend.connect_timeout", "log.level", "log.format", "directory.conninfo", "directory.cache_size", "shutdown_timeout",
     ]
 
     /// Parses `yaml` after expanding `${NAME}` references and applying `PGSHARD_…` overrides

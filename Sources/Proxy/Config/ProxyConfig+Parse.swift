@@ -133,8 +133,9 @@ struct ConfigReader {
         var config = ProxyConfig()
         guard let top = map(root ?? [String: Any](), "", allowed: [
             "listen", "auth", "auth_failure_delay", "users", "tls", "require_tls", "database", "shards", "tables",
-            "limits", "backend", "log", "pool", "workers", "cross_shard", "directory", "shard_groups", "http",
+            "limits", "backend", "log", "pool", "workers", "cross_shard", "directory", "shard_groups", "http", "shutdown_timeout",
         ]) else { return config }
+        if let timeout = seconds(top["shutdown_timeout"], "shutdown_timeout", allowZero: true) { config.shutdownTimeout = timeout }
         if let http = map(top["http"], "http", allowed: ["host", "port"]) {
             var endpoint = ProxyConfig.Listen()
             endpoint.port = 9930

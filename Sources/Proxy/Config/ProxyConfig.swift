@@ -33,6 +33,8 @@ public struct ProxyConfig: Sendable, Equatable {
     public var workers: Int?
     /// Named groups of shards (`shard_groups: { eu: [s0, s1] }`), for `function: group`.
     public var shardGroups: [String: [String]] = [:]
+    /// How long SIGTERM/SIGINT waits for running transactions before closing them (seconds).
+    public var shutdownTimeout: Double = 30
     /// The HTTP endpoint for health checks (`http: { host, port }`); off when nil.
     public var http: Listen?
     /// The directory database, for tables with `function: directory`.
