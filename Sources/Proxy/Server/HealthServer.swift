@@ -52,6 +52,7 @@ final class HealthServer: @unchecked Sendable {
             guard let self else { return }
             var buffer = [UInt8](repeating: 0, count: 4096)
             let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EAGAIN || errno == EINTR { return }
             if count <= 0 { return close(fd) }
             request += buffer[0..<count]
             if request.count > 8192 { return close(fd) }
