@@ -14,6 +14,8 @@ final class ProxyContext: Sendable {
     let registry = SessionRegistry()
     /// Prometheus metrics (`GET /metrics` on the HTTP endpoint).
     let metrics = ProxyMetrics()
+    /// Users with their own `cross_shard`.
+    let crossShardByUser: [String: RoutingContext.CrossShard]
     let logger: Logger
     /// Credentials and TLS rules for the startup phase, resolved once.
     let authentication: AuthenticationSettings
@@ -45,6 +47,9 @@ final class ProxyContext: Sendable {
         self.serverParameters = serverParameters
         self.logger = logger
         self.authentication = AuthenticationSettings(config: config)
+        var policies: [String: RoutingContext.CrossShard] = [:]
+        for user in config.users { if let policy = user.crossShard { policies[user.name] = policy } }
+        self.crossShardByUser = policies
         self.tls = config.tls?.context
     }
 }

@@ -3,37 +3,13 @@ import Foundation
 import Logging
 import Proxy
 import XCTest
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The HTTP health endpoint (`http:`): /healthz while the process serves, /readyz only when
 /// every shard's primary accepts connections.
 final class HealthTests: XCTestCase {
     /// `GET path` on 127.0.0.1:port: the status code and the body.
     private func get(_ path: String, port: Int) throws -> (status: Int, body: String) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw NSError(domain: "connect", code: Int(errno)) }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
-            response += buffer[0..<count]
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-        return (status, String(text.split(separator: "\r\n\r\n", maxSplits: 1).last ?? ""))
+        try XCTUnwrap(HTTPProbe.get(host: "127.0.0.1", port: port, path: path), "no answer from port \(port)")
     }
 
     private func server(shards: [String]) throws -> ProxyServer {

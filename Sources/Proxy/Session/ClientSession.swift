@@ -56,11 +56,19 @@ final class ClientSession: @unchecked Sendable {
     /// `cross_shard` and the session's (or transaction's) routing hint. A shard hint wins over a
     /// key hint.
     var routingContext: RoutingContext {
-        let user = context.config.users.first { $0.name == startup.user }
+        let localHints = transaction?.localHints ?? [:]
+        guard !routingHints.isEmpty || !localHints.isEmpty else {
+            return RoutingContext(crossShard: crossShard, hint: nil)
+        }
         var hints = routingHints
-        for (name, hint) in transaction?.localHints ?? [:] { hints[name] = hint }
+        for (name, hint) in localHints { hints[name] = hint }
         let hint = hints[RoutingHint.shardSetting] ?? hints[RoutingHint.keySetting]
-        return RoutingContext(crossShard: user?.crossShard ?? context.config.crossShard, hint: hint)
+        return RoutingContext(crossShard: crossShard, hint: hint)
+    }
+
+    /// The user's `cross_shard`, or the configuration's.
+    private var crossShard: RoutingContext.CrossShard {
+        context.crossShardByUser[startup.user ?? ""] ?? context.config.crossShard
     }
 
     /// Whether the connection may hand over the next message.
