@@ -39,18 +39,11 @@ public enum RouteReport {
                 return .failure(RoutingError(sqlState: "0A000", message: "table \(table) has a composite key; give every column in a statement instead",
                                              hint: "pgshard route \"SELECT * FROM \(table) WHERE a = … AND b = …\""))
             }
-            guard let value = sharded.keyTypes[0].parse(key) else {
-                return .failure(RoutingError(sqlState: "22P02", message: "invalid input syntax for type \(sharded.keyTypes[0].rawValue): \"\(key)\""))
-            }
-            switch sharded.function.readShard(for: value) {
-            case .success(let shard?):
-                return .success("\(table).\(sharded.keyColumns[0]) = \(key) → \(schema.shardNames[shard]) (\(sharded.function.name))")
-            case .success(nil):
-                return .success("\(table).\(sharded.keyColumns[0]) = \(key): not in the directory yet (an INSERT will assign it)")
-            case .failure(.unavailable(let reason)):
-                return .failure(RoutingError(sqlState: "08001", message: "the shard directory could not be read: \(reason)"))
-            case .failure:
-                return .failure(RoutingError(sqlState: "23514", message: "no shard of table \(table) accepts \(sharded.keyColumns[0]) = \(key)"))
+            return sharded.readShard(keyText: key, table: table.lowercased()).map { shard in
+                guard let shard else {
+                    return "\(table).\(sharded.keyColumns[0]) = \(key): not in the directory yet (an INSERT will assign it)"
+                }
+                return "\(table).\(sharded.keyColumns[0]) = \(key) → \(schema.shardNames[shard]) (\(sharded.function.name))"
             }
         }
     }

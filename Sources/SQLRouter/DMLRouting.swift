@@ -87,14 +87,12 @@ struct DMLRouting {
         for occurrence in facts.occurrences {
             guard let key = occurrence.shardKey else { continue }
             guard key.keyColumns.count == 1 else { return .failure(.keyHintCompositeKey(occurrence)) }
-            guard let parsed = key.keyTypes[0].parse(value) else {
-                return .failure(.invalidKeyLiteral(value, type: key.keyTypes[0], column: "\(occurrence.table.relname).\(key.keyColumns[0])"))
-            }
             let shard: Int
-            switch key.function.readShard(for: parsed) {
+            switch key.readShard(keyText: value, table: occurrence.table.relname) {
             case .success(let placed?): shard = placed
-            case .success(nil): return .failure(.noShardForKey(table: occurrence.table.relname, key: key, .noRule(column: 0, value: parsed)))
-            case .failure(let error): return .failure(.noShardForKey(table: occurrence.table.relname, key: key, error))
+            case .success(nil):
+                return .failure(.noShardForKey(table: occurrence.table.relname, key: key, .noRule(column: 0, value: key.keyTypes[0].parse(value))))
+            case .failure(let error): return .failure(error)
             }
             if let chosen, chosen.shard != shard { return .failure(.keyHintAmbiguous(chosen.occurrence, occurrence)) }
             chosen = (shard, occurrence)

@@ -33,6 +33,20 @@ public struct ShardedTable: Sendable, Hashable {
         self.function = function
     }
 
+    /// The shard holding the rows of `table` whose one-column key is `text` (written as SQL
+    /// writes the value, without quotes), for reading: nil when no row can have it (a key the
+    /// directory has not recorded). Fails with 22P02 for text the key type rejects, and with the
+    /// function's placement error.
+    public func readShard(keyText text: String, table: String) -> Result<Int?, RoutingError> {
+        guard let value = keyTypes[0].parse(text) else {
+            return .failure(.invalidKeyLiteral(text, type: keyTypes[0], column: "\(table).\(keyColumns[0])"))
+        }
+        switch function.readShard(for: value) {
+        case .success(let shard): return .success(shard)
+        case .failure(let error): return .failure(.noShardForKey(table: table, key: self, error))
+        }
+    }
+
     /// Whether rows of the two tables with equal keys live on the same shard: the same function
     /// and key types of the same kind, column by column.
     public func isColocated(with other: ShardedTable) -> Bool {
