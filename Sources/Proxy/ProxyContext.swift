@@ -58,7 +58,15 @@ final class ProxyContext: Sendable {
 final class SessionRegistry: @unchecked Sendable {
     // Guarded by `lock`: touched from every loop queue.
     private let lock = NSLock()
-    private var sessions: [Int32: (secret: Int32, session: WeakSession)] = [:]
+    private var sessions: [Int32: (secret: Int32, session: WeakSession, client: ClientInfo)] = [:]
+
+    /// What the admin console shows of a session, fixed at registration.
+    struct ClientInfo {
+        var processID: Int32
+        var user: String
+        var database: String
+        var application: String
+    }
     private var connectionCount = 0
 
     /// Counts a new client connection; false when the limit is reached.
@@ -83,9 +91,17 @@ final class SessionRegistry: @unchecked Sendable {
             var pid: Int32
             repeat { pid = Int32.random(in: 1...Int32.max) } while sessions[pid] != nil
             let secret = Int32.random(in: Int32.min...Int32.max)
-            sessions[pid] = (secret, WeakSession(session))
+            let startup = session.startup
+            let user = startup.user ?? ""
+            let application = startup.parameters.first { $0.name == "application_name" }?.value ?? ""
+            sessions[pid] = (secret, WeakSession(session), ClientInfo(processID: pid, user: user, database: startup.database ?? user, application: application))
             return (pid, secret)
         }
+    }
+
+    /// Every registered session, by process id.
+    func clients() -> [ClientInfo] {
+        lock.withLock { sessions.values.map(\.client) }.sorted { $0.processID < $1.processID }
     }
 
     func unregister(processID: Int32) {

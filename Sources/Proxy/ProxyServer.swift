@@ -13,6 +13,8 @@ public final class ProxyServer: @unchecked Sendable {
     private let loops: [DispatchQueue]
     private let loopConnections: [LoopConnections]
     private let acceptQueue = DispatchQueue(label: "pgshard.accept")
+    /// pgshard's version, as `SHOW VERSION` and `pgshard --version` say.
+    public static let version = "0.4.0"
     private var listener: Listener?
     private var health: HealthServer?
     /// The port of the HTTP health endpoint, when configured (after `start`).

@@ -246,13 +246,16 @@ struct ConfigReader {
         var users: [ProxyConfig.User] = []
         for (i, item) in list.enumerated() {
             let path = "users[\(i)]"
-            guard let entry = map(item, path, allowed: ["name", "password", "cross_shard"]) else { continue }
+            guard let entry = map(item, path, allowed: ["name", "password", "cross_shard", "admin"]) else { continue }
             guard let name = requiredString(entry["name"], "\(path).name"),
                   let password = requiredString(entry["password"], "\(path).password") else { continue }
             if users.contains(where: { $0.name == name }) { problem("\(path).name", "user \"\(name)\" is listed twice") }
             do {
                 var user = try ProxyConfig.User(name: name, password: password, method: method)
                 user.crossShard = crossShard(entry["cross_shard"], "\(path).cross_shard")
+                if let admin = entry["admin"] {
+                    if let flag = admin as? Bool { user.admin = flag } else { problem("\(path).admin", "expected true or false") }
+                }
                 users.append(user)
             } catch {
                 // The message describes the form, never the value: it may be a real secret.

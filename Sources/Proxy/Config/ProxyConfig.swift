@@ -95,6 +95,8 @@ public struct ProxyConfig: Sendable, Equatable {
         var credential: Credential
         /// This user's `cross_shard`, overriding the global one.
         public var crossShard: RoutingContext.CrossShard?
+        /// May use the admin console (database `pgshard`).
+        public var admin = false
 
         /// A user whose `password` is read for `method` (see `Credential.resolve`).
         init(name: String, password: String, method: AuthMethod) throws(CredentialProblem) {

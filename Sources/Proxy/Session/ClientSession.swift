@@ -75,7 +75,19 @@ final class ClientSession: @unchecked Sendable {
     var acceptsMessages: Bool { !isBusy }
 
     /// Sends the startup answer: AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery.
+    /// The database name of the admin console.
+    static let adminDatabase = "pgshard"
+
+    /// Connected to the admin console (its user is an admin: checked at start).
+    var isAdmin: Bool { startup.database == Self.adminDatabase }
+
     func start() {
+        if isAdmin, !context.config.users.contains(where: { $0.name == startup.user && $0.admin }) {
+            connection.output.errorResponse(.error(SQLState(rawValue: "28000"), "user \"\(startup.user ?? "")\" may not use the admin console",
+                                                   hint: "mark the user admin: true in the configuration", severity: "FATAL"))
+            connection.closeAfterWrite()
+            return
+        }
         (processID, secretKey) = context.registry.register(self)
         settings = startupSettings()
         connection.logger[metadataKey: "client.user"] = "\(startup.user ?? "")"
@@ -110,6 +122,10 @@ final class ClientSession: @unchecked Sendable {
 
     func received(_ message: FrontendMessage) {
         switch message {
+        case .query(let sql) where isAdmin:
+            adminQueryReceived(sql)
+        case .parse, .bind, .describe, .execute where isAdmin:
+            failBatch(.error(.featureNotSupported, "the admin console answers simple queries only", hint: "use psql"))
         case .query(let sql):
             if ext.skipping { return }
             if batchIsOpen {

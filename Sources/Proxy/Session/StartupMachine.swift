@@ -126,7 +126,7 @@ struct StartupMachine {
                                   "unencrypted connection refused for user \"\(user)\", database \"\(requested)\", no encryption",
                                   hint: "pgshard requires TLS (require_tls); connect with sslmode=require or stronger", severity: "FATAL"))
         }
-        if let database = settings.database, requested != database {
+        if let database = settings.database, requested != database, requested != ClientSession.adminDatabase {
             state = .finished
             return .reject(.error(.invalidCatalogName, "database \"\(requested)\" does not exist",
                                   hint: "pgshard serves the database \"\(database)\"", severity: "FATAL"))

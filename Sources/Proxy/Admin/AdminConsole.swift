@@ -1,0 +1,148 @@
+import Foundation
+import PGWire
+import Sharding
+import SQLRouter
+
+/// The admin console: a client that connects to the database `pgshard` as an admin user
+/// (`users: [{ …, admin: true }]`) gets pgshard's own commands, answered as ordinary result
+/// sets in the style PgBouncer's console uses. Simple protocol only.
+struct AdminConsole {
+    let context: ProxyContext
+
+    /// A command's answer: columns and rows of text, or an error.
+    enum Answer {
+        case rows(columns: [String], rows: [[String?]])
+        case error(ErrorFields)
+    }
+
+    static let commands: [(String, String)] = [
+        ("SHOW HELP", "this list"),
+        ("SHOW VERSION", "pgshard's version"),
+        ("SHOW SHARDS", "every shard: name, primary (password hidden), weight, pool size"),
+        ("SHOW TABLES", "how each configured table is placed: kind, key, type, function"),
+        ("SHOW SHARD FOR <table> <key>", "the shard holding one key of a sharded table"),
+        ("SHOW CONFIG", "the settings in force"),
+        ("SHOW STATS", "statements by route and errors by SQLSTATE class since start, plan cache counters"),
+        ("SHOW CLIENTS", "client sessions: process id, user, database, application"),
+    ]
+
+    func answer(_ sql: String) -> Answer {
+        var text = sql.trimmingCharacters(in: .whitespacesAndNewlines)
+        while text.hasSuffix(";") { text = String(text.dropLast()).trimmingCharacters(in: .whitespaces) }
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+        let upper = words.map { $0.uppercased() }
+        switch upper.prefix(2).joined(separator: " ") {
+        case "SHOW HELP":
+            return .rows(columns: ["command", "description"], rows: Self.commands.map { [$0.0, $0.1] })
+        case "SHOW VERSION":
+            return .rows(columns: ["version"], rows: [["pgshard \(ProxyServer.version)"]])
+        case "SHOW SHARDS":
+            return .rows(columns: ["name", "primary", "weight", "pool_size"], rows: context.config.shards.map {
+                [$0.name, ProxyConfig.redacted($0.primary), String($0.weight), String(context.config.pool.size)]
+            })
+        case "SHOW TABLES":
+            return .rows(columns: ["table", "kind", "key", "type", "function"], rows: tables())
+        case "SHOW CONFIG":
+            return .rows(columns: ["setting", "value"], rows: settings())
+        case "SHOW STATS":
+            return .rows(columns: ["metric", "value"], rows: statistics())
+        case "SHOW CLIENTS":
+            return .rows(columns: ["process_id", "user", "database", "application_name"],
+                         rows: context.registry.clients().map { [String($0.processID), $0.user, $0.database, $0.application] })
+        case "SHOW SHARD":
+            guard upper.count == 5, upper[2] == "FOR" else { return usage("SHOW SHARD FOR <table> <key>") }
+            let key = words[4].hasPrefix("'") && words[4].hasSuffix("'") && words[4].count >= 2 ? String(words[4].dropFirst().dropLast()) : words[4]
+            switch RouteReport.key(key, table: words[3], config: context.config) {
+            case .success(let line): return .rows(columns: ["table", "key", "placement"], rows: [[words[3], key, line]])
+            case .failure(let error): return .error(.error(SQLState(rawValue: error.sqlState), error.message, hint: error.hint))
+            }
+        default:
+            let known = ["SHOW POOLS", "SHOW SERVERS", "RELOAD", "PAUSE", "RESUME", "SHUTDOWN"]
+            if let command = known.first(where: { text.uppercased().hasPrefix($0) }) {
+                return .error(.error(.featureNotSupported, "\(command) is not implemented in the admin console yet",
+                                     hint: "SHOW HELP lists what is; stop pgshard with SIGTERM"))
+            }
+            return usage(text.isEmpty ? "a command" : text)
+        }
+    }
+
+    private func usage(_ what: String) -> Answer {
+        .error(.error(.syntaxError, "unknown admin console command: \(what)", hint: "SHOW HELP lists the commands"))
+    }
+
+    private func tables() -> [[String?]] {
+        context.config.tables.keys.sorted().map { name in
+            switch context.config.tables[name]! {
+            case .reference: [name, "reference", nil, nil, nil]
+            case .pinned(let shard): [name, "pinned", nil, nil, shard]
+            case .sharded(let spec):
+                [name, "sharded", spec.columns.joined(separator: ", "), spec.types.map(\.rawValue).joined(separator: ", "), Self.name(spec.function)]
+            }
+        }
+    }
+
+    private static func name(_ function: ProxyConfig.FunctionSpec) -> String {
+        switch function {
+        case .hash: "hash"
+        case .range: "range"
+        case .list: "list"
+        case .consistent(let vnodes): "consistent (vnodes \(vnodes))"
+        case .moduloMD5: "modulo-md5"
+        case .directory(let name): "directory (\(name))"
+        case .group: "group"
+        }
+    }
+
+    private func settings() -> [[String?]] {
+        let config = context.config
+        return [
+            ["listen", "\(config.listen.host):\(config.listen.port)"],
+            ["http", config.http.map { "\($0.host):\($0.port)" } ?? "off"],
+            ["auth", config.auth.rawValue],
+            ["require_tls", String(config.requireTLS)],
+            ["tls", config.tls == nil ? "off" : "on"],
+            ["database", config.database ?? "any"],
+            ["shards", String(config.shards.count)],
+            ["cross_shard", config.crossShard.rawValue],
+            ["pool.mode", config.pool.mode.rawValue],
+            ["pool.size", String(config.pool.size)],
+            ["pool.query_wait_timeout", "\(config.pool.queryWaitTimeout)s"],
+            ["pool.lifetime", "\(config.pool.lifetime)s"],
+            ["pool.idle_timeout", "\(config.pool.idleTimeout)s"],
+            ["limits.max_message_size", String(config.limits.maxMessageSize)],
+            ["limits.max_statement_size", String(config.limits.maxStatementSize)],
+            ["limits.max_client_connections", String(config.limits.maxClientConnections)],
+            ["backend.connect_timeout", "\(config.backend.connectTimeout)s"],
+            ["log.level", config.log.level],
+            ["log.format", config.log.format.rawValue],
+            ["shutdown_timeout", "\(config.shutdownTimeout)s"],
+        ]
+    }
+
+    /// The counters of `/metrics`, as rows.
+    private func statistics() -> [[String?]] {
+        let text = context.metrics.render(clientConnections: context.registry.openConnections, router: context.router)
+        return text.split(separator: "\n").compactMap { line -> [String?]? in
+            guard !line.hasPrefix("#"), !line.contains("_bucket{"), let space = line.lastIndex(of: " ") else { return nil }
+            return [String(line[..<space]), String(line[line.index(after: space)...])]
+        }
+    }
+}
+
+extension ClientSession {
+    /// A Query message on the admin console.
+    func adminQueryReceived(_ sql: String) {
+        isBusy = true
+        switch AdminConsole(context: context).answer(sql) {
+        case .rows(let columns, let rows):
+            connection.output.rowDescription(columns.map {
+                FieldDescription(name: $0, tableOID: 0, columnAttributeNumber: 0, dataTypeOID: 25, dataTypeSize: -1, typeModifier: -1, format: 0)
+            })
+            for row in rows { connection.output.dataRow(row.map { $0.map { Array($0.utf8) } }) }
+            connection.output.commandComplete("SHOW")
+        case .error(let error):
+            fail(error)
+        }
+        finishQuery()
+    }
+}

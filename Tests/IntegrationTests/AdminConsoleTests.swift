@@ -1,0 +1,46 @@
+import Backend
+import Logging
+import Proxy
+import XCTest
+
+/// The admin console: database `pgshard`, admin users only, answers as result sets.
+final class AdminConsoleTests: XCTestCase {
+    func testAdminConsoleCommands() throws {
+        let cluster = try TestCluster.shared()
+        let users = """
+              - { name: app, password: \(TestCluster.password) }
+              - { name: ops, password: \(TestCluster.password), admin: true }
+            """
+        var logger = Logger(label: "pgshard.test.admin")
+        logger.logLevel = .critical
+        let server = ProxyServer(config: try ProxyConfig.parse(yaml: TestCluster.yaml(shards: cluster.shards, port: 0, users: users)), logger: logger)
+        try server.start()
+        defer { server.stop() }
+        let app = try TestCluster.proxyConnection(port: server.port)
+        _ = try app.query("SELECT * FROM users WHERE id = 1")
+        let admin = try BlockingConnection(conninfo: "host=127.0.0.1 port=\(server.port) dbname=pgshard user=ops password=\(TestCluster.password)")
+
+        XCTAssertTrue(try admin.query("SHOW HELP").contains { $0.first == "SHOW SHARD FOR <table> <key>" })
+        XCTAssertEqual(try admin.query("SHOW VERSION"), [["pgshard \(ProxyServer.version)"]])
+        let shards = try admin.query("SHOW SHARDS")
+        XCTAssertEqual(shards.map { $0[0] }, ["s0", "s1", "s2", "s3"])
+        XCTAssertTrue(shards.allSatisfy { $0[1]?.contains("port=") == true })
+        let tables = try admin.query("SHOW TABLES")
+        XCTAssertTrue(tables.contains { $0 == ["users", "sharded", "id", "bigint", "hash"] }, "\(tables)")
+        XCTAssertTrue(tables.contains { $0 == ["countries", "reference", nil, nil, nil] }, "\(tables)")
+        let shard = HashPlacement.shard(of: 42, shardCount: 4)
+        XCTAssertEqual(try admin.query("SHOW SHARD FOR users 42"), [["users", "42", "users.id = 42 → s\(shard) (hash)"]])
+        XCTAssertTrue(try admin.query("SHOW STATS").contains { $0 == ["pgshard_statements_total{route=\"single\"}", "1"] })
+        XCTAssertTrue(try admin.query("SHOW CLIENTS").contains { $0[1] == "app" && $0[2] == "app" })
+        XCTAssertTrue(try admin.query("SHOW CONFIG").contains { $0 == ["pool.mode", "transaction"] })
+        XCTAssertSQLError("42601") { try admin.query("SHOW NOTHING") }
+        XCTAssertSQLError("0A000") { try admin.query("PAUSE") }
+        XCTAssertSQLError("22P02") { try admin.query("SHOW SHARD FOR users abc") }
+        // The session goes on after errors.
+        XCTAssertEqual(try admin.query("SHOW VERSION").count, 1)
+
+        // Not an admin: refused after authentication.
+        XCTAssertThrowsError(try BlockingConnection(conninfo: "host=127.0.0.1 port=\(server.port) dbname=pgshard user=app password=\(TestCluster.password)")
+            .query("SHOW HELP"))
+    }
+}
