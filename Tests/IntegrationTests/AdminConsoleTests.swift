@@ -36,6 +36,8 @@ final class AdminConsoleTests: XCTestCase {
         XCTAssertSQLError("42601") { try admin.query("SHOW NOTHING") }
         XCTAssertSQLError("0A000") { try admin.query("PAUSE") }
         XCTAssertSQLError("22P02") { try admin.query("SHOW SHARD FOR users abc") }
+        // The extended protocol is refused, and the session goes on.
+        XCTAssertSQLError("0A000") { _ = try admin.query("SHOW HELP", parameters: []) }
         // The session goes on after errors.
         XCTAssertEqual(try admin.query("SHOW VERSION").count, 1)
 

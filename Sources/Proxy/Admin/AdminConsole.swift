@@ -130,6 +130,23 @@ struct AdminConsole {
 }
 
 extension ClientSession {
+    /// A message on the admin console: Query is answered, Terminate ends the session, the
+    /// extended protocol is refused (until Sync, as the protocol's error rule says).
+    func adminReceived(_ message: FrontendMessage) {
+        switch message {
+        case .query(let sql):
+            adminQueryReceived(sql)
+        case .terminate:
+            connection.close()
+        case .sync:
+            syncReceived()
+        case .flush:
+            flushReceived()
+        default:
+            failBatch(.error(.featureNotSupported, "the admin console answers simple queries only", hint: "use psql"))
+        }
+    }
+
     /// A Query message on the admin console.
     func adminQueryReceived(_ sql: String) {
         isBusy = true

@@ -122,10 +122,8 @@ final class ClientSession: @unchecked Sendable {
 
     func received(_ message: FrontendMessage) {
         switch message {
-        case .query(let sql) where isAdmin:
-            adminQueryReceived(sql)
-        case .parse, .bind, .describe, .execute where isAdmin:
-            failBatch(.error(.featureNotSupported, "the admin console answers simple queries only", hint: "use psql"))
+        case _ where isAdmin:
+            adminReceived(message)
         case .query(let sql):
             if ext.skipping { return }
             if batchIsOpen {
