@@ -23,8 +23,8 @@ let package = Package(
         // Pure core.
         .target(name: "PGWire", dependencies: ["COpenSSL"]),
         .target(name: "Sharding"),
-        .target(name: "SQLRouter", dependencies: ["Sharding", "CPgQuery"]),
-        .target(name: "Merge", dependencies: ["PGWire"]),
+        .target(name: "SQLRouter", dependencies: ["Sharding", "CPgQuery", "Merge"]),
+        .target(name: "Merge", dependencies: ["PGWire", "Sharding"]),
 
         // I/O shell.
         .target(name: "Backend", dependencies: ["CLibPQ", "COpenSSL", "PGWire", .product(name: "Logging", package: "swift-log")]),

@@ -24,6 +24,8 @@ final class ProxyContext: Sendable {
 
     /// Shard connection pools, per loop.
     let pools: ShardPools
+    /// Which shards order text as bytes (for merging ORDER BY on text).
+    let collations: ShardCollations
     private let scratchLock = NSLock()
     nonisolated(unsafe) private var scratches: [ObjectIdentifier: ReadScratch] = [:]
 
@@ -40,6 +42,7 @@ final class ProxyContext: Sendable {
     init(config: ProxyConfig, serverParameters: [(name: String, value: String)], logger: Logger, loopCount: Int = 1) {
         self.config = config
         self.pools = ShardPools(config: config, loopCount: loopCount)
+        self.collations = ShardCollations(conninfos: config.shards.map(\.primary), timeout: Int(config.backend.connectTimeout.rounded(.up)))
         self.router = Router(
             schema: config.shardingSchema,
             limits: RouterLimits(maxStatementBytes: config.limits.maxStatementSize)

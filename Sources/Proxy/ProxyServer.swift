@@ -43,6 +43,7 @@ public final class ProxyServer: @unchecked Sendable {
         }
         self.listener = listener
         port = listener.port
+        context.collations.probe()
         if let http = context.config.http {
             let shards = context.config.shards.map { (name: $0.name, conninfo: $0.primary) }
             do {

@@ -1,3 +1,4 @@
+import Merge
 import Sharding
 
 /// Turns the facts of a SELECT/INSERT/UPDATE/DELETE into a route.
@@ -17,6 +18,10 @@ struct DMLRouting {
     let shardCount: Int
     /// A routing hint (comment or session setting): the statement goes where it says.
     var hint: RoutingHint?
+    /// Makes the merge plan of a SELECT whose top level combines rows across shards; nil when
+    /// the statement's text and tree are not at hand (a plan-cache hit), which then answers
+    /// ``RoutingError/mergeNeedsStatement``.
+    var mergePlanner: (() -> Result<MergePlan, RoutingError>)?
 
     func route() -> Route {
         if let table = facts.unknownTable { return .refuse(.unknownTable(table.relname)) }
@@ -195,12 +200,14 @@ struct DMLRouting {
             }
             arms = unionArms
         }
+        // The top SELECT's own ORDER BY, LIMIT, aggregates, GROUP BY, DISTINCT: merged.
+        let merging = top.kind == .select && !top.combining.isEmpty && !top.combining.contains(.window)
         var shards = Set<Int>()
         var covered = Set<Int>()
         for arm in arms {
             let levels = descendants(of: arm)
             covered.formUnion(levels)
-            switch armAcrossShards(arm, sharded.filter { levels.contains($0.level) }) {
+            switch armAcrossShards(arm, sharded.filter { levels.contains($0.level) }, merged: merging && arm == 0) {
             case .failure(let error): return .refuse(error)
             case .success(let armShards): shards.formUnion(armShards)
             }
@@ -212,7 +219,12 @@ struct DMLRouting {
         if hasOuterAggregate() {
             return .refuse(.outerAggregateInSubquery(sharded[0]))
         }
-        return .scatter(shards.sorted(), .read)
+        guard merging else { return .scatter(shards.sorted(), .read) }
+        guard let mergePlanner else { return .refuse(.mergeNeedsStatement) }
+        switch mergePlanner() {
+        case .success(let plan): return .scatter(shards.sorted(), .merge(plan))
+        case .failure(let error): return .refuse(error)
+        }
     }
 
     /// The arms (SELECT levels) of the `UNION ALL` at `level`, through nested `UNION ALL`s; nil
@@ -247,7 +259,8 @@ struct DMLRouting {
     /// The shards a SELECT level (the statement, or one arm of a UNION ALL) reads when each
     /// shard computes its own part: one component of the level's FROM list (tables joined on
     /// equal keys) and, in subqueries, only tables correlated with it on the key.
-    private func armAcrossShards(_ level: Int, _ sharded: [TableOccurrence]) -> Result<Set<Int>, RoutingError> {
+    /// `merged`: the level's combining clauses are carried out by the merge.
+    private func armAcrossShards(_ level: Int, _ sharded: [TableOccurrence], merged: Bool = false) -> Result<Set<Int>, RoutingError> {
         let arm = facts.levels[level]
         guard let occurrence = sharded.first(where: { $0.level == level && $0.isInRange }) else {
             // An arm without a sharded table would be answered once per shard.
@@ -270,7 +283,7 @@ struct DMLRouting {
             return .failure(.outerJoinAcrossShards(nullable, joinType: nullable.nullableBy ?? "OUTER"))
         }
         let order: [CombiningClause] = [.aggregate, .window, .groupBy, .having, .distinct, .orderBy, .limit]
-        if let clause = order.first(where: { arm.combining.contains($0) }) {
+        if !merged, let clause = order.first(where: { arm.combining.contains($0) }) {
             return .failure(.combiningAcrossShards(clause, occurrence))
         }
         switch occurrence.restriction {

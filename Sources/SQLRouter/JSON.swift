@@ -81,3 +81,6 @@ extension JSONValue {
         return node.fields
     }
 }
+
+extension JSONValue: Equatable {}
+extension JSONMember: Equatable {}

@@ -77,7 +77,7 @@ struct MessageRouting {
             let route: Route
             analysis.parameterUse.used = false
             do {
-                route = try analysis.route(statement, sql: statementSQL)
+                route = try analysis.route(statement, sql: statementSQL, range: range)
             } catch {
                 return .failure(.tooDeeplyNested)
             }

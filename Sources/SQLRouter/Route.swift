@@ -1,3 +1,5 @@
+import Merge
+
 /// Where one statement runs, as decided by the ``Router``.
 public enum Route: Sendable, Equatable {
     /// Exactly one shard owns everything the statement touches: the shard key of every sharded
@@ -29,6 +31,9 @@ public enum ScatterKind: Sendable, Equatable {
     /// An `UPDATE` or `DELETE` whose command tags are summed (`UPDATE 7` = 3 + 4) and whose
     /// `RETURNING` rows are concatenated.
     case write
+    /// A `SELECT` whose top level combines rows (ORDER BY, LIMIT, aggregates, GROUP BY,
+    /// DISTINCT): every shard runs the plan's statement and the merge combines their rows.
+    case merge(MergePlan)
 }
 
 /// Why a statement runs on every shard.

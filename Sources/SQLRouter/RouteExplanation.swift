@@ -1,3 +1,4 @@
+import Merge
 import Sharding
 
 /// pgshard's own part of an EXPLAIN: where the statement goes, why, what each shard receives
@@ -64,8 +65,8 @@ struct RouteExplainer {
         case .anyShard: "runs on any one shard (no sharded table: catalogs, reference tables or none)"
         case .scatter(let shards, let kind):
             shards.count == schema.shardCount
-                ? "runs on every shard (\(names(shards))) as a \(kind == .read ? "read" : "write")"
-                : "runs on \(shards.count) of \(schema.shardCount) shards (\(names(shards))) as a \(kind == .read ? "read" : "write")"
+                ? "runs on every shard (\(names(shards))) as a \(kind == .write ? "write" : "read")"
+                : "runs on \(shards.count) of \(schema.shardCount) shards (\(names(shards))) as a \(kind == .write ? "write" : "read")"
         case .allShards(.ddl): "runs on every shard: schema change"
         case .allShards(.referenceWrite): "runs on every shard: write to a reference table"
         case .insertSplit(let parts): "split into one INSERT per shard (\(names(parts.map(\.shard))))"
@@ -79,10 +80,28 @@ struct RouteExplainer {
         switch route {
         case .shard, .anyShard: "none (one shard answers)"
         case .scatter(_, .read): "rows of every shard concatenated, in no particular order"
+        case .scatter(_, .merge(let plan)): Self.describe(plan)
         case .scatter(_, .write), .insertSplit: "command tags summed, RETURNING rows concatenated"
         case .allShards: "one shard's answer stands for all; every shard must succeed"
         default: nil
         }
+    }
+
+    /// What the merge of a cross-shard SELECT does.
+    static func describe(_ plan: MergePlan) -> String {
+        var steps: [String] = []
+        if let aggregation = plan.aggregation {
+            let keys = aggregation.columns.count - aggregation.partials.count
+            steps.append(keys == 0 && aggregation.partials.isEmpty ? "rows grouped" : "per-shard aggregates combined per group")
+        }
+        if plan.distinct { steps.append("duplicate rows removed") }
+        if !plan.order.isEmpty {
+            steps.append(plan.aggregation == nil ? "k-way merge of the shards' sorted rows" : "groups sorted")
+        }
+        if let count = plan.limit.count { steps.append("LIMIT \(count.text)") }
+        if let offset = plan.limit.offset { steps.append("OFFSET \(offset.text)") }
+        if plan.hiddenColumns > 0 { steps.append("\(plan.hiddenColumns) hidden column(s) removed") }
+        return steps.joined(separator: ", ") + "; each shard runs: \(plan.sql)"
     }
 
     /// Per table: its placement and the key conditions that decided its shards.

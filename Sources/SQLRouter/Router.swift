@@ -54,12 +54,13 @@ public final class Router: Sendable {
         // The lexer refuses control characters, NUL included: the check below is for other texts.
         if cache.capacity > 0, parameters == nil, bytes <= StatementLexer.maxBytes, let normalized = StatementLexer.normalize(sql) {
             if let entry = cache.value(for: normalized.key) {
-                return cachedRoute(entry.plan, sql: sql, normalized: normalized, context: context)
-            }
-            let (outcome, plan, _) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
-            if outcome != .failure(.tooDeeplyNested) {
-                if let plan { cache.insert(CachedEntry(plan), for: normalized.key) }
-                return outcome
+                if let outcome = cachedRoute(entry.plan, sql: sql, normalized: normalized, context: context) { return outcome }
+            } else {
+                let (outcome, plan, _) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
+                if outcome != .failure(.tooDeeplyNested) {
+                    if let plan { cache.insert(CachedEntry(plan), for: normalized.key) }
+                    return outcome
+                }
             }
         }
         guard !sql.utf8.contains(0) else { return .failure(.nulCharacter) }
@@ -71,8 +72,9 @@ public final class Router: Sendable {
         return pool.run { routing.route(sql, parameters: parameters) }
     }
 
-    /// A statement of a known shape: its cached plan with the statement's own literal values.
-    private func cachedRoute(_ plan: CachedPlan, sql: String, normalized: NormalizedStatement, context: RoutingContext) -> RoutingOutcome {
+    /// A statement of a known shape: its cached plan with the statement's own literal values;
+    /// nil when the route needs the statement's tree (a merge across shards).
+    private func cachedRoute(_ plan: CachedPlan, sql: String, normalized: NormalizedStatement, context: RoutingContext) -> RoutingOutcome? {
         let text = MessageText(sql)
         let statementSQL = text.text(normalized.statement)
         let offset = text.characterCount(from: 0, to: normalized.statement.lowerBound)
@@ -86,11 +88,13 @@ public final class Router: Sendable {
             let literals = Self.literalValues(bindings, normalized)
             if let fast, context.hint == nil, !dml.usesParameters {
                 let route = fast.route(KeyResolver(parameters: nil, literals: literals), context: context)
+                if route == .refuse(.mergeNeedsStatement) { return nil }
                 return .statements([RoutedStatement(sql: statementSQL, characterOffset: offset, route: route)])
             }
             var analysis = StatementAnalysis(schema: schema, limits: limits, text: text, parameters: nil, context: context)
             analysis.literals = literals
             routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: analysis.route(dml, sql: statementSQL))
+            if routed.route == .refuse(.mergeNeedsStatement) { return nil }
             routed.dependsOnParameters = dml.usesParameters
         }
         return .statements([routed])
@@ -136,16 +140,18 @@ public final class Router: Sendable {
         if cache.capacity > 0, bytes <= StatementLexer.maxBytes, let normalized = StatementLexer.normalize(sql) {
             if let entry = cache.value(for: normalized.key) {
                 let plan = entry.plan
-                let outcome = cachedRoute(plan, sql: sql, normalized: normalized, context: context)
-                guard case .dml(let dml, let bindings, _) = plan, dml.usesParameters else { return (outcome, nil) }
-                var prepared = ParameterizedRoute(statement: nil, plan: dml, sql: sql, depth: 0)
-                prepared.literals = Self.literalValues(bindings, normalized)
-                return (outcome, prepared)
-            }
-            let (outcome, plan, kept) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
-            if outcome != .failure(.tooDeeplyNested) {
-                if let plan { cache.insert(CachedEntry(plan), for: normalized.key) }
-                return (outcome, kept)
+                if let outcome = cachedRoute(plan, sql: sql, normalized: normalized, context: context) {
+                    guard case .dml(let dml, let bindings, _) = plan, dml.usesParameters else { return (outcome, nil) }
+                    var prepared = ParameterizedRoute(statement: nil, plan: dml, sql: sql, depth: 0)
+                    prepared.literals = Self.literalValues(bindings, normalized)
+                    return (outcome, prepared)
+                }
+            } else {
+                let (outcome, plan, kept) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
+                if outcome != .failure(.tooDeeplyNested) {
+                    if let plan { cache.insert(CachedEntry(plan), for: normalized.key) }
+                    return (outcome, kept)
+                }
             }
         }
         if bytes <= Self.inlineTextLimit {

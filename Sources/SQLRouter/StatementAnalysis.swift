@@ -1,3 +1,5 @@
+import Merge
+
 /// A SELECT/INSERT/UPDATE/DELETE analysed up to its key values: what routing keeps to finish
 /// the route at each Bind (and, with the plan cache, for each statement of the same shape).
 struct DMLPlan: Sendable {
@@ -22,9 +24,10 @@ struct StatementAnalysis {
     let trace = AnalysisTrace()
 
     /// The route of `statement` (the `stmt` node of one entry of libpg_query's `stmts`), whose
-    /// own text is `sql`.
-    func route(_ statement: JSONValue, sql: String) throws(AnalysisError) -> Route {
-        try finalized(sql: sql) { hint throws(AnalysisError) in try route(statement, sql: sql, hint: hint) }
+    /// own text is `sql`, at `range` of the message (nil: the whole message).
+    func route(_ statement: JSONValue, sql: String, range: Range<Int>? = nil) throws(AnalysisError) -> Route {
+        let range = range ?? text.statementRange(location: 0, length: 0)
+        return try finalized(sql: sql) { hint throws(AnalysisError) in try route(statement, sql: sql, range: range, hint: hint) }
     }
 
     /// The route of a DML statement analysed before (a prepared statement at Bind).
@@ -67,7 +70,7 @@ struct StatementAnalysis {
         return route
     }
 
-    private func route(_ statement: JSONValue, sql: String, hint: RoutingHint?) throws(AnalysisError) -> Route {
+    private func route(_ statement: JSONValue, sql: String, range: Range<Int>, hint: RoutingHint?) throws(AnalysisError) -> Route {
         guard let node = statement.node else {
             return .refuse(.unsupportedStatement("this statement", hint: "report it to the pgshard developers"))
         }
@@ -82,10 +85,10 @@ struct StatementAnalysis {
             }
             return .session(.set(sql: sql, isLocal: call.isLocal))
         case "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt":
-            return try routeDML(statement, sql: sql, hint: hint)
+            return try routeDML(statement, sql: sql, range: range, hint: hint)
         case "ExplainStmt":
             guard let inner = node.fields["query"] else { return .refuse(.explainAcrossShards()) }
-            let route = try self.route(inner, sql: sql, hint: hint)
+            let route = try self.route(inner, sql: sql, range: range, hint: hint)
             let options = (node.fields["options"]?.elements ?? []).compactMap { $0.node("DefElem") }
             let format = options.first { $0["defname"]?.string == "format" }?["arg"]?.node("String")?["sval"]?.string ?? "text"
             switch route {
@@ -123,7 +126,7 @@ struct StatementAnalysis {
         }
     }
 
-    private func routeDML(_ statement: JSONValue, sql: String, hint: RoutingHint?) throws(AnalysisError) -> Route {
+    private func routeDML(_ statement: JSONValue, sql: String, range: Range<Int>, hint: RoutingHint?) throws(AnalysisError) -> Route {
         let scanner = StatementScanner(
             schema: schema, predicates: KeyPredicates(text: text, parameterUse: parameterUse), maxDepth: limits.maxNestingDepth)
         try scanner.scanStatement(statement, ctes: [], parent: nil, depth: 0)
@@ -132,11 +135,14 @@ struct StatementAnalysis {
             facts: scanner.facts, usesParameters: parameterUse.used,
             splittable: isInsert && statement.node("InsertStmt")?["returningList"] == nil)
         trace.plan = plan
-        return finish(plan, sql: sql, hint: hint)
+        let text = self.text
+        let planner = statement.node("SelectStmt").map { select in { MergePlanner(select: select, text: text, range: range).plan() } }
+        return finish(plan, sql: sql, hint: hint, mergePlanner: planner)
     }
 
     /// Reads the key values of a planned statement and routes it.
-    private func finish(_ plan: DMLPlan, sql: String, hint: RoutingHint?) -> Route {
+    private func finish(_ plan: DMLPlan, sql: String, hint: RoutingHint?,
+                        mergePlanner: (() -> Result<MergePlan, RoutingError>)? = nil) -> Route {
         var facts = plan.facts
         defer { trace.facts = facts }
         if facts.unknownTable == nil, facts.refusal == nil, hint == nil {
@@ -146,7 +152,7 @@ struct StatementAnalysis {
                 return .refuse(error)
             }
         }
-        let route = DMLRouting(facts: facts, shardCount: schema.shardCount, hint: hint).route()
+        let route = DMLRouting(facts: facts, shardCount: schema.shardCount, hint: hint, mergePlanner: mergePlanner).route()
         if route == .refuse(.insertSpansShards()), let split = splitInsert(plan, sql: sql, facts: facts) {
             return split
         }

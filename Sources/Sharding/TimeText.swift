@@ -197,3 +197,14 @@ extension TimeText {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
+
+/// PostgreSQL's ISO output of dates and timestamps as numbers, for code outside this module
+/// that orders such values (the cross-shard merge).
+public enum ISOTimeText {
+    /// `YYYY-MM-DD` → days since 2000-01-01.
+    public static func days(_ text: String) -> Int32? { TimeText.date(text) }
+
+    /// `YYYY-MM-DD HH:MM:SS[.ffffff]` (with an offset when `zone`) → microseconds since
+    /// 2000-01-01 (UTC when `zone`).
+    public static func micros(_ text: String, zone: Bool) -> Int64? { TimeText.timestamp(text, zone: zone) }
+}

@@ -27,7 +27,9 @@ final class ExplainRoutingTests: XCTestCase {
         XCTAssertEqual(scatter.last, "pgshard: merge: rows of every shard concatenated, in no particular order")
         let inList = lines("SELECT * FROM users WHERE id IN (1, 2) OR id = ANY($1)")
         XCTAssertTrue(inList.contains { $0.contains("(id IN (1, 2) OR id = ANY($1))") }, "\(inList)")
-        let refused = lines("SELECT count(*) FROM users")
+        let merged = lines("SELECT count(*) FROM users")
+        XCTAssertEqual(merged.last, "pgshard: merge: per-shard aggregates combined per group; each shard runs: SELECT count(*) FROM users")
+        let refused = lines("SELECT string_agg(name, ',') FROM users")
         XCTAssertTrue(refused[0].hasPrefix("pgshard: refused: 0A000"), "\(refused)")
         let split = lines("INSERT INTO users (id) VALUES (1), (\(Fixture.key(awayFrom: 1)))")
         XCTAssertTrue(split[0].hasPrefix("pgshard: split into one INSERT per shard"), "\(split)")
@@ -43,6 +45,6 @@ final class ExplainRoutingTests: XCTestCase {
         XCTAssertFalse(json.textFormat)
         guard case .refuse(let error)? = Fixture.route("EXPLAIN (FORMAT JSON) SELECT * FROM users") else { return XCTFail() }
         XCTAssertTrue(error.message.contains("format other than TEXT"))
-        guard case .refuse? = Fixture.route("EXPLAIN SELECT count(*) FROM users") else { return XCTFail() }
+        guard case .refuse? = Fixture.route("EXPLAIN SELECT string_agg(name, ',') FROM users") else { return XCTFail() }
     }
 }

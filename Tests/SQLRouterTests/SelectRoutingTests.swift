@@ -1,4 +1,5 @@
 import Sharding
+import Merge
 import XCTest
 
 @testable import SQLRouter
@@ -156,34 +157,93 @@ final class SelectRoutingTests: XCTestCase {
         for (sql, expected) in cases { assertRoute(sql, expected) }
     }
 
-    func testCombiningClausesAcrossShardsAreRefused() {
+    func testCombiningClausesAcrossShardsThatCannotBeMergedAreRefused() {
         let a: Int64 = 1
-        let other = Fixture.key(awayFrom: a)
         let cases: [(String, Expected)] = [
-            ("SELECT count(*) FROM users", .refused("aggregate functions across shards are not supported yet")),
-            ("SELECT max(id) FROM users", .refused("aggregate functions across shards")),
-            ("SELECT coalesce(sum(age), 0) FROM users", .refused("aggregate functions across shards")),
-            ("SELECT string_agg(name, ',') FROM users", .refused("aggregate functions across shards")),
-            ("SELECT my_agg(DISTINCT name) FROM users", .refused("aggregate functions across shards")),
+            ("SELECT coalesce(sum(age), 0) FROM users", .refused("an aggregate inside an expression across shards")),
+            ("SELECT string_agg(name, ',') FROM users", .refused("aggregate string_agg(…) across shards")),
+            ("SELECT my_agg(DISTINCT name) FROM users", .refused("my_agg(DISTINCT …) across shards")),
+            ("SELECT count(DISTINCT name) FROM users", .refused("count(DISTINCT …) across shards")),
             ("SELECT id, row_number() OVER () FROM users", .refused("window functions across shards")),
-            ("SELECT name FROM users GROUP BY name", .refused("GROUP BY across shards")),
             ("SELECT 1 FROM users HAVING true", .refused("HAVING across shards")),
-            ("SELECT DISTINCT name FROM users", .refused("DISTINCT across shards")),
-            ("SELECT DISTINCT ON (name) * FROM users", .refused("DISTINCT across shards")),
-            ("SELECT * FROM users ORDER BY id", .refused("ORDER BY across shards")),
-            ("SELECT * FROM users WHERE id IN (\(a), \(other)) ORDER BY id", .refused("ORDER BY across shards")),
-            ("SELECT * FROM users LIMIT 10", .refused("LIMIT, OFFSET and FETCH across shards")),
-            ("SELECT * FROM users OFFSET 5", .refused("LIMIT, OFFSET and FETCH across shards")),
-            ("SELECT * FROM users FETCH FIRST 1 ROW ONLY", .refused("LIMIT, OFFSET and FETCH across shards")),
+            ("SELECT DISTINCT ON (name) * FROM users", .refused("DISTINCT ON across shards")),
+            ("SELECT name FROM users GROUP BY ROLLUP (name)", .refused("GROUPING SETS, ROLLUP and CUBE")),
+            ("SELECT * FROM users ORDER BY id LIMIT 10 + 1", .refused("LIMIT with an expression")),
+            ("SELECT * FROM users ORDER BY id FOR UPDATE", .refused("FOR UPDATE/SHARE")),
+            ("SELECT * FROM users ORDER BY id FETCH FIRST 2 ROWS WITH TIES", .refused("WITH TIES")),
             ("SELECT id FROM users EXCEPT SELECT id FROM users WHERE id = 1", .refused("UNION, INTERSECT and EXCEPT across shards")),
+            ("(SELECT id FROM users) UNION ALL (SELECT id FROM users) ORDER BY 1", .refused("UNION, INTERSECT and EXCEPT")),
             // An aggregate over an outer column belongs to the outer (sharded) level.
             ("SELECT (SELECT max(u.age) FROM countries) FROM users u", .refused("aggregate in a subquery that may aggregate rows of sharded table \"users\"")),
             ("SELECT (SELECT max(age) FROM countries) FROM users", .refused("aggregate in a subquery")),
         ]
         for (sql, expected) in cases { assertRoute(sql, expected) }
+        // PostgreSQL's own error, which the shards would give too.
+        guard case .refuse(let distinct)? = Fixture.route("SELECT DISTINCT name FROM users ORDER BY id") else { return XCTFail() }
+        XCTAssertEqual(distinct.sqlState, "42P10")
         // Combining clauses are fine when the statement runs on one shard.
         assertRoute("SELECT count(*), max(age) FROM users WHERE id = \(a) GROUP BY name ORDER BY 1 LIMIT 3", .route(.shard(Fixture.shard(a))))
         assertRoute("SELECT id FROM users WHERE id = \(a) UNION SELECT user_id FROM orders WHERE user_id = \(a)", .route(.shard(Fixture.shard(a))))
+    }
+
+    private func mergePlan(_ sql: String, file: StaticString = #filePath, line: UInt = #line) -> MergePlan? {
+        guard case .scatter(_, .merge(let plan))? = Fixture.route(sql) else {
+            XCTFail("no merge plan for \(sql): \(String(describing: Fixture.route(sql)))", file: file, line: line)
+            return nil
+        }
+        return plan
+    }
+
+    /// What each shard runs, and how the merge combines it.
+    func testMergePlansRewriteWhatEachShardRuns() {
+        let a: Int64 = 1
+        let other = Fixture.key(awayFrom: a)
+        guard case .scatter(let pair, .merge)? = Fixture.route("SELECT * FROM users WHERE id IN (\(a), \(other)) ORDER BY id") else { return XCTFail() }
+        XCTAssertEqual(pair.count, 2)
+
+        let limited = mergePlan("SELECT id, name FROM users ORDER BY name DESC, id LIMIT 10 OFFSET 5")
+        XCTAssertEqual(limited?.sql, "SELECT id, name FROM users ORDER BY name DESC, id LIMIT 15 OFFSET 0")
+        XCTAssertEqual(limited?.order, [SortKey(column: 1, descending: true), SortKey(column: 0)])
+        XCTAssertEqual(limited?.limit, RowLimit(count: .constant(10), offset: .constant(5)))
+        XCTAssertEqual(limited?.hiddenColumns, 0)
+
+        let hidden = mergePlan("SELECT name FROM users ORDER BY age * 2 NULLS FIRST FETCH FIRST 3 ROWS ONLY")
+        XCTAssertEqual(hidden?.sql, "SELECT age * 2 AS __pgshard_2, name FROM users ORDER BY age * 2 NULLS FIRST FETCH FIRST 3 ROWS ONLY")
+        XCTAssertEqual(hidden?.hiddenColumns, 1)
+        XCTAssertEqual(hidden?.order, [SortKey(column: 0, descending: false, nullsFirst: true)])
+
+        let grouped = mergePlan("SELECT name, count(*), avg(age) AS mean FROM users GROUP BY name ORDER BY count(*) DESC LIMIT 3")
+        XCTAssertEqual(grouped?.sql, "SELECT name, count(*), sum(age) AS \"mean\", count(age) AS __pgshard_1 FROM users GROUP BY name ORDER BY count(*) DESC LIMIT NULL")
+        XCTAssertEqual(grouped?.aggregation, Aggregation(partials: [1: .count, 2: .sum, 3: .count],
+                                                         columns: [.column(0), .column(1), .average(sum: 2, count: 3)]))
+        XCTAssertEqual(grouped?.order, [SortKey(column: 1, descending: true)])
+        XCTAssertEqual(grouped?.limit.count, .constant(3))
+
+        let groupHidden = mergePlan("SELECT max(age) FROM users GROUP BY lower(name) ORDER BY min(age)")
+        XCTAssertEqual(groupHidden?.sql, "SELECT lower(name) AS __pgshard_1, min(age) AS __pgshard_3, max(age) FROM users GROUP BY lower(name) ORDER BY min(age)")
+        XCTAssertEqual(groupHidden?.hiddenColumns, 2)
+        XCTAssertEqual(groupHidden?.aggregation?.partials, [1: .min, 2: .max])
+        XCTAssertEqual(groupHidden?.order, [SortKey(column: 1)])
+
+        let filtered = mergePlan("select avg(age) filter (where age > 1) as a, bool_and(true), every(false), bool_or(age > 3) from users")
+        XCTAssertEqual(filtered?.sql, "select sum(age) filter (where age > 1) AS \"a\", count(age) filter (where age > 1) AS __pgshard_1, bool_and(true), every(false), bool_or(age > 3) from users")
+        XCTAssertEqual(filtered?.aggregation?.partials, [0: .sum, 1: .count, 2: .boolAnd, 3: .boolAnd, 4: .boolOr])
+
+        let distinct = mergePlan("SELECT DISTINCT name FROM users ORDER BY 1 OFFSET 2")
+        XCTAssertEqual(distinct?.sql, "SELECT DISTINCT name FROM users ORDER BY 1 OFFSET 0")
+        XCTAssertEqual(distinct?.distinct, true)
+        XCTAssertEqual(distinct?.limit, RowLimit(offset: .constant(2)))
+
+        // A key condition keeps the plan: only the admitted shards run it.
+        let comment = mergePlan("/* c */ SELECT count(*) FROM users -- tail")
+        XCTAssertEqual(comment?.sql, "/* c */ SELECT count(*) FROM users -- tail")
+    }
+
+    /// A plan-cache hit re-plans a merge from the statement itself: the LIMIT of the new text counts.
+    func testMergePlansDoNotComeFromTheCache() {
+        XCTAssertEqual(mergePlan("SELECT id FROM users ORDER BY id LIMIT 5 OFFSET 1")?.sql, "SELECT id FROM users ORDER BY id LIMIT 6 OFFSET 0")
+        XCTAssertEqual(mergePlan("SELECT id FROM users ORDER BY id LIMIT 7 OFFSET 1")?.sql, "SELECT id FROM users ORDER BY id LIMIT 8 OFFSET 0")
+        XCTAssertEqual(mergePlan("SELECT id FROM users ORDER BY id LIMIT 7 OFFSET 1")?.limit.count, .constant(7))
     }
 
     /// UNION ALL of arms that each run on every shard separately is their concatenation.
@@ -332,7 +392,9 @@ final class SelectRoutingTests: XCTestCase {
         XCTAssertEqual(inner("EXPLAIN SELECT * FROM users"), .scatter(all, .read))
         XCTAssertEqual(inner("EXPLAIN INSERT INTO countries VALUES ('x')"), .allShards(.referenceWrite))
         assertRoute("EXPLAIN (FORMAT YAML) SELECT * FROM users", .refused("EXPLAIN in a format other than TEXT"))
-        assertRoute("EXPLAIN SELECT count(*) FROM users", .refused("aggregate functions across shards"))
+        assertRoute("EXPLAIN SELECT id, row_number() OVER () FROM users", .refused("window functions across shards"))
+        guard case .explain(.scatter(_, .merge(let plan)), _)? = Fixture.route("EXPLAIN SELECT count(*) FROM users") else { return XCTFail() }
+        XCTAssertEqual(plan.sql, "EXPLAIN SELECT count(*) FROM users")
         assertRoute("EXPLAIN SELECT * FROM nope", .refused("table \"nope\" is not known"))
     }
 }

@@ -134,6 +134,7 @@ struct ConfigReader {
         guard let top = map(root ?? [String: Any](), "", allowed: [
             "listen", "auth", "auth_failure_delay", "users", "tls", "require_tls", "database", "shards", "tables",
             "limits", "backend", "log", "pool", "workers", "cross_shard", "directory", "shard_groups", "http", "shutdown_timeout",
+            "merge",
         ]) else { return config }
         if let timeout = seconds(top["shutdown_timeout"], "shutdown_timeout", allowZero: true) { config.shutdownTimeout = timeout }
         if let http = map(top["http"], "http", allowed: ["host", "port"]) {
@@ -196,6 +197,9 @@ struct ConfigReader {
             if let n = integer(limits["max_message_size"], "limits.max_message_size", range: 1024...(1 << 30)) { config.limits.maxMessageSize = n }
             if let n = integer(limits["max_statement_size"], "limits.max_statement_size", range: 64...(4 << 20)) { config.limits.maxStatementSize = n }
             if let n = integer(limits["max_client_connections"], "limits.max_client_connections", range: 1...1_000_000) { config.limits.maxClientConnections = n }
+        }
+        if let merge = map(top["merge"], "merge", allowed: ["max_memory"]) {
+            if let n = integer(merge["max_memory"], "merge.max_memory", range: (64 << 10)...(1 << 40)) { config.merge.maxMemory = n }
         }
         if let backend = map(top["backend"], "backend", allowed: ["connect_timeout"]) {
             if let s = seconds(backend["connect_timeout"], "backend.connect_timeout") { config.backend.connectTimeout = s }

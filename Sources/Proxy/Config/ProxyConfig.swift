@@ -23,6 +23,8 @@ public struct ProxyConfig: Sendable, Equatable {
     public var tables: [String: Table] = [:]
     /// Bounds on what one client may send.
     public var limits = Limits()
+    /// Cross-shard merges.
+    public var merge = MergeSettings()
     /// Backend connection settings.
     public var backend = BackendSettings()
     /// Logging.
@@ -191,6 +193,13 @@ public struct ProxyConfig: Sendable, Equatable {
         public var maxStatementSize = 1 << 20
         /// The most client connections at once; more get 53300.
         public var maxClientConnections = 1000
+    }
+
+    /// How cross-shard SELECTs are merged.
+    public struct MergeSettings: Sendable, Equatable {
+        /// The most memory one statement's GROUP BY / DISTINCT state may use (bytes); beyond
+        /// it the statement fails with 53200.
+        public var maxMemory = 64 << 20
     }
 
     /// Settings for connections to the shards.

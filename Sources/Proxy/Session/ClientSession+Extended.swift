@@ -102,6 +102,8 @@ extension ClientSession {
             (shards, mode) = ([shard], .single)
         case .anyShard:
             (shards, mode) = ([batchShard()], .single)
+        case .scatter(_, .merge):
+            return failBatch(clientError(.mergeNeedsStatement))
         case .scatter(let scattered, _):
             (shards, mode) = (scattered, .concatenate)
         case .allShards:

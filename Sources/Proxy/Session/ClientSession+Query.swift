@@ -115,6 +115,8 @@ extension ClientSession {
             runOnShards([preferredShard()], sql: statement.sql, mode: .single, positionOffset: offset, completion: completion)
         case .scatter(let shards, .read):
             runOnShards(shards, sql: statement.sql, mode: .concatenate, positionOffset: offset, completion: completion)
+        case .scatter(let shards, .merge(let plan)):
+            runMerge(shards, plan: plan, completion: completion)
         case .scatter(let shards, .write):
             runOnShards(shards, sql: statement.sql, mode: .concatenate, positionOffset: offset, atomic: true, completion: completion)
         case .allShards(.ddl):
@@ -138,6 +140,7 @@ extension ClientSession {
         switch inner {
         case .shard(let shard): texts[shard] = statement.sql
         case .anyShard: texts[preferredShard()] = statement.sql
+        case .scatter(let shards, .merge(let plan)): for shard in shards { texts[shard] = plan.sql }
         case .scatter(let shards, _): for shard in shards { texts[shard] = statement.sql }
         case .allShards: for link in links { texts[link.index] = statement.sql }
         case .insertSplit(let parts): for part in parts { texts[part.shard] = part.sql }
@@ -202,6 +205,24 @@ extension ClientSession {
                     return
                 }
                 finishImplicit(targets, commit: ok) { committed in completion(ok && committed) }
+            }
+        }
+    }
+
+    /// Runs a cross-shard SELECT whose rows the merge combines.
+    func runMerge(_ shards: [Int], plan: MergePlan, completion: @escaping (Bool) -> Void) {
+        let targets = shards.map { links[$0] }
+        prepare(targets, begin: false) { [self] error in
+            if let error {
+                fail(error)
+                return completion(false)
+            }
+            let merge = ShardMerge(session: self, links: targets, plan: plan, maxMemory: context.config.merge.maxMemory,
+                                   textIsBytes: context.collations.textIsBytes(shards))
+            merge.run { [self] ok in
+                if !ok { transaction?.failed = true }
+                reportParameterChanges(targets)
+                completion(ok)
             }
         }
     }

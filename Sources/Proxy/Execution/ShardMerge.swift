@@ -1,0 +1,153 @@
+import Backend
+import Dispatch
+import Merge
+import PGWire
+
+/// Runs a cross-shard SELECT by its ``MergePlan``: every shard runs the plan's statement, and
+/// the ``RowMerger`` turns their rows into the one answer an unsharded PostgreSQL would give.
+///
+/// Rows stream: each shard's rows wait in a short queue until the merge knows which comes
+/// next; a shard whose queue is long, or whose rows the client is not reading fast enough,
+/// is paused (not read) until they move. Once the LIMIT is met the rest of every shard's
+/// answer is read and dropped.
+final class ShardMerge {
+    private unowned let session: ClientSession
+    private let links: [ShardLink]
+    private let merger: RowMerger
+    private var running = 0
+    private var error: ErrorFields?
+    private var described = false
+    private var completion: ((Bool) -> Void)?
+    /// Streams paused because their queue is long, by stream.
+    private var waiting: [Int: BackendConnection] = [:]
+
+    /// Rows a stream may hold before it is paused.
+    static let queueLimit = 256
+
+    init(session: ClientSession, links: [ShardLink], plan: MergePlan, maxMemory: Int, textIsBytes: Bool) {
+        self.session = session
+        self.links = links
+        self.merger = RowMerger(plan: plan, streams: links.count, maxMemory: maxMemory, textIsBytes: textIsBytes)
+    }
+
+    private var out: ClientConnection { session.connection }
+
+    func run(completion: @escaping (Bool) -> Void) {
+        self.completion = completion
+        running = links.count
+        for (stream, link) in links.enumerated() {
+            guard let connection = link.connection else {
+                shardFinished(stream, link, BackendError(.connectionLost, "connection is not open"))
+                continue
+            }
+            connection.execute(merger.plan.sql, onMessage: { message in
+                self.messageArrived(message, stream: stream, connection: connection)
+            }, completion: { failure in
+                self.shardFinished(stream, link, failure)
+            })
+        }
+    }
+
+    private func messageArrived(_ message: BackendMessage, stream: Int, connection: BackendConnection) -> BackendConnection.Flow {
+        switch message.type {
+        case BackendMessage.dataRow:
+            guard error == nil, !merger.isSatisfied else { return .proceed }
+            do throws(MergeError) {
+                try merger.add(stream: stream, row: message.body)
+            } catch {
+                failMerge(error)
+                return .proceed
+            }
+            pump()
+            if merger.queued(stream) >= Self.queueLimit {
+                waiting[stream] = connection
+                return .pause
+            }
+            return out.throttle(connection)
+        case BackendMessage.rowDescription:
+            guard error == nil else { return .proceed }
+            do throws(MergeError) {
+                if let fields = try merger.describe(stream: stream, fields: message.rowDescription) {
+                    out.output.rowDescription(fields)
+                    described = true
+                }
+            } catch {
+                failMerge(error)
+            }
+        case BackendMessage.commandComplete:
+            guard error == nil else { return .proceed }
+            do throws(MergeError) {
+                try merger.finish(stream: stream)
+            } catch {
+                failMerge(error)
+                return .proceed
+            }
+            pump()
+        case BackendMessage.errorResponse:
+            if error == nil {
+                // Positions refer to the rewritten statement: left out.
+                error = session.clientError(from: Diagnostics(message), positionOffset: nil)
+            }
+        case BackendMessage.noticeResponse:
+            session.forwardNotice(Diagnostics(message))
+        case BackendMessage.notificationResponse:
+            out.output.forward(message)
+        default:
+            break
+        }
+        return .proceed
+    }
+
+    private func failMerge(_ failure: MergeError) {
+        if error == nil { error = failure.fields }
+        resumeWaiting(all: true)
+    }
+
+    /// Sends every row the merge can release, and resumes streams whose queue has drained.
+    private func pump() {
+        guard error == nil else { return }
+        do throws(MergeError) {
+            while let body = try merger.nextRow() {
+                body.withUnsafeBytes { out.output.forward(BackendMessage(type: BackendMessage.dataRow, body: $0)) }
+            }
+        } catch {
+            failMerge(error)
+            return
+        }
+        out.scheduleFlush()
+        resumeWaiting(all: merger.isSatisfied)
+    }
+
+    private func resumeWaiting(all: Bool) {
+        for (stream, connection) in waiting where all || merger.queued(stream) < Self.queueLimit / 2 {
+            waiting[stream] = nil
+            // Not from inside another stream's message handler: on the next turn of the loop.
+            connection.queue.async { connection.resumeReading() }
+        }
+    }
+
+    private func shardFinished(_ stream: Int, _ link: ShardLink, _ failure: BackendError?) {
+        if let failure {
+            if error == nil { error = session.shardFailure(failure, link: link) }
+            link.close()
+            resumeWaiting(all: true)
+        }
+        running -= 1
+        guard running == 0 else { return }
+        finish()
+    }
+
+    private func finish() {
+        if let error {
+            out.output.errorResponse(error)
+        } else {
+            if !described, let fields = merger.clientFields { out.output.rowDescription(fields) }
+            out.output.commandComplete("SELECT \(merger.rowsSent)")
+        }
+        let ok = error == nil
+        let done = completion
+        completion = nil
+        out.scheduleFlush()
+        done?(ok)
+    }
+}

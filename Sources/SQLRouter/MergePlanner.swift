@@ -1,0 +1,519 @@
+import Merge
+
+/// Makes the ``MergePlan`` of a SELECT that runs on several shards and combines rows at its top
+/// level (ORDER BY, LIMIT/OFFSET, aggregates, GROUP BY, DISTINCT), or says precisely why it
+/// cannot be merged exactly.
+///
+/// The statement each shard runs is the client's text with a few spans replaced (libpg_query
+/// gives node locations; ``SQLScanner`` finds where clauses and calls end):
+/// - `avg(x)` → `sum(x) AS "avg", count(x)`; aggregates and expressions the merge sorts or
+///   groups by that are not selected → leading hidden columns `expr AS __pgshard_N`;
+/// - `LIMIT n OFFSET m` → `LIMIT n+m OFFSET 0`; with aggregation, `LIMIT NULL OFFSET 0`.
+struct MergePlanner {
+    /// The top-level `SelectStmt` fields.
+    let select: JSONValue
+    let text: MessageText
+    /// The statement's bytes in `text`.
+    let range: Range<Int>
+
+    private var bytes: [UInt8] { text.utf8 }
+
+    /// A planned output of the shard statement: its SQL and what its shard columns hold.
+    private enum Item {
+        case plain(String)
+        case aggregate(AggregateKind, String)
+        /// `avg`: the `sum` and `count` texts.
+        case average(sum: String, count: String)
+
+        var width: Int { if case .average = self { 2 } else { 1 } }
+    }
+
+    private struct Token {
+        /// Byte range in the message.
+        var range: Range<Int>
+        var depth: Int
+        /// Lowercased word, or the symbol.
+        var word: String
+        var isSymbol: Bool
+    }
+
+    func plan() -> Result<MergePlan, RoutingError> {
+        do throws(RoutingError) {
+            return .success(try makePlan())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static let clauseWords: Set<String> = [
+        "from", "into", "where", "group", "having", "window", "order", "limit", "offset", "fetch", "for",
+        "union", "intersect", "except",
+    ]
+
+    private func makePlan() throws(RoutingError) -> MergePlan {
+        if select["larg"] != nil || (select["op"]?.string ?? "SETOP_NONE") != "SETOP_NONE" {
+            throw .mergeNotSupported("UNION, INTERSECT and EXCEPT combined with ORDER BY, LIMIT or aggregates across shards")
+        }
+        if select["intoClause"] != nil { throw .mergeNotSupported("SELECT INTO across shards") }
+        if !select["lockingClause"].isEmptyList { throw .mergeNotSupported("FOR UPDATE/SHARE with ORDER BY, LIMIT or aggregates across shards") }
+        if !select["windowClause"].isEmptyList { throw .mergeNotSupported("window functions across shards") }
+        if select["havingClause"] != nil { throw .mergeNotSupported("HAVING across shards") }
+        if select["limitOption"]?.string == "LIMIT_OPTION_WITH_TIES" { throw .mergeNotSupported("FETCH … WITH TIES across shards") }
+        if select["groupDistinct"]?.bool == true { throw .mergeNotSupported("GROUP BY DISTINCT across shards") }
+        let distinctClause = select["distinctClause"]?.elements ?? []
+        let distinct = !distinctClause.isEmpty
+        if distinctClause.contains(where: { $0.node != nil }) { throw .mergeNotSupported("DISTINCT ON across shards") }
+
+        let tokens = tokenize()
+        let targets = select["targetList"]?.elements.compactMap { $0.node("ResTarget") } ?? []
+        guard !targets.isEmpty else { throw .mergeNotSupported("a SELECT without columns across shards") }
+        let targetSpans = try self.targetSpans(targets, tokens)
+        let hasStar = targets.contains { $0["val"]?.node("ColumnRef")?["fields"]?.elements.contains { $0.node("A_Star") != nil } == true }
+        let groupItems = select["groupClause"]?.elements ?? []
+        let sortItems = (select["sortClause"]?.elements ?? []).compactMap { $0.node("SortBy") }
+        let hasAggregates = !groupItems.isEmpty || targets.contains { Self.containsAggregate($0["val"]) }
+            || sortItems.contains { Self.containsAggregate($0["node"]) }
+        if distinct && hasAggregates { throw .mergeNotSupported("DISTINCT together with aggregates or GROUP BY across shards") }
+        if hasAggregates && hasStar { throw .mergeNotSupported("SELECT * with aggregates or GROUP BY across shards") }
+
+        // The client's columns.
+        var visible: [Item] = []
+        var edits: [(Range<Int>, String)] = []
+        var counter = 0
+        func hiddenName() -> String {
+            counter += 1
+            return "__pgshard_\(counter)"
+        }
+        for (index, target) in targets.enumerated() {
+            let span = targetSpans[index]
+            let item = try self.item(for: target["val"], span: span, name: target["name"]?.string, aggregated: hasAggregates, hiddenName: hiddenName)
+            visible.append(item)
+            if case .average(let sum, let count) = item {
+                edits.append((span, "\(sum), \(count)"))
+            }
+        }
+
+        // Hidden columns: GROUP BY items not selected, then ORDER BY keys not selected.
+        var hidden: [Item] = []
+        if !groupItems.isEmpty {
+            let spans = try clauseItems(tokens, start: ["group", "by"], until: ["having", "window", "order", "limit", "offset", "fetch", "for"])
+            guard spans.count == groupItems.count else { throw .mergeNotSupported("this GROUP BY across shards") }
+            for (item, span) in zip(groupItems, spans) {
+                if item.node("GroupingSet") != nil { throw .mergeNotSupported("GROUPING SETS, ROLLUP and CUBE across shards") }
+                if item.node("A_Const") != nil { continue }  // GROUP BY 2: a selected column
+                if let name = Self.bareName(item) {
+                    if let target = targets.firstIndex(where: { Self.outputName($0) == name }) {
+                        // A bare name means an input column first; an alias of something else
+                        // would make the grouping depend on the table's columns.
+                        guard Self.bareName(targets[target]["val"] ?? .null) == name else {
+                            throw .mergeNotSupported("GROUP BY an output column alias across shards")
+                        }
+                        continue
+                    }
+                }
+                if targets.contains(where: { Self.sameExpression($0["val"], item) }) { continue }
+                hidden.append(.plain("\(text.text(span)) AS \(hiddenName())"))
+            }
+        }
+        var order: [(finalColumn: Int?, hiddenIndex: Int?, descending: Bool, nullsFirst: Bool?)] = []
+        if !sortItems.isEmpty {
+            let spans = try clauseItems(tokens, start: ["order", "by"], until: ["limit", "offset", "fetch", "for"])
+            guard spans.count == sortItems.count else { throw .mergeNotSupported("this ORDER BY across shards") }
+            for (sort, span) in zip(sortItems, spans) {
+                if sort["useOp"] != nil { throw .mergeNotSupported("ORDER BY … USING across shards") }
+                let descending = sort["sortby_dir"]?.string == "SORTBY_DESC"
+                let nullsFirst: Bool? = switch sort["sortby_nulls"]?.string {
+                case "SORTBY_NULLS_FIRST": true
+                case "SORTBY_NULLS_LAST": false
+                default: nil
+                }
+                guard let expression = sort["node"] else { throw .mergeNotSupported("this ORDER BY across shards") }
+                if let target = try targetIndex(for: expression, targets: targets, hasStar: hasStar) {
+                    order.append((target, nil, descending, nullsFirst))
+                    continue
+                }
+                if distinct {
+                    throw RoutingError(sqlState: "42P10", message: "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+                                       hint: "add the ORDER BY expressions to the select list")
+                }
+                let exprSpan = try expressionSpan(span, tokens)
+                let item = try self.item(for: expression, span: exprSpan, name: hiddenName(), aggregated: hasAggregates, hiddenName: hiddenName)
+                order.append((nil, hidden.count, descending, nullsFirst))
+                hidden.append(Self.aliased(item, hiddenName))
+            }
+        }
+
+        // Shard columns: hidden items, then the visible ones.
+        let items = hidden + visible
+        var partials: [Int: AggregateKind] = [:]
+        var finals: [FinalColumn] = []
+        var shardColumn = 0
+        for item in items {
+            switch item {
+            case .plain:
+                finals.append(.column(shardColumn))
+            case .aggregate(let kind, _):
+                partials[shardColumn] = kind
+                finals.append(.column(shardColumn))
+            case .average:
+                partials[shardColumn] = .sum
+                partials[shardColumn + 1] = .count
+                finals.append(.average(sum: shardColumn, count: shardColumn + 1))
+            }
+            shardColumn += item.width
+        }
+        if !hasAggregates, items.contains(where: { if case .plain = $0 { false } else { true } }) {
+            throw .mergeNotSupported("this aggregate across shards")
+        }
+        // Final columns: one per item, hidden first.
+        let sortKeys = order.map { key in
+            SortKey(column: key.finalColumn.map { hidden.count + $0 } ?? key.hiddenIndex!, descending: key.descending, nullsFirst: key.nullsFirst)
+        }
+        if !hidden.isEmpty, let first = targets.first?["location"]?.integer {
+            let texts = hidden.map { item -> String in
+                switch item {
+                case .plain(let text), .aggregate(_, let text): text
+                case .average(let sum, let count): "\(sum), \(count)"
+                }
+            }
+            edits.append((Int(first)..<Int(first), texts.joined(separator: ", ") + ", "))
+        }
+        let limit = try limitEdits(aggregated: hasAggregates, edits: &edits)
+        var sql = Array(bytes[range])
+        // From the end, so earlier offsets stay valid; at one offset the replacement before the insertion.
+        let ordered = edits.sorted { $0.0.lowerBound != $1.0.lowerBound ? $0.0.lowerBound > $1.0.lowerBound : $0.0.count > $1.0.count }
+        for (span, replacement) in ordered {
+            guard span.lowerBound >= range.lowerBound, span.upperBound <= range.upperBound else {
+                throw .mergeNotSupported("this statement across shards")
+            }
+            sql.replaceSubrange(span.lowerBound - range.lowerBound..<span.upperBound - range.lowerBound, with: Array(replacement.utf8))
+        }
+        return MergePlan(
+            sql: String(decoding: sql, as: UTF8.self),
+            hiddenColumns: hidden.count,
+            aggregation: hasAggregates ? Aggregation(partials: partials, columns: finals) : nil,
+            distinct: distinct,
+            order: sortKeys,
+            limit: limit)
+    }
+
+    /// Gives an unnamed hidden item its alias.
+    private static func aliased(_ item: Item, _ hiddenName: () -> String) -> Item {
+        switch item {
+        case .plain(let text): .plain(text.contains(" AS __pgshard_") ? text : "\(text) AS \(hiddenName())")
+        case .aggregate(let kind, let text): .aggregate(kind, "\(text) AS \(hiddenName())")
+        case .average: item
+        }
+    }
+
+    // MARK: Columns
+
+    private static let aggregateKinds: [String: AggregateKind] = [
+        "count": .count, "sum": .sum, "min": .min, "max": .max, "bool_and": .boolAnd, "every": .boolAnd, "bool_or": .boolOr,
+    ]
+
+    /// What the shards return for one select-list (or hidden) expression.
+    private func item(for value: JSONValue?, span: Range<Int>, name: String?, aggregated: Bool,
+                      hiddenName: () -> String) throws(RoutingError) -> Item {
+        guard let value else { throw .mergeNotSupported("this select list across shards") }
+        let spanText = text.text(span)
+        guard let call = value.node("FuncCall"), Aggregates.isAggregate(call) else {
+            if Self.containsAggregate(value) {
+                throw .mergeNotSupported("an aggregate inside an expression across shards",
+                                         hint: "select the aggregates themselves and compute the expression in the application, or add a condition on the shard key")
+            }
+            return .plain(spanText)
+        }
+        let function = call["funcname"]?.nameList ?? []
+        guard function.count == 1 || (function.count == 2 && function[0] == "pg_catalog"), let functionName = function.last else {
+            throw .mergeNotSupported("aggregate \(function.joined(separator: ".")) across shards")
+        }
+        if call["agg_distinct"]?.bool == true {
+            throw .mergeNotSupported("\(functionName)(DISTINCT …) across shards")
+        }
+        if call["agg_within_group"]?.bool == true || call["over"] != nil {
+            throw .mergeNotSupported("\(functionName)(…) across shards")
+        }
+        if functionName == "avg" {
+            let args = (call["args"]?.elements ?? [])
+            guard args.count == 1, let location = call["location"]?.integer else { throw .mergeNotSupported("this avg(…) across shards") }
+            let (inside, filter) = try callParts(at: Int(location), until: span.upperBound)
+            let outputName = name ?? "avg"
+            return .average(sum: "sum(\(inside))\(filter) AS \(Self.quoted(outputName))", count: "count(\(inside))\(filter) AS \(hiddenName())")
+        }
+        guard let kind = Self.aggregateKinds[functionName] else {
+            throw .mergeNotSupported("aggregate \(functionName)(…) across shards",
+                                     hint: "pgshard merges count, sum, min, max, avg, bool_and, bool_or and every across shards; add a condition on the shard key for others")
+        }
+        return .aggregate(kind, spanText)
+    }
+
+    /// The text inside the parentheses of the call at `location`, and its ` FILTER (…)` clause.
+    private func callParts(at location: Int, until end: Int) throws(RoutingError) -> (String, String) {
+        var depth = 0
+        var open: Int?
+        var close: Int?
+        var filterStart: Int?
+        var filterEnd: Int?
+        var afterClose: [(String, Int, Int)] = []
+        SQLScanner.scan(Array(bytes[location..<end])) { token in
+            switch token {
+            case .symbol(let byte, let at):
+                if byte == UInt8(ascii: "(") {
+                    if open == nil { open = at }
+                    depth += 1
+                } else if byte == UInt8(ascii: ")") {
+                    depth -= 1
+                    if depth == 0, close == nil { close = at } else if depth == 0, filterStart != nil, filterEnd == nil { filterEnd = at + 1 }
+                }
+                if close != nil, at != close { afterClose.append((String(UnicodeScalar(byte)), at, at + 1)) }
+            case .word(let range):
+                if close != nil, depth == 0 {
+                    let word = String(decoding: bytes[location + range.lowerBound..<location + range.upperBound], as: UTF8.self).lowercased()
+                    if word == "filter", filterStart == nil { filterStart = range.lowerBound }
+                }
+            default:
+                break
+            }
+        }
+        guard let open, let close else { throw .mergeNotSupported("this aggregate call across shards") }
+        let inside = String(decoding: bytes[location + open + 1..<location + close], as: UTF8.self)
+        var filter = ""
+        if let filterStart {
+            guard let filterEnd else { throw .mergeNotSupported("this FILTER clause across shards") }
+            filter = " " + String(decoding: bytes[location + filterStart..<location + filterEnd], as: UTF8.self)
+        }
+        return (inside, filter)
+    }
+
+    private static func quoted(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// The output column an ORDER BY expression names: `ORDER BY 2`, an output name, or the
+    /// same expression as a select-list entry.
+    private func targetIndex(for expression: JSONValue, targets: [JSONValue], hasStar: Bool) throws(RoutingError) -> Int? {
+        if let constant = expression.node("A_Const"), let location = constant["location"]?.integer {
+            guard !hasStar else { throw .mergeNotSupported("ORDER BY a column position with SELECT * across shards") }
+            guard let position = text.integerLiteral(at: Int(location)), position >= 1, position <= targets.count else {
+                throw .mergeNotSupported("this ORDER BY constant across shards")
+            }
+            return Int(position) - 1
+        }
+        if let name = Self.bareName(expression), let index = targets.firstIndex(where: { Self.outputName($0) == name }) {
+            return index
+        }
+        return targets.firstIndex { Self.sameExpression($0["val"], expression) }
+    }
+
+    private static func outputName(_ target: JSONValue) -> String? {
+        if let name = target["name"]?.string { return name }
+        if let fields = target["val"]?.node("ColumnRef")?["fields"]?.elements, let last = fields.last?.node("String")?["sval"]?.string {
+            return last
+        }
+        return nil
+    }
+
+    private static func bareName(_ expression: JSONValue) -> String? {
+        guard let fields = expression.node("ColumnRef")?["fields"]?.elements, fields.count == 1 else { return nil }
+        return fields[0].node("String")?["sval"]?.string
+    }
+
+    static func sameExpression(_ a: JSONValue?, _ b: JSONValue?) -> Bool {
+        guard let a, let b else { return false }
+        return a.withoutLocations == b.withoutLocations
+    }
+
+    /// An aggregate call anywhere in the expression, subqueries excluded.
+    static func containsAggregate(_ value: JSONValue?) -> Bool {
+        guard let value else { return false }
+        var work = [value]
+        while let next = work.popLast() {
+            switch next {
+            case .array(let elements):
+                work.append(contentsOf: elements)
+            case .object(let members):
+                if let node = next.node {
+                    if node.type == "SubLink" { continue }
+                    if node.type == "FuncCall", Aggregates.isAggregate(node.fields) { return true }
+                }
+                work.append(contentsOf: members.map(\.value))
+            default:
+                continue
+            }
+        }
+        return false
+    }
+
+    // MARK: Text
+
+    private func tokenize() -> [Token] {
+        var tokens: [Token] = []
+        var depth = 0
+        let statement = Array(bytes[range])
+        let base = range.lowerBound
+        SQLScanner.scan(statement) { token in
+            switch token {
+            case .comment:
+                break
+            case .quoted(let r):
+                tokens.append(Token(range: base + r.lowerBound..<base + r.upperBound, depth: depth, word: "", isSymbol: false))
+            case .word(let r):
+                let word = String(decoding: statement[r], as: UTF8.self).lowercased()
+                tokens.append(Token(range: base + r.lowerBound..<base + r.upperBound, depth: depth, word: word, isSymbol: false))
+            case .symbol(let byte, let at):
+                if byte == UInt8(ascii: ")") || byte == UInt8(ascii: "]") { depth -= 1 }
+                tokens.append(Token(range: base + at..<base + at + 1, depth: depth, word: String(UnicodeScalar(byte)), isSymbol: true))
+                if byte == UInt8(ascii: "(") || byte == UInt8(ascii: "[") { depth += 1 }
+            }
+        }
+        return tokens
+    }
+
+    /// Each select-list entry's bytes (expression and alias).
+    private func targetSpans(_ targets: [JSONValue], _ tokens: [Token]) throws(RoutingError) -> [Range<Int>] {
+        var spans: [Range<Int>] = []
+        for (index, target) in targets.enumerated() {
+            guard let location = target["location"]?.integer, location >= 0 else { throw .mergeNotSupported("this select list across shards") }
+            let start = Int(location)
+            guard let first = tokens.firstIndex(where: { $0.range.lowerBound >= start }) else { throw .mergeNotSupported("this select list across shards") }
+            let depth = tokens[first].depth
+            var end = tokens.endIndex
+            for i in first..<tokens.endIndex {
+                let token = tokens[i]
+                if token.depth < depth { end = i; break }
+                if token.depth == depth {
+                    if token.isSymbol && (token.word == "," || token.word == ";") { end = i; break }
+                    if !token.isSymbol, Self.clauseWords.contains(token.word), i > first { end = i; break }
+                }
+            }
+            let last = end > first ? tokens[end - 1].range.upperBound : start
+            if index + 1 < targets.count, let next = targets[index + 1]["location"]?.integer, Int(next) < last {
+                throw .mergeNotSupported("this select list across shards")
+            }
+            spans.append(start..<last)
+        }
+        return spans
+    }
+
+    /// The items of the top-level clause starting with the words `start` (`order by`), split at
+    /// top-level commas, up to a word of `until`.
+    private func clauseItems(_ tokens: [Token], start: [String], until: Set<String>) throws(RoutingError) -> [Range<Int>] {
+        guard let topDepth = tokens.first?.depth else { return [] }
+        var index: Int?
+        for i in tokens.indices where i + start.count <= tokens.count {
+            if (0..<start.count).allSatisfy({ tokens[i + $0].depth == topDepth && !tokens[i + $0].isSymbol && tokens[i + $0].word == start[$0] }) {
+                index = i + start.count
+            }
+        }
+        guard var i = index else { throw .mergeNotSupported("this \(start.joined(separator: " ").uppercased()) across shards") }
+        var items: [Range<Int>] = []
+        var itemStart: Int?
+        var itemEnd = 0
+        while i < tokens.count {
+            let token = tokens[i]
+            if token.depth == topDepth {
+                if token.isSymbol && token.word == ";" { break }
+                if !token.isSymbol && until.contains(token.word) { break }
+                if token.isSymbol && token.word == "," {
+                    if let s = itemStart { items.append(s..<itemEnd) }
+                    itemStart = nil
+                    i += 1
+                    continue
+                }
+            }
+            if itemStart == nil { itemStart = token.range.lowerBound }
+            itemEnd = token.range.upperBound
+            i += 1
+        }
+        if let s = itemStart { items.append(s..<itemEnd) }
+        return items
+    }
+
+    /// An ORDER BY item without its ASC/DESC/NULLS modifiers.
+    private func expressionSpan(_ span: Range<Int>, _ tokens: [Token]) throws(RoutingError) -> Range<Int> {
+        var inside = tokens.filter { $0.range.lowerBound >= span.lowerBound && $0.range.upperBound <= span.upperBound }
+        let depth = inside.first?.depth ?? 0
+        while let last = inside.last, last.depth == depth, !last.isSymbol,
+              ["asc", "desc", "first", "last", "nulls"].contains(last.word), inside.count > 1 {
+            inside.removeLast()
+        }
+        guard let first = inside.first, let last = inside.last else { throw .mergeNotSupported("this ORDER BY across shards") }
+        return first.range.lowerBound..<last.range.upperBound
+    }
+
+    /// LIMIT/OFFSET for the merge, and the edits that make each shard return enough rows.
+    private func limitEdits(aggregated: Bool, edits: inout [(Range<Int>, String)]) throws(RoutingError) -> RowLimit {
+        var limit = RowLimit()
+        func value(_ node: JSONValue?, _ what: String) throws(RoutingError) -> (LimitValue?, Range<Int>?) {
+            guard let node else { return (nil, nil) }
+            if let constant = node.node("A_Const") {
+                let location = Int(constant["location"]?.integer ?? -1)
+                if constant["isnull"]?.bool == true {
+                    return (nil, location >= 0 ? tokenSpan(at: location) : nil)
+                }
+                // FETCH FIRST ROW ONLY: an implicit 1 without a location.
+                if location < 0 { return (.constant(constant["ival"]?["ival"]?.integer ?? 1), nil) }
+                guard let number = text.integerLiteral(at: location) else { throw .mergeNotSupported("this \(what) across shards") }
+                guard number >= 0 else { throw .mergeNotSupported("a negative \(what)") }
+                return (.constant(number), tokenSpan(at: location))
+            }
+            throw .mergeNotSupported("\(what) with an expression across shards", hint: "write the \(what) as a constant")
+        }
+        let (count, countSpan) = try value(select["limitCount"], "LIMIT")
+        let (offset, offsetSpan) = try value(select["limitOffset"], "OFFSET")
+        limit.count = count
+        limit.offset = offset
+        if let offsetSpan { edits.append((offsetSpan, "0")) } else if offset != nil { throw .mergeNotSupported("this OFFSET across shards") }
+        if aggregated {
+            if count != nil {
+                guard let countSpan else { throw .mergeNotSupported("FETCH FIRST ROW ONLY with aggregates across shards", hint: "write FETCH FIRST 1 ROWS ONLY or LIMIT 1") }
+                edits.append((countSpan, "NULL"))
+            }
+        } else if case .constant(let n)? = count, case .constant(let m)? = offset, m > 0 {
+            guard let countSpan else { throw .mergeNotSupported("FETCH FIRST ROW ONLY with OFFSET across shards", hint: "write LIMIT 1") }
+            let (sum, overflow) = n.addingReportingOverflow(m)
+            edits.append((countSpan, overflow ? "NULL" : String(sum)))
+        }
+        return limit
+    }
+
+    /// The word or number token at `location`.
+    private func tokenSpan(at location: Int) -> Range<Int>? {
+        var end = location
+        while end < bytes.count, SQLScanner.isWordByte(bytes[end]) || bytes[end] == UInt8(ascii: ".") { end += 1 }
+        return end > location ? location..<end : nil
+    }
+}
+
+extension JSONValue {
+    /// The same tree without `location` members, to compare expressions as written.
+    var withoutLocations: JSONValue {
+        switch self {
+        case .array(let elements): .array(elements.map(\.withoutLocations))
+        case .object(let members): .object(members.filter { $0.key != "location" }.map { JSONMember(key: $0.key, value: $0.value.withoutLocations) })
+        default: self
+        }
+    }
+
+    fileprivate var isEmptyList: Bool { self.elements.isEmpty }
+}
+
+extension Optional where Wrapped == JSONValue {
+    fileprivate var isEmptyList: Bool { self?.elements.isEmpty ?? true }
+}
+
+extension RoutingError {
+    /// A cross-shard SELECT that needs a merge plan, routed from a plan where the statement's
+    /// tree is not at hand; also the refusal of such statements in the extended protocol.
+    public static let mergeNeedsStatement = RoutingError(
+        sqlState: featureNotSupported,
+        message: "ORDER BY, LIMIT, DISTINCT, GROUP BY and aggregates across shards are supported only in the simple query protocol so far",
+        hint: "add a condition on the shard key so the statement runs on one shard, or send it as a simple query")
+
+    /// A cross-shard SELECT the merge cannot compute exactly.
+    static func mergeNotSupported(_ what: String, hint: String? = nil) -> RoutingError {
+        RoutingError(sqlState: featureNotSupported, message: "\(what) is not supported",
+                     hint: hint ?? "add a condition on the shard key so the statement runs on one shard")
+    }
+}
