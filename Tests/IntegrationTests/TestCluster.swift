@@ -82,6 +82,8 @@ final class TestCluster: @unchecked Sendable {
               tenants:   { key: [tenant, id], type: [text, bigint] }
               members:   { key: id, type: bigint, function: directory }
               member_notes: { key: member_id, type: bigint, function: directory, directory: members }
+              d_users:   { key: id, type: bigint }
+              d_orders:  { key: user_id, type: bigint }
             \(extra)
             """
     }
@@ -101,7 +103,11 @@ final class TestCluster: @unchecked Sendable {
             CREATE TABLE ringed (id bigint PRIMARY KEY, note text);
             CREATE TABLE tenants (tenant text, id bigint, note text, PRIMARY KEY (tenant, id));
             CREATE TABLE members (id bigint PRIMARY KEY, name text);
-            CREATE TABLE member_notes (member_id bigint, note text)
+            CREATE TABLE member_notes (member_id bigint, note text);
+            CREATE TABLE d_users (id bigint PRIMARY KEY, name text NOT NULL, city text, score int, rating float8,
+                                  balance numeric(12,2), active bool, born date, created timestamptz);
+            CREATE TABLE d_orders (id bigint NOT NULL, user_id bigint NOT NULL, amount numeric(10,2), qty int, status text,
+                                   placed date, PRIMARY KEY (user_id, id))
             """
         try proxyConnection(port: port).query(ddl)
         try BlockingConnection(conninfo: reference.conninfo(database: database)).query(ddl)
