@@ -1,0 +1,61 @@
+import Backend
+import Logging
+import Proxy
+import XCTest
+
+/// What the merge does besides answering like one server (DifferentialTests): its memory bound,
+/// its place in transactions and in the extended protocol.
+final class CrossShardMergeTests: XCTestCase {
+    var cluster: TestCluster!
+    var proxy: BlockingConnection!
+
+    override func setUpWithError() throws {
+        cluster = try TestCluster.shared()
+        try DifferentialData.loadOnce(into: cluster)
+        proxy = try cluster.proxyConnection()
+    }
+
+    func testGroupsBeyondMaxMemoryFailWith53200AndTheSessionGoesOn() throws {
+        var logger = Logger(label: "pgshard.test.merge")
+        logger.logLevel = .warning
+        let yaml = TestCluster.yaml(shards: cluster.shards, port: 0, extra: "merge: { max_memory: 64kB }")
+        let server = ProxyServer(config: try ProxyConfig.parse(yaml: yaml), logger: logger)
+        try server.start()
+        defer { server.stop() }
+        let client = try TestCluster.proxyConnection(port: server.port)
+        let error = XCTAssertSQLError("53200") { try client.query("SELECT id, count(*) FROM d_users GROUP BY id") }
+        XCTAssertNotNil(error?.hint)
+        XCTAssertSQLError("53200") { try client.query("SELECT DISTINCT id, name FROM d_users") }
+        // Few groups fit.
+        let cities = try client.query("SELECT city, count(*) FROM d_users GROUP BY city ORDER BY city NULLS FIRST")
+        XCTAssertEqual(cities, try cluster.referenceConnection().query("SELECT city, count(*) FROM d_users GROUP BY city ORDER BY city NULLS FIRST"))
+    }
+
+    func testAMergeFailureAbortsTheTransactionLikeAnyError() throws {
+        try proxy.query("BEGIN")
+        XCTAssertEqual(try proxy.query("SELECT count(*) FROM d_users"), [["20000"]])
+        XCTAssertSQLError("22012") { try proxy.query("SELECT id FROM d_users ORDER BY 1 / (id - id) LIMIT 1") }
+        XCTAssertSQLError("25P02") { try proxy.query("SELECT count(*) FROM d_users") }
+        try proxy.query("ROLLBACK")
+        XCTAssertEqual(try proxy.query("SELECT 1"), [["1"]])
+    }
+
+    func testLimitStopsTheMergeEarlyAndLeavesTheConnectionsClean() throws {
+        let top = try proxy.query("SELECT id, name FROM d_users ORDER BY id DESC LIMIT 3")
+        XCTAssertEqual(top, try cluster.referenceConnection().query("SELECT id, name FROM d_users ORDER BY id DESC LIMIT 3"))
+        // Every shard's answer was read to its end: the next statements see nothing left over.
+        XCTAssertEqual(try proxy.query("SELECT count(*), sum(score) FROM d_users"),
+                       try cluster.referenceConnection().query("SELECT count(*), sum(score) FROM d_users"))
+        XCTAssertEqual(try proxy.query("SELECT id FROM d_users ORDER BY id LIMIT 0"), [])
+        XCTAssertEqual(try proxy.query("SELECT id FROM d_users ORDER BY id OFFSET 1000000"), [])
+    }
+
+    func testTheExtendedProtocolRefusesMergesWithAHint() throws {
+        let error = XCTAssertSQLError("0A000") {
+            _ = try proxy.query("SELECT id FROM d_users WHERE score > $1 ORDER BY id LIMIT 2", parameters: [Array("5".utf8)])
+        }
+        XCTAssertNotNil(error?.hint)
+        // Routed to one shard by its key, ORDER BY and LIMIT are the shard's own.
+        XCTAssertEqual(try proxy.query("SELECT id FROM d_users WHERE id = $1 ORDER BY id LIMIT 2", parameters: [Array(String(DifferentialData.userID(0)).utf8)]).count, 1)
+    }
+}
