@@ -104,6 +104,9 @@ extension BackendConnection {
     private func readAvailable() {
         guard !isBroken, let fd = socketFD else { return }
         for _ in 0..<16 {
+            // A chunk of unhandled bytes is enough: reading on would only grow the buffer
+            // (a big result must not pile up here while the client reads it).
+            if inputEnd - inputStart >= Self.readChunk { return }
             makeRoomForInput()
             let space = input.count - inputEnd
             let end = inputEnd

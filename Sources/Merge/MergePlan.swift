@@ -16,13 +16,17 @@ public struct MergePlan: Sendable, Equatable {
     public var aggregation: Aggregation?
     /// `SELECT DISTINCT`: equal rows from different shards are returned once.
     public var distinct: Bool
+    /// `SELECT DISTINCT ON (…)`: the final columns of the ON expressions; the first row of each
+    /// key (in ``order``) is returned.
+    public var distinctOn: [Int]?
     /// The order of the final rows, on final columns (shard columns when not aggregated).
     public var order: [SortKey]
     /// `LIMIT` / `OFFSET` of the client's statement, applied to the merged rows.
     public var limit: RowLimit
 
     public init(sql: String, hiddenColumns: Int = 0, aggregation: Aggregation? = nil, distinct: Bool = false,
-                order: [SortKey] = [], limit: RowLimit = .init()) {
+                distinctOn: [Int]? = nil, order: [SortKey] = [], limit: RowLimit = .init()) {
+        self.distinctOn = distinctOn
         self.sql = sql
         self.hiddenColumns = hiddenColumns
         self.aggregation = aggregation

@@ -88,6 +88,7 @@ public final class RowMerger {
     public private(set) var rowsSent = 0
 
     private var seen: Set<[UInt8]> = []
+    private var lastDistinctKey: [UInt8]?
     private var memoryUsed = 0
 
     private var groups: [[UInt8]: Int] = [:]
@@ -145,7 +146,9 @@ public final class RowMerger {
         } else {
             finalFields = fields
         }
-        guard plan.hiddenColumns <= finalFields.count else { throw .shardsDisagree }
+        guard plan.hiddenColumns <= finalFields.count, plan.distinctOn?.allSatisfy({ $0 < finalFields.count }) ?? true else {
+            throw .shardsDisagree
+        }
         for key in plan.order {
             guard key.column < finalFields.count else { throw .shardsDisagree }
             let field = finalFields[key.column]
@@ -245,7 +248,16 @@ public final class RowMerger {
                     heads[stream] = 0
                 }
                 if plan.distinct {
-                    guard try firstSighting(row) else { continue }
+                    guard try firstSighting(row, columns: Array(0..<row.starts.count)) else { continue }
+                } else if let columns = plan.distinctOn {
+                    if plan.order.isEmpty {
+                        guard try firstSighting(row, columns: columns) else { continue }
+                    } else {
+                        // Sorted by the ON expressions first: a key's rows are adjacent.
+                        let key = groupKey(row, columns: columns)
+                        guard key != lastDistinctKey else { continue }
+                        lastDistinctKey = key
+                    }
                 }
                 candidate = row.dropping(plan.hiddenColumns)
             }
@@ -307,9 +319,9 @@ public final class RowMerger {
         }
     }
 
-    /// DISTINCT: whether no equal row left before.
-    private func firstSighting(_ row: ShardRow) throws(MergeError) -> Bool {
-        let key = groupKey(row, columns: Array(0..<row.starts.count))
+    /// DISTINCT (ON): whether no row with equal values in `columns` left before.
+    private func firstSighting(_ row: ShardRow, columns: [Int]) throws(MergeError) -> Bool {
+        let key = groupKey(row, columns: columns)
         guard !seen.contains(key) else { return false }
         try charge(key.count + 48)
         seen.insert(key)

@@ -61,8 +61,8 @@ struct MergePlanner {
         if select["limitOption"]?.string == "LIMIT_OPTION_WITH_TIES" { throw .mergeNotSupported("FETCH … WITH TIES across shards") }
         if select["groupDistinct"]?.bool == true { throw .mergeNotSupported("GROUP BY DISTINCT across shards") }
         let distinctClause = select["distinctClause"]?.elements ?? []
-        let distinct = !distinctClause.isEmpty
-        if distinctClause.contains(where: { $0.node != nil }) { throw .mergeNotSupported("DISTINCT ON across shards") }
+        let distinctOn = distinctClause.filter { $0.node != nil }
+        let distinct = !distinctClause.isEmpty && distinctOn.isEmpty
 
         let tokens = tokenize()
         let targets = select["targetList"]?.elements.compactMap { $0.node("ResTarget") } ?? []
@@ -73,7 +73,9 @@ struct MergePlanner {
         let sortItems = (select["sortClause"]?.elements ?? []).compactMap { $0.node("SortBy") }
         let hasAggregates = !groupItems.isEmpty || targets.contains { Self.containsAggregate($0["val"]) }
             || sortItems.contains { Self.containsAggregate($0["node"]) }
-        if distinct && hasAggregates { throw .mergeNotSupported("DISTINCT together with aggregates or GROUP BY across shards") }
+        if (distinct || !distinctOn.isEmpty) && hasAggregates {
+            throw .mergeNotSupported("DISTINCT together with aggregates or GROUP BY across shards")
+        }
         if hasAggregates && hasStar { throw .mergeNotSupported("SELECT * with aggregates or GROUP BY across shards") }
 
         // The client's columns.
@@ -137,9 +139,26 @@ struct MergePlanner {
                                        hint: "add the ORDER BY expressions to the select list")
                 }
                 let exprSpan = try expressionSpan(span, tokens)
-                let item = try self.item(for: expression, span: exprSpan, name: hiddenName(), aggregated: hasAggregates, hiddenName: hiddenName)
+                let item = try self.item(for: expression, span: exprSpan, name: nil, aggregated: hasAggregates, hiddenName: hiddenName)
                 order.append((nil, hidden.count, descending, nullsFirst))
                 hidden.append(Self.aliased(item, hiddenName))
+            }
+        }
+
+        // DISTINCT ON: each expression is a selected column, an ORDER BY key, or a hidden column.
+        var distinctKeys: [(finalColumn: Int?, hiddenIndex: Int?)] = []
+        if !distinctOn.isEmpty {
+            let spans = try clauseItems(tokens, start: ["distinct", "on", "("], until: [], parenthesized: true)
+            guard spans.count == distinctOn.count else { throw .mergeNotSupported("this DISTINCT ON across shards") }
+            for (expression, span) in zip(distinctOn, spans) {
+                if let target = try targetIndex(for: expression, targets: targets, hasStar: hasStar) {
+                    distinctKeys.append((target, nil))
+                } else if let index = sortItems.firstIndex(where: { Self.sameExpression($0["node"], expression) }) {
+                    distinctKeys.append((order[index].finalColumn, order[index].hiddenIndex))
+                } else {
+                    distinctKeys.append((nil, hidden.count))
+                    hidden.append(.plain("\(text.text(span)) AS \(hiddenName())"))
+                }
             }
         }
 
@@ -169,6 +188,7 @@ struct MergePlanner {
         let sortKeys = order.map { key in
             SortKey(column: key.finalColumn.map { hidden.count + $0 } ?? key.hiddenIndex!, descending: key.descending, nullsFirst: key.nullsFirst)
         }
+        let distinctColumns = distinctKeys.map { key in key.finalColumn.map { hidden.count + $0 } ?? key.hiddenIndex! }
         if !hidden.isEmpty, let first = targets.first?["location"]?.integer {
             let texts = hidden.map { item -> String in
                 switch item {
@@ -193,6 +213,7 @@ struct MergePlanner {
             hiddenColumns: hidden.count,
             aggregation: hasAggregates ? Aggregation(partials: partials, columns: finals) : nil,
             distinct: distinct,
+            distinctOn: distinctOn.isEmpty ? nil : distinctColumns,
             order: sortKeys,
             limit: limit)
     }
@@ -398,20 +419,23 @@ struct MergePlanner {
 
     /// The items of the top-level clause starting with the words `start` (`order by`), split at
     /// top-level commas, up to a word of `until`.
-    private func clauseItems(_ tokens: [Token], start: [String], until: Set<String>) throws(RoutingError) -> [Range<Int>] {
-        guard let topDepth = tokens.first?.depth else { return [] }
+    /// `parenthesized`: the clause's items are inside the parenthesis `start` ends with.
+    private func clauseItems(_ tokens: [Token], start: [String], until: Set<String>, parenthesized: Bool = false) throws(RoutingError) -> [Range<Int>] {
+        guard var topDepth = tokens.first?.depth else { return [] }
         var index: Int?
         for i in tokens.indices where i + start.count <= tokens.count {
-            if (0..<start.count).allSatisfy({ tokens[i + $0].depth == topDepth && !tokens[i + $0].isSymbol && tokens[i + $0].word == start[$0] }) {
+            if (0..<start.count).allSatisfy({ tokens[i + $0].depth == topDepth && tokens[i + $0].word == start[$0] }) {
                 index = i + start.count
             }
         }
         guard var i = index else { throw .mergeNotSupported("this \(start.joined(separator: " ").uppercased()) across shards") }
+        if parenthesized { topDepth += 1 }
         var items: [Range<Int>] = []
         var itemStart: Int?
         var itemEnd = 0
         while i < tokens.count {
             let token = tokens[i]
+            if token.depth < topDepth { break }
             if token.depth == topDepth {
                 if token.isSymbol && token.word == ";" { break }
                 if !token.isSymbol && until.contains(token.word) { break }
