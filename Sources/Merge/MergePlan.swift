@@ -42,10 +42,21 @@ public struct Aggregation: Sendable, Equatable {
     public var partials: [Int: AggregateKind]
     /// The final columns, computed per group from the combined shard columns.
     public var columns: [FinalColumn]
+    /// The statement has no GROUP BY: with no row at all it still answers one row (count 0,
+    /// other aggregates NULL). Only plans with ``FinalColumn/countDistinct(_:name:)`` can see no
+    /// row from the shards (each shard groups by the distinct argument).
+    public var implicitGroup: Bool
 
-    public init(partials: [Int: AggregateKind], columns: [FinalColumn]) {
+    public init(partials: [Int: AggregateKind], columns: [FinalColumn], implicitGroup: Bool = false) {
         self.partials = partials
         self.columns = columns
+        self.implicitGroup = implicitGroup
+    }
+
+    /// The shard columns holding the argument of `count(DISTINCT x)`: each shard groups by it
+    /// too, and the merge counts its distinct values per group.
+    public var distinctColumns: Set<Int> {
+        Set(columns.compactMap { if case .countDistinct(let column, _) = $0 { column } else { nil } })
     }
 }
 
@@ -69,6 +80,9 @@ public enum FinalColumn: Sendable, Equatable {
     /// `avg(x)`: the combined sum divided by the combined count, with PostgreSQL's result type
     /// (numeric for integer and numeric input, double precision for floats).
     case average(sum: Int, count: Int)
+    /// `count(DISTINCT x)`: the number of distinct non-NULL values of shard column `x` (a group
+    /// key of the shards' statement) in the group; `name` is the output column's name.
+    case countDistinct(Int, name: String)
 }
 
 /// One ORDER BY key of the merged rows.

@@ -207,6 +207,10 @@ public final class RowMerger {
                     throw .unsupportedType(column: field.name, typeOID: field.dataTypeOID, use: "average")
                 }
                 finalFields.append(result)
+            case .countDistinct(let index, let name):
+                guard index < fields.count else { throw .shardsDisagree }
+                finalFields.append(FieldDescription(name: name, tableOID: 0, columnAttributeNumber: 0,
+                                                    dataTypeOID: TypeOID.int8, dataTypeSize: 8, typeModifier: -1, format: 0))
             }
         }
     }
@@ -333,6 +337,14 @@ public final class RowMerger {
         if memoryUsed > maxMemory { throw .outOfMemory(limit: maxMemory) }
     }
 
+    /// One value's part of a group key.
+    private static func keyBytes(_ value: [UInt8]?) -> [UInt8] {
+        guard let value else { return [0] }
+        let length = UInt32(value.count)
+        return [1, UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+                UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)] + value
+    }
+
     /// Equal values of the columns give equal keys: numerics without trailing zeros, floats by
     /// value (-0 = 0, one NaN), the rest by their text.
     private func groupKey(_ row: ShardRow, columns: [Int]) -> [UInt8] {
@@ -366,6 +378,7 @@ public final class RowMerger {
     // MARK: Aggregation
 
     private struct GroupState {
+        // (See finishAggregation for groups folded by a DISTINCT argument.)
         var keyValues: [Int: [UInt8]?]
         var partials: [Int: Accumulator]
     }
@@ -402,9 +415,42 @@ public final class RowMerger {
     private func finishAggregation() throws(MergeError) {
         guard !aggregationDone, let aggregation = plan.aggregation else { return }
         aggregationDone = true
+        var states = groupStates
+        var distinctCounts: [Int64] = []
+        let distinctColumns = aggregation.distinctColumns
+        if !distinctColumns.isEmpty {
+            // The shards grouped by the DISTINCT argument too: fold those groups into the
+            // client's, counting the argument's non-NULL values.
+            let outer = keyColumns.filter { !distinctColumns.contains($0) }
+            var folded: [[UInt8]: Int] = [:]
+            var result: [GroupState] = []
+            for state in states {
+                var key: [UInt8] = []
+                for column in outer { key += Self.keyBytes(state.keyValues[column] ?? nil) }
+                let counted: Int64 = (distinctColumns.first.flatMap { state.keyValues[$0] } ?? nil) == nil ? 0 : 1
+                if let index = folded[key] {
+                    for (column, kind) in aggregation.partials {
+                        try result[index].partials[column]!.absorb(state.partials[column]!, kind: kind, valueKind: partialKinds[column]!)
+                    }
+                    distinctCounts[index] += counted
+                } else {
+                    folded[key] = result.count
+                    result.append(state)
+                    distinctCounts.append(counted)
+                }
+            }
+            states = result
+        }
+        if states.isEmpty && aggregation.implicitGroup {
+            // No row anywhere and no GROUP BY: one row of empty aggregates.
+            var empty = GroupState(keyValues: [:], partials: [:])
+            for column in aggregation.partials.keys { empty.partials[column] = Accumulator() }
+            states = [empty]
+            distinctCounts = [0]
+        }
         var rows: [[[UInt8]?]] = []
-        rows.reserveCapacity(groupStates.count)
-        for state in groupStates {
+        rows.reserveCapacity(states.count)
+        for (position, state) in states.enumerated() {
             var values: [[UInt8]?] = []
             for column in aggregation.columns {
                 switch column {
@@ -417,6 +463,8 @@ public final class RowMerger {
                     }
                 case .average(let sum, let count):
                     values.append(Accumulator.average(sum: state.partials[sum], count: state.partials[count], valueKind: partialKinds[sum] ?? .numeric))
+                case .countDistinct:
+                    values.append(Array(String(position < distinctCounts.count ? distinctCounts[position] : 0).utf8))
                 }
             }
             rows.append(values)
@@ -483,6 +531,35 @@ struct Accumulator {
             flag = kind == .boolAnd ? (flag ?? true) && truth : (flag ?? false) || truth
         }
         seen = true
+    }
+
+    /// Adds another group's accumulator of the same aggregate.
+    mutating func absorb(_ other: Accumulator, kind: AggregateKind, valueKind: ValueKind) throws(MergeError) {
+        guard other.seen else { return }
+        defer { seen = true }
+        switch kind {
+        case .count:
+            let (sum, overflow) = integer.addingReportingOverflow(other.integer)
+            guard !overflow else { throw .bigintOverflow }
+            integer = sum
+        case .sum:
+            switch valueKind {
+            case .integer:
+                let (sum, overflow) = integer.addingReportingOverflow(other.integer)
+                guard !overflow else { throw .bigintOverflow }
+                integer = sum
+            case .float:
+                float += other.float
+            default:
+                numeric = seen ? numeric + other.numeric : other.numeric
+            }
+        case .min, .max:
+            if let value = other.best { try combine(value[...], kind: kind, valueKind: valueKind) }
+        case .boolAnd, .boolOr:
+            if let truth = other.flag {
+                flag = kind == .boolAnd ? (flag ?? true) && truth : (flag ?? false) || truth
+            }
+        }
     }
 
     func result(kind: AggregateKind, valueKind: ValueKind, float4: Bool) throws(MergeError) -> [UInt8]? {

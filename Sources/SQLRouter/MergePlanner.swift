@@ -24,6 +24,8 @@ struct MergePlanner {
         case aggregate(AggregateKind, String)
         /// `avg`: the `sum` and `count` texts.
         case average(sum: String, count: String)
+        /// `count(DISTINCT x)`: the shards return `x` (and group by it); `argument` is x's tree.
+        case countDistinct(String, argument: JSONValue, name: String)
 
         var width: Int { if case .average = self { 2 } else { 1 } }
     }
@@ -92,6 +94,8 @@ struct MergePlanner {
             visible.append(item)
             if case .average(let sum, let count) = item {
                 edits.append((span, "\(sum), \(count)"))
+            } else if case .countDistinct(let text, _, _) = item {
+                edits.append((span, "\(text) AS \(hiddenName())"))
             }
         }
 
@@ -178,11 +182,33 @@ struct MergePlanner {
                 partials[shardColumn] = .sum
                 partials[shardColumn + 1] = .count
                 finals.append(.average(sum: shardColumn, count: shardColumn + 1))
+            case .countDistinct(_, _, let name):
+                finals.append(.countDistinct(shardColumn, name: name))
             }
             shardColumn += item.width
         }
         if !hasAggregates, items.contains(where: { if case .plain = $0 { false } else { true } }) {
             throw .mergeNotSupported("this aggregate across shards")
+        }
+        // count(DISTINCT x): every shard groups by x as well.
+        let distinctArguments = items.compactMap { if case .countDistinct(let text, let argument, _) = $0 { (text, argument) } else { nil } }
+        if let (argumentText, argument) = distinctArguments.first {
+            guard distinctArguments.allSatisfy({ Self.sameExpression($0.1, argument) }) else {
+                throw .mergeNotSupported("count(DISTINCT …) of different expressions in one statement across shards")
+            }
+            if groupItems.isEmpty {
+                if items.contains(where: { if case .plain = $0 { true } else { false } }) {
+                    throw .mergeNotSupported("count(DISTINCT …) next to columns without GROUP BY across shards")
+                }
+                let stops: Set<String> = ["having", "window", "order", "limit", "offset", "fetch", "for"]
+                let position = tokens.first { $0.depth == tokens[0].depth && !$0.isSymbol && stops.contains($0.word) }?.range.lowerBound
+                    ?? tokens.last?.range.upperBound ?? range.upperBound
+                edits.append((position..<position, " GROUP BY \(argumentText) "))
+            } else {
+                let spans = try clauseItems(tokens, start: ["group", "by"], until: ["having", "window", "order", "limit", "offset", "fetch", "for"])
+                guard let last = spans.last else { throw .mergeNotSupported("this GROUP BY across shards") }
+                edits.append((last.upperBound..<last.upperBound, ", \(argumentText)"))
+            }
         }
         // Final columns: one per item, hidden first.
         let sortKeys = order.map { key in
@@ -194,6 +220,7 @@ struct MergePlanner {
                 switch item {
                 case .plain(let text), .aggregate(_, let text): text
                 case .average(let sum, let count): "\(sum), \(count)"
+                case .countDistinct(let text, _, _): "\(text) AS \(hiddenName())"
                 }
             }
             edits.append((Int(first)..<Int(first), texts.joined(separator: ", ") + ", "))
@@ -211,7 +238,7 @@ struct MergePlanner {
         return MergePlan(
             sql: String(decoding: sql, as: UTF8.self),
             hiddenColumns: hidden.count,
-            aggregation: hasAggregates ? Aggregation(partials: partials, columns: finals) : nil,
+            aggregation: hasAggregates ? Aggregation(partials: partials, columns: finals, implicitGroup: groupItems.isEmpty) : nil,
             distinct: distinct,
             distinctOn: distinctOn.isEmpty ? nil : distinctColumns,
             order: sortKeys,
@@ -223,7 +250,7 @@ struct MergePlanner {
         switch item {
         case .plain(let text): .plain(text.contains(" AS __pgshard_") ? text : "\(text) AS \(hiddenName())")
         case .aggregate(let kind, let text): .aggregate(kind, "\(text) AS \(hiddenName())")
-        case .average: item
+        case .average, .countDistinct: item
         }
     }
 
@@ -250,7 +277,15 @@ struct MergePlanner {
             throw .mergeNotSupported("aggregate \(function.joined(separator: ".")) across shards")
         }
         if call["agg_distinct"]?.bool == true {
-            throw .mergeNotSupported("\(functionName)(DISTINCT …) across shards")
+            let args = call["args"]?.elements ?? []
+            guard functionName == "count", args.count == 1, call["agg_filter"] == nil, let location = call["location"]?.integer else {
+                throw .mergeNotSupported("\(functionName)(DISTINCT …) across shards",
+                                         hint: "count(DISTINCT x) is merged; for other DISTINCT aggregates add a condition on the shard key")
+            }
+            let (inside, _) = try callParts(at: Int(location), until: span.upperBound)
+            let argument = inside.trimmingPrefix(while: { $0 == " " })
+            guard argument.lowercased().hasPrefix("distinct") else { throw .mergeNotSupported("this count(DISTINCT …) across shards") }
+            return .countDistinct(String(argument.dropFirst("distinct".count)).trimmingCharacters(in: .whitespaces), argument: args[0], name: name ?? "count")
         }
         if call["agg_within_group"]?.bool == true || call["over"] != nil {
             throw .mergeNotSupported("\(functionName)(…) across shards")

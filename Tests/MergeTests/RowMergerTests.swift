@@ -121,6 +121,32 @@ final class RowMergerTests: XCTestCase {
         XCTAssertEqual(try drain(merger), [["3", "7", "2.3333333333333333", "k"], ["1", nil, nil, nil]])
     }
 
+    func testCountDistinctFoldsTheShardsSubgroups() throws {
+        // Shard columns: [g, x (the DISTINCT argument), count(*)]
+        let plan = MergePlan(sql: "", aggregation: Aggregation(partials: [2: .count], columns: [.column(0), .countDistinct(1, name: "count"), .column(2)]),
+                             order: [SortKey(column: 0)])
+        let merger = RowMerger(plan: plan, streams: 2, maxMemory: 1 << 20, textIsBytes: true)
+        let client = try merger.describe(stream: 0, fields: [field("g", 25), field("x", 1700), field("count", 20)])
+        XCTAssertEqual(client?.map(\.dataTypeOID), [25, 20, 20])
+        try add(merger, 0, ["a", "1.0", "2"])
+        try add(merger, 0, ["a", nil, "1"])
+        try add(merger, 1, ["a", "1.00", "4"])  // the same value as 1.0
+        try add(merger, 1, ["a", "2", "1"])
+        try add(merger, 1, ["b", nil, "3"])
+        try merger.finish(stream: 0)
+        try merger.finish(stream: 1)
+        XCTAssertEqual(try drain(merger), [["a", "2", "8"], ["b", "0", "3"]])
+    }
+
+    func testNoRowAtAllStillAnswersOneRowWithoutGroupBy() throws {
+        let plan = MergePlan(sql: "", aggregation: Aggregation(partials: [1: .count, 2: .sum], columns: [.countDistinct(0, name: "count"), .column(1), .column(2)],
+                                                               implicitGroup: true))
+        let merger = RowMerger(plan: plan, streams: 1, maxMemory: 1 << 20, textIsBytes: true)
+        _ = try merger.describe(stream: 0, fields: [field("x", 23), field("count", 20), field("sum", 20)])
+        try merger.finish(stream: 0)
+        XCTAssertEqual(try drain(merger), [["0", "0", nil]])
+    }
+
     func testDistinctTreatsEqualNumericsAsOneAndCountsMemory() throws {
         let merger = RowMerger(plan: MergePlan(sql: "", distinct: true), streams: 2, maxMemory: 1 << 20, textIsBytes: true)
         _ = try merger.describe(stream: 0, fields: [field("n", 1700)])

@@ -163,7 +163,9 @@ final class SelectRoutingTests: XCTestCase {
             ("SELECT coalesce(sum(age), 0) FROM users", .refused("an aggregate inside an expression across shards")),
             ("SELECT string_agg(name, ',') FROM users", .refused("aggregate string_agg(…) across shards")),
             ("SELECT my_agg(DISTINCT name) FROM users", .refused("my_agg(DISTINCT …) across shards")),
-            ("SELECT count(DISTINCT name) FROM users", .refused("count(DISTINCT …) across shards")),
+            ("SELECT count(DISTINCT name), count(DISTINCT age) FROM users", .refused("count(DISTINCT …) of different expressions")),
+            ("SELECT name, count(DISTINCT age) FROM users", .refused("count(DISTINCT …) next to columns without GROUP BY")),
+            ("SELECT sum(DISTINCT age) FROM users", .refused("sum(DISTINCT …) across shards")),
             ("SELECT id, row_number() OVER () FROM users", .refused("window functions across shards")),
             ("SELECT 1 FROM users HAVING true", .refused("HAVING across shards")),
             ("SELECT DISTINCT ON (name) name, count(*) FROM users GROUP BY name", .refused("DISTINCT together with aggregates")),
@@ -241,6 +243,12 @@ final class SelectRoutingTests: XCTestCase {
         let unordered = mergePlan("SELECT DISTINCT ON (lower(name), id) id FROM users")
         XCTAssertEqual(unordered?.sql, "SELECT DISTINCT ON (lower(name), id) lower(name) AS __pgshard_1, id FROM users")
         XCTAssertEqual(unordered?.distinctOn, [0, 1])
+
+        let countDistinct = mergePlan("SELECT count(DISTINCT age) AS ages, count(*) FROM users ORDER BY 1")
+        XCTAssertEqual(countDistinct?.sql, "SELECT age AS __pgshard_1, count(*) FROM users  GROUP BY age ORDER BY 1")
+        XCTAssertEqual(countDistinct?.aggregation, Aggregation(partials: [1: .count], columns: [.countDistinct(0, name: "ages"), .column(1)], implicitGroup: true))
+        let groupedDistinct = mergePlan("SELECT name, count(DISTINCT age) FROM users GROUP BY name")
+        XCTAssertEqual(groupedDistinct?.sql, "SELECT name, age AS __pgshard_1 FROM users GROUP BY name, age")
 
         // A key condition keeps the plan: only the admitted shards run it.
         let comment = mergePlan("/* c */ SELECT count(*) FROM users -- tail")
