@@ -104,9 +104,10 @@ extension BackendConnection {
     private func readAvailable() {
         guard !isBroken, let fd = socketFD else { return }
         for _ in 0..<16 {
-            // A chunk of unhandled bytes is enough: reading on would only grow the buffer
-            // (a big result must not pile up here while the client reads it).
-            if inputEnd - inputStart >= Self.readChunk { return }
+            // A chunk of unhandled bytes that holds a whole message is enough: reading on
+            // would only grow the buffer (a big result must not pile up here while the client
+            // reads it). A message larger than that is read to its end.
+            if inputEnd - inputStart >= Self.readChunk, hasWholeMessage { return }
             makeRoomForInput()
             let space = input.count - inputEnd
             let end = inputEnd
@@ -131,6 +132,13 @@ extension BackendConnection {
             inputEnd += n
             if n < space { return }
         }
+    }
+
+    /// Whether the unhandled bytes start with a complete message.
+    private var hasWholeMessage: Bool {
+        guard inputEnd - inputStart >= 5 else { return false }
+        let length = Int(input[inputStart + 1]) << 24 | Int(input[inputStart + 2]) << 16 | Int(input[inputStart + 3]) << 8 | Int(input[inputStart + 4])
+        return inputEnd - inputStart >= 1 + length
     }
 
     /// Keeps at least half a read's worth of free space after the unhandled bytes, moving them

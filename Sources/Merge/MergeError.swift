@@ -15,6 +15,11 @@ public enum MergeError: Error, Sendable, Equatable {
     case bigintOverflow
     /// Shards described their rows differently.
     case shardsDisagree
+    case divisionByZero
+    /// An integer result beyond its type (`smallint`, `integer`, `bigint`).
+    case outOfRange(String)
+    case floatOverflow
+    case floatUnderflow
 
     public var fields: ErrorFields {
         switch self {
@@ -32,6 +37,14 @@ public enum MergeError: Error, Sendable, Equatable {
                           hint: "add conditions so fewer groups or distinct rows remain, or raise merge.max_memory")
         case .bigintOverflow:
             return .error(.numericValueOutOfRange, "bigint out of range")
+        case .divisionByZero:
+            return .error(.divisionByZero, "division by zero")
+        case .outOfRange(let type):
+            return .error(.numericValueOutOfRange, "\(type) out of range")
+        case .floatOverflow:
+            return .error(.numericValueOutOfRange, "value out of range: overflow")
+        case .floatUnderflow:
+            return .error(.numericValueOutOfRange, "value out of range: underflow")
         case .shardsDisagree:
             return .error(SQLState(rawValue: "XX000"), "shards described the rows of this statement differently",
                           hint: "the table may differ between shards; compare its definition on every shard")

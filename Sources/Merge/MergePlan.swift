@@ -46,11 +46,14 @@ public struct Aggregation: Sendable, Equatable {
     /// other aggregates NULL). Only plans with ``FinalColumn/countDistinct(_:name:)`` can see no
     /// row from the shards (each shard groups by the distinct argument).
     public var implicitGroup: Bool
+    /// `HAVING`: groups for which it is not true are left out.
+    public var having: MergeExpression?
 
-    public init(partials: [Int: AggregateKind], columns: [FinalColumn], implicitGroup: Bool = false) {
+    public init(partials: [Int: AggregateKind], columns: [FinalColumn], implicitGroup: Bool = false, having: MergeExpression? = nil) {
         self.partials = partials
         self.columns = columns
         self.implicitGroup = implicitGroup
+        self.having = having
     }
 
     /// The shard columns holding the argument of `count(DISTINCT x)`: each shard groups by it
@@ -83,6 +86,9 @@ public enum FinalColumn: Sendable, Equatable {
     /// `count(DISTINCT x)`: the number of distinct non-NULL values of shard column `x` (a group
     /// key of the shards' statement) in the group; `name` is the output column's name.
     case countDistinct(Int, name: String)
+    /// An expression over other final columns (none of them expressions); `typeFrom` is the
+    /// shard column that describes its result (name and type, as PostgreSQL infers them).
+    case expression(MergeExpression, typeFrom: Int)
 }
 
 /// One ORDER BY key of the merged rows.

@@ -114,7 +114,7 @@ struct PGNumeric: Sendable, Equatable {
         return 0
     }
 
-    private static func addMagnitudes(_ x: [UInt8], _ y: [UInt8]) -> [UInt8] {
+    static func addMagnitudes(_ x: [UInt8], _ y: [UInt8]) -> [UInt8] {
         var result: [UInt8] = []
         result.reserveCapacity(max(x.count, y.count) + 1)
         var i = x.count - 1, j = y.count - 1, carry: UInt8 = 0
@@ -129,7 +129,7 @@ struct PGNumeric: Sendable, Equatable {
     }
 
     /// x − y for x ≥ y.
-    private static func subtractMagnitudes(_ x: [UInt8], _ y: [UInt8]) -> [UInt8] {
+    static func subtractMagnitudes(_ x: [UInt8], _ y: [UInt8]) -> [UInt8] {
         var result = x
         var borrow: Int8 = 0
         var j = y.count - 1
@@ -141,6 +141,100 @@ struct PGNumeric: Sendable, Equatable {
             j -= 1
         }
         return result
+    }
+
+    var negated: PGNumeric {
+        switch special {
+        case .infinity: return PGNumeric(special: .negativeInfinity)
+        case .negativeInfinity: return PGNumeric(special: .infinity)
+        case .nan: return self
+        case nil:
+            var value = self
+            value.negative = !negative && !digits.isEmpty
+            return value
+        }
+    }
+
+    var magnitude: PGNumeric {
+        if special == .negativeInfinity { return PGNumeric(special: .infinity) }
+        var value = self
+        value.negative = false
+        return value
+    }
+
+    /// Product with the sum of the display scales, as numeric_mul (exact).
+    static func * (a: PGNumeric, b: PGNumeric) -> PGNumeric {
+        if a.special == .nan || b.special == .nan { return PGNumeric(special: .nan) }
+        if a.special != nil || b.special != nil {
+            if a.isZero || b.isZero { return PGNumeric(special: .nan) }
+            let negative = (a.special == .negativeInfinity || (a.special == nil && a.negative)) != (b.special == .negativeInfinity || (b.special == nil && b.negative))
+            return PGNumeric(special: negative ? .negativeInfinity : .infinity)
+        }
+        var product = [Int](repeating: 0, count: a.digits.count + b.digits.count)
+        for (i, x) in a.digits.enumerated().reversed() {
+            for (j, y) in b.digits.enumerated().reversed() {
+                product[i + j + 1] += Int(x) * Int(y)
+            }
+        }
+        for k in stride(from: product.count - 1, to: 0, by: -1) where product[k] >= 10 {
+            product[k - 1] += product[k] / 10
+            product[k] %= 10
+        }
+        return PGNumeric(negative: a.negative != b.negative, digits: product.map { UInt8($0) }, scale: a.scale + b.scale)
+    }
+
+    /// Quotient as numeric_div: select_div_scale digits, rounded half away from zero. `divisor`
+    /// must not be zero.
+    func divided(byNumeric divisor: PGNumeric) -> PGNumeric {
+        if special == .nan || divisor.special == .nan { return PGNumeric(special: .nan) }
+        if special != nil {
+            if divisor.special != nil { return PGNumeric(special: .nan) }
+            return divisor.negative ? negated : self
+        }
+        if divisor.special != nil { return PGNumeric(negative: false, digits: [], scale: 0) }
+        let scale = Self.divisionScale(self, divisor)
+        // |a|·10^(sb − sa + scale + 1) / |b|, the last digit for rounding.
+        let shift = divisor.scale - self.scale + scale + 1
+        var dividend = digits
+        if shift >= 0 { dividend += repeatElement(0, count: shift) } else { dividend = Array(dividend.dropLast(min(-shift, dividend.count))) }
+        let quotient = Self.divideMagnitudes(dividend, divisor.digits)
+        let roundUp = (quotient.last ?? 0) >= 5
+        var result = PGNumeric(negative: false, digits: Array(quotient.dropLast()), scale: scale)
+        if roundUp { result = PGNumeric(negative: false, digits: Self.addMagnitudes(result.digits, [1]), scale: scale) }
+        result.negative = (negative != divisor.negative) && !result.digits.isEmpty
+        return result
+    }
+
+    /// ⌊x / y⌋ of two magnitudes (y not zero), schoolbook.
+    private static func divideMagnitudes(_ x: [UInt8], _ y: [UInt8]) -> [UInt8] {
+        var quotient: [UInt8] = []
+        var remainder: [UInt8] = []
+        for digit in x {
+            remainder.append(digit)
+            while let first = remainder.first, first == 0, remainder.count > 1 { remainder.removeFirst() }
+            if remainder == [0] { remainder = [] }
+            var count: UInt8 = 0
+            while compareMagnitudes(remainder, y) >= 0 {
+                remainder = subtractMagnitudes(remainder, y)
+                while let first = remainder.first, first == 0 { remainder.removeFirst() }
+                count += 1
+            }
+            quotient.append(count)
+        }
+        return quotient
+    }
+
+    /// Rounded half away from zero to `scale` fractional digits (round(numeric, int)).
+    func rounded(scale target: Int) -> PGNumeric {
+        guard special == nil else { return self }
+        if target >= scale {
+            return PGNumeric(negative: negative, digits: digits.isEmpty ? [] : digits + repeatElement(0, count: target - scale), scale: target)
+        }
+        let drop = scale - target
+        var kept = Array(digits.dropLast(min(drop, digits.count)))
+        let roundingDigit = drop <= digits.count ? digits[digits.count - drop] : 0
+        if roundingDigit >= 5 { kept = Self.addMagnitudes(kept.isEmpty ? [0] : kept, [1]) }
+        return PGNumeric(negative: negative, digits: kept, scale: target)
     }
 
     /// Order as PostgreSQL compares numerics: -Infinity < numbers < Infinity < NaN.

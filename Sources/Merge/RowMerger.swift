@@ -99,6 +99,7 @@ public final class RowMerger {
     private var ready: [[UInt8]] = []
     private var readyIndex = 0
     private var aggregationDone = false
+    private var evaluator: ExpressionEvaluator?
 
     /// - Parameters:
     ///   - limitValues: the values of `$n` parameters of LIMIT/OFFSET (by number).
@@ -211,8 +212,30 @@ public final class RowMerger {
                 guard index < fields.count else { throw .shardsDisagree }
                 finalFields.append(FieldDescription(name: name, tableOID: 0, columnAttributeNumber: 0,
                                                     dataTypeOID: TypeOID.int8, dataTypeSize: 8, typeModifier: -1, format: 0))
+            case .expression(_, let index):
+                guard index < fields.count else { throw .shardsDisagree }
+                finalFields.append(fields[index])
             }
         }
+        // Expressions: the merge computes what PostgreSQL would, or refuses before any row.
+        let evaluator = ExpressionEvaluator(columnTypes: finalFields.map { ExpressionType(typeOID: $0.dataTypeOID) ?? .unsupported },
+                                            textIsBytes: textIsBytes)
+        for (index, column) in aggregation.columns.enumerated() {
+            guard case .expression(let expression, _) = column else { continue }
+            if expression.columns.contains(where: { $0 >= aggregation.columns.count || aggregation.columns[$0].isExpression }) {
+                throw .shardsDisagree
+            }
+            let inferred = try evaluator.type(of: expression)
+            let field = finalFields[index]
+            guard inferred == .unknown || inferred.typeOID == field.dataTypeOID else {
+                throw .unsupportedType(column: field.name, typeOID: field.dataTypeOID, use: "compute")
+            }
+        }
+        if let having = aggregation.having {
+            let inferred = try evaluator.type(of: having)
+            guard inferred == .bool || inferred == .unknown else { throw .unsupportedType(column: "HAVING", typeOID: 0, use: "filter by") }
+        }
+        self.evaluator = evaluator
     }
 
     /// A DataRow body from `stream`.
@@ -465,6 +488,17 @@ public final class RowMerger {
                     values.append(Accumulator.average(sum: state.partials[sum], count: state.partials[count], valueKind: partialKinds[sum] ?? .numeric))
                 case .countDistinct:
                     values.append(Array(String(position < distinctCounts.count ? distinctCounts[position] : 0).utf8))
+                case .expression:
+                    values.append(nil)
+                }
+            }
+            if let evaluator {
+                for (index, column) in aggregation.columns.enumerated() {
+                    guard case .expression(let expression, _) = column else { continue }
+                    values[index] = ExpressionEvaluator.text(try evaluator.evaluate(expression, values))
+                }
+                if let having = aggregation.having {
+                    guard case .bool(true) = try evaluator.evaluate(having, values) else { continue }
                 }
             }
             rows.append(values)
@@ -592,4 +626,8 @@ struct Accumulator {
             return Array(sum.numeric.divided(by: count.integer).text.utf8)
         }
     }
+}
+
+extension FinalColumn {
+    var isExpression: Bool { if case .expression = self { true } else { false } }
 }

@@ -16,7 +16,7 @@ struct MergePlanner {
     /// The statement's bytes in `text`.
     let range: Range<Int>
 
-    private var bytes: [UInt8] { text.utf8 }
+    var bytes: [UInt8] { text.utf8 }
 
     /// A planned output of the shard statement: its SQL and what its shard columns hold.
     private enum Item {
@@ -26,6 +26,11 @@ struct MergePlanner {
         case average(sum: String, count: String)
         /// `count(DISTINCT x)`: the shards return `x` (and group by it); `argument` is x's tree.
         case countDistinct(String, argument: JSONValue, name: String)
+        /// An expression over aggregates, computed by the merge; the shards return a NULL of
+        /// its type and name (`CASE WHEN false THEN expr END`), `text`.
+        case pendingExpression(TranslatedExpression, text: String)
+        /// The same, its leaves turned into column references (``MergePlanner/reference``).
+        case expression(MergeExpression, text: String)
 
         var width: Int { if case .average = self { 2 } else { 1 } }
     }
@@ -59,7 +64,6 @@ struct MergePlanner {
         if select["intoClause"] != nil { throw .mergeNotSupported("SELECT INTO across shards") }
         if !select["lockingClause"].isEmptyList { throw .mergeNotSupported("FOR UPDATE/SHARE with ORDER BY, LIMIT or aggregates across shards") }
         if !select["windowClause"].isEmptyList { throw .mergeNotSupported("window functions across shards") }
-        if select["havingClause"] != nil { throw .mergeNotSupported("HAVING across shards") }
         if select["limitOption"]?.string == "LIMIT_OPTION_WITH_TIES" { throw .mergeNotSupported("FETCH … WITH TIES across shards") }
         if select["groupDistinct"]?.bool == true { throw .mergeNotSupported("GROUP BY DISTINCT across shards") }
         let distinctClause = select["distinctClause"]?.elements ?? []
@@ -74,33 +78,46 @@ struct MergePlanner {
         let groupItems = select["groupClause"]?.elements ?? []
         let sortItems = (select["sortClause"]?.elements ?? []).compactMap { $0.node("SortBy") }
         let hasAggregates = !groupItems.isEmpty || targets.contains { Self.containsAggregate($0["val"]) }
-            || sortItems.contains { Self.containsAggregate($0["node"]) }
+            || sortItems.contains { Self.containsAggregate($0["node"]) } || select["havingClause"] != nil
         if (distinct || !distinctOn.isEmpty) && hasAggregates {
             throw .mergeNotSupported("DISTINCT together with aggregates or GROUP BY across shards")
         }
         if hasAggregates && hasStar { throw .mergeNotSupported("SELECT * with aggregates or GROUP BY across shards") }
 
-        // The client's columns.
+        // The client's columns, and the hidden ones before them.
         var visible: [Item] = []
+        var hidden: [Item] = []
         var edits: [(Range<Int>, String)] = []
         var counter = 0
         func hiddenName() -> String {
             counter += 1
             return "__pgshard_\(counter)"
         }
-        for (index, target) in targets.enumerated() {
-            let span = targetSpans[index]
-            let item = try self.item(for: target["val"], span: span, name: target["name"]?.string, aggregated: hasAggregates, hiddenName: hiddenName)
-            visible.append(item)
-            if case .average(let sum, let count) = item {
-                edits.append((span, "\(sum), \(count)"))
-            } else if case .countDistinct(let text, _, _) = item {
-                edits.append((span, "\(text) AS \(hiddenName())"))
+        // Leaves of expressions over aggregates: select-list entries, or hidden columns.
+        var hiddenNodes: [(node: JSONValue, index: Int)] = []
+        func reference(_ leaf: (node: JSONValue, span: Range<Int>?)) throws(RoutingError) -> Int {
+            if let target = targets.firstIndex(where: { Self.sameExpression($0["val"], leaf.node) }) { return -(target + 1) }
+            if let known = hiddenNodes.first(where: { Self.sameExpression($0.node, leaf.node) }) { return known.index }
+            guard let span = leaf.span else {
+                throw .mergeNotSupported("an expression without aggregates next to aggregates, unless it is selected as a column of its own",
+                                         hint: "select the expression as a column too, or add a condition on the shard key")
             }
+            let item = try self.item(for: leaf.node, span: span, name: nil, aggregated: true, hiddenName: hiddenName)
+            hidden.append(Self.aliased(item, hiddenName))
+            hiddenNodes.append((leaf.node, hidden.count - 1))
+            return hidden.count - 1
+        }
+        func resolve(_ translated: TranslatedExpression) throws(RoutingError) -> MergeExpression {
+            var references: [Int] = []
+            for leaf in translated.leaves { references.append(try reference(leaf)) }
+            return translated.expression.mapColumns { references[$0] }
+        }
+        func resolved(_ item: Item) throws(RoutingError) -> Item {
+            guard case .pendingExpression(let translated, let text) = item else { return item }
+            return .expression(try resolve(translated), text: text)
         }
 
-        // Hidden columns: GROUP BY items not selected, then ORDER BY keys not selected.
-        var hidden: [Item] = []
+        // GROUP BY items not selected: hidden group columns.
         if !groupItems.isEmpty {
             let spans = try clauseItems(tokens, start: ["group", "by"], until: ["having", "window", "order", "limit", "offset", "fetch", "for"])
             guard spans.count == groupItems.count else { throw .mergeNotSupported("this GROUP BY across shards") }
@@ -119,8 +136,39 @@ struct MergePlanner {
                 }
                 if targets.contains(where: { Self.sameExpression($0["val"], item) }) { continue }
                 hidden.append(.plain("\(text.text(span)) AS \(hiddenName())"))
+                hiddenNodes.append((item, hidden.count - 1))
             }
         }
+        for (index, target) in targets.enumerated() {
+            let span = targetSpans[index]
+            let expressionSpan = target["name"] == nil ? span : try withoutAlias(span, tokens)
+            let item = try resolved(self.item(for: target["val"], span: expressionSpan, name: target["name"]?.string,
+                                              aggregated: hasAggregates, hiddenName: hiddenName))
+            visible.append(item)
+            if case .average(let sum, let count) = item {
+                edits.append((span, "\(sum), \(count)"))
+            } else if case .countDistinct(let text, _, _) = item {
+                edits.append((span, "\(text) AS \(hiddenName())"))
+            } else if case .expression(_, let text) = item {
+                edits.append((span, text))
+            }
+        }
+        // HAVING: computed by the merge over the merged groups; the shards return every group.
+        var having: MergeExpression?
+        if let clause = select["havingClause"] {
+            having = try resolve(translate(clause))
+            let stops: Set<String> = ["window", "order", "limit", "offset", "fetch", "for"]
+            let top = tokens.first?.depth ?? 0
+            if let start = tokens.firstIndex(where: { $0.depth == top && $0.word == "having" }) {
+                let end = tokens[(start + 1)...].firstIndex { $0.depth == top && ((!$0.isSymbol && stops.contains($0.word)) || $0.word == ";") }
+                let upper = end.map { tokens[$0].range.lowerBound } ?? tokens.last!.range.upperBound
+                edits.append((tokens[start].range.lowerBound..<upper, " "))
+            } else {
+                throw .mergeNotSupported("this HAVING across shards")
+            }
+        }
+
+        // Hidden columns: GROUP BY items not selected, then ORDER BY keys not selected.
         var order: [(finalColumn: Int?, hiddenIndex: Int?, descending: Bool, nullsFirst: Bool?)] = []
         if !sortItems.isEmpty {
             let spans = try clauseItems(tokens, start: ["order", "by"], until: ["limit", "offset", "fetch", "for"])
@@ -143,7 +191,7 @@ struct MergePlanner {
                                        hint: "add the ORDER BY expressions to the select list")
                 }
                 let exprSpan = try expressionSpan(span, tokens)
-                let item = try self.item(for: expression, span: exprSpan, name: nil, aggregated: hasAggregates, hiddenName: hiddenName)
+                let item = try resolved(self.item(for: expression, span: exprSpan, name: nil, aggregated: hasAggregates, hiddenName: hiddenName))
                 order.append((nil, hidden.count, descending, nullsFirst))
                 hidden.append(Self.aliased(item, hiddenName))
             }
@@ -184,6 +232,10 @@ struct MergePlanner {
                 finals.append(.average(sum: shardColumn, count: shardColumn + 1))
             case .countDistinct(_, _, let name):
                 finals.append(.countDistinct(shardColumn, name: name))
+            case .expression(let expression, _):
+                finals.append(.expression(expression, typeFrom: shardColumn))
+            case .pendingExpression:
+                throw .mergeNotSupported("this expression across shards")
             }
             shardColumn += item.width
         }
@@ -214,6 +266,11 @@ struct MergePlanner {
         let sortKeys = order.map { key in
             SortKey(column: key.finalColumn.map { hidden.count + $0 } ?? key.hiddenIndex!, descending: key.descending, nullsFirst: key.nullsFirst)
         }
+        let finalIndex = { (reference: Int) in reference >= 0 ? reference : hidden.count - reference - 1 }
+        finals = finals.map { column in
+            if case .expression(let expression, let typeFrom) = column { return .expression(expression.mapColumns(finalIndex), typeFrom: typeFrom) }
+            return column
+        }
         let distinctColumns = distinctKeys.map { key in key.finalColumn.map { hidden.count + $0 } ?? key.hiddenIndex! }
         if !hidden.isEmpty, let first = targets.first?["location"]?.integer {
             let texts = hidden.map { item -> String in
@@ -221,6 +278,7 @@ struct MergePlanner {
                 case .plain(let text), .aggregate(_, let text): text
                 case .average(let sum, let count): "\(sum), \(count)"
                 case .countDistinct(let text, _, _): "\(text) AS \(hiddenName())"
+                case .expression(_, let text), .pendingExpression(_, let text): text
                 }
             }
             edits.append((Int(first)..<Int(first), texts.joined(separator: ", ") + ", "))
@@ -238,7 +296,8 @@ struct MergePlanner {
         return MergePlan(
             sql: String(decoding: sql, as: UTF8.self),
             hiddenColumns: hidden.count,
-            aggregation: hasAggregates ? Aggregation(partials: partials, columns: finals, implicitGroup: groupItems.isEmpty) : nil,
+            aggregation: hasAggregates
+                ? Aggregation(partials: partials, columns: finals, implicitGroup: groupItems.isEmpty, having: having?.mapColumns(finalIndex)) : nil,
             distinct: distinct,
             distinctOn: distinctOn.isEmpty ? nil : distinctColumns,
             order: sortKeys,
@@ -250,7 +309,7 @@ struct MergePlanner {
         switch item {
         case .plain(let text): .plain(text.contains(" AS __pgshard_") ? text : "\(text) AS \(hiddenName())")
         case .aggregate(let kind, let text): .aggregate(kind, "\(text) AS \(hiddenName())")
-        case .average, .countDistinct: item
+        case .average, .countDistinct, .expression, .pendingExpression: item
         }
     }
 
@@ -267,8 +326,9 @@ struct MergePlanner {
         let spanText = text.text(span)
         guard let call = value.node("FuncCall"), Aggregates.isAggregate(call) else {
             if Self.containsAggregate(value) {
-                throw .mergeNotSupported("an aggregate inside an expression across shards",
-                                         hint: "select the aggregates themselves and compute the expression in the application, or add a condition on the shard key")
+                let outputName = name ?? Self.columnName(value)
+                return .pendingExpression(try translate(value),
+                                          text: "CASE WHEN false THEN (\(spanText)) END AS \(Self.quoted(outputName))")
             }
             return .plain(spanText)
         }
@@ -450,6 +510,17 @@ struct MergePlanner {
             spans.append(start..<last)
         }
         return spans
+    }
+
+    /// A select-list entry's bytes without its alias (`expr AS name`, `expr name`).
+    private func withoutAlias(_ span: Range<Int>, _ tokens: [Token]) throws(RoutingError) -> Range<Int> {
+        var inside = tokens.filter { $0.range.lowerBound >= span.lowerBound && $0.range.upperBound <= span.upperBound }
+        guard let depth = inside.first?.depth, let last = inside.last, last.depth == depth, !last.isSymbol, inside.count > 1 else {
+            throw .mergeNotSupported("this select list across shards")
+        }
+        inside.removeLast()
+        if let keyword = inside.last, keyword.depth == depth, keyword.word == "as", inside.count > 1 { inside.removeLast() }
+        return span.lowerBound..<inside.last!.range.upperBound
     }
 
     /// The items of the top-level clause starting with the words `start` (`order by`), split at
