@@ -20,6 +20,11 @@ final class ShardMerge {
     private var completion: ((Bool) -> Void)?
     /// Streams paused because their queue is long, by stream.
     private var waiting: [Int: BackendConnection] = [:]
+    /// Streams whose statement ended (CommandComplete or ErrorResponse).
+    private var ended: Set<Int> = []
+    /// Streams whose statement pgshard cancelled once the LIMIT was met.
+    private var cancelled: Set<Int> = []
+    private var pendingCancels = 0
 
     /// Rows a stream may hold before it is paused.
     static let queueLimit = 256
@@ -75,6 +80,7 @@ final class ShardMerge {
                 failMerge(error)
             }
         case BackendMessage.commandComplete:
+            ended.insert(stream)
             guard error == nil else { return .proceed }
             do throws(MergeError) {
                 try merger.finish(stream: stream)
@@ -84,6 +90,11 @@ final class ShardMerge {
             }
             pump()
         case BackendMessage.errorResponse:
+            ended.insert(stream)
+            // The cancel pgshard sent once the LIMIT was met.
+            if cancelled.contains(stream), message.fields.contains(where: { $0.0 == UInt8(ascii: "C") && $0.1 == "57014" }) {
+                return .proceed
+            }
             if error == nil {
                 // Positions refer to the rewritten statement: left out.
                 error = session.clientError(from: Diagnostics(message), positionOffset: nil)
@@ -116,6 +127,28 @@ final class ShardMerge {
         }
         out.scheduleFlush()
         resumeWaiting(all: merger.isSatisfied)
+        if merger.isSatisfied { cancelRemaining() }
+    }
+
+    /// Once the LIMIT is met, the shards still running are asked to stop. Only outside a
+    /// transaction: a cancelled statement would abort the shard's transaction. The connections
+    /// are given back only after every cancel request was delivered (`finish` waits), so a
+    /// late cancel cannot reach another client's statement.
+    private func cancelRemaining() {
+        guard session.transaction == nil, cancelled.isEmpty else { return }
+        for (stream, link) in links.enumerated() where !ended.contains(stream) {
+            guard let connection = link.connection, connection.isBusy, let handle = connection.makeCancelHandle() else { continue }
+            cancelled.insert(stream)
+            pendingCancels += 1
+            let queue = connection.queue
+            DispatchQueue.global().async { [self] in
+                handle.cancel()
+                queue.async { [self] in
+                    pendingCancels -= 1
+                    if running == 0, pendingCancels == 0 { finish() }
+                }
+            }
+        }
     }
 
     private func resumeWaiting(all: Bool) {
@@ -133,11 +166,12 @@ final class ShardMerge {
             resumeWaiting(all: true)
         }
         running -= 1
-        guard running == 0 else { return }
+        guard running == 0, pendingCancels == 0 else { return }
         finish()
     }
 
     private func finish() {
+        guard completion != nil else { return }
         if let error {
             out.output.errorResponse(error)
         } else {
