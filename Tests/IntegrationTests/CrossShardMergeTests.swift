@@ -50,6 +50,26 @@ final class CrossShardMergeTests: XCTestCase {
         XCTAssertEqual(try proxy.query("SELECT id FROM d_users ORDER BY id OFFSET 1000000"), [])
     }
 
+    /// Once the LIMIT is met, a shard still working is cancelled (outside a transaction): its
+    /// statement ends in a rollback, which the shard counts; the client sees only the rows.
+    func testLimitCancelsTheShardsStillRunning() throws {
+        let slow = cluster.shards[3]
+        let rollbacks = { () throws -> Int in
+            Int(try self.cluster.shardConnection(3).query("SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()")[0][0]!)!
+        }
+        let before = try rollbacks()
+        let rows = try proxy.query("SELECT id FROM d_users WHERE CASE WHEN inet_server_port() = \(slow.port) THEN pg_sleep(20) IS NOT NULL ELSE true END LIMIT 2")
+        XCTAssertEqual(rows.count, 2)
+        // Statistics reach pg_stat_database within about ten seconds of the transaction end.
+        var after = try rollbacks()
+        for _ in 0..<150 where after == before {
+            Thread.sleep(forTimeInterval: 0.1)
+            after = try rollbacks()
+        }
+        XCTAssertGreaterThan(after, before, "the slow shard's statement was not cancelled")
+        XCTAssertEqual(try proxy.query("SELECT 1"), [["1"]])
+    }
+
     func testTheExtendedProtocolRefusesMergesWithAHint() throws {
         let error = XCTAssertSQLError("0A000") {
             _ = try proxy.query("SELECT id FROM d_users WHERE score > $1 ORDER BY id LIMIT 2", parameters: [Array("5".utf8)])

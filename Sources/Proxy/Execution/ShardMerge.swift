@@ -10,7 +10,8 @@ import PGWire
 /// next; a shard whose queue is long, or whose rows the client is not reading fast enough,
 /// is paused (not read) until they move. Once the LIMIT is met the rest of every shard's
 /// answer is read and dropped.
-final class ShardMerge {
+// Touched only on its session's queue (cancel requests hop back to it).
+final class ShardMerge: @unchecked Sendable {
     private unowned let session: ClientSession
     private let links: [ShardLink]
     private let merger: RowMerger
