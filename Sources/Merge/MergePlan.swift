@@ -97,12 +97,15 @@ public struct SortKey: Sendable, Equatable {
     public var column: Int
     public var descending: Bool
     public var nullsFirst: Bool
+    /// Text ordered by bytes whatever the database collation (`COLLATE "C"`).
+    public var bytewise: Bool
 
-    public init(column: Int, descending: Bool = false, nullsFirst: Bool? = nil) {
+    public init(column: Int, descending: Bool = false, nullsFirst: Bool? = nil, bytewise: Bool = false) {
         self.column = column
         self.descending = descending
         // PostgreSQL: NULLs sort as if larger than every value unless told otherwise.
         self.nullsFirst = nullsFirst ?? descending
+        self.bytewise = bytewise
     }
 }
 

@@ -153,7 +153,11 @@ public final class RowMerger {
         for key in plan.order {
             guard key.column < finalFields.count else { throw .shardsDisagree }
             let field = finalFields[key.column]
-            sortOrders.append(try order(for: field, use: "order"))
+            if key.bytewise, ValueKind(typeOID: field.dataTypeOID) == .collatable {
+                sortOrders.append(ValueOrder(kind: .bytes))
+            } else {
+                sortOrders.append(try order(for: field, use: "order"))
+            }
         }
         clientFields = Array(finalFields.dropFirst(plan.hiddenColumns))
         return clientFields

@@ -169,7 +169,7 @@ struct MergePlanner {
         }
 
         // Hidden columns: GROUP BY items not selected, then ORDER BY keys not selected.
-        var order: [(finalColumn: Int?, hiddenIndex: Int?, descending: Bool, nullsFirst: Bool?)] = []
+        var order: [(finalColumn: Int?, hiddenIndex: Int?, descending: Bool, nullsFirst: Bool?, bytewise: Bool)] = []
         if !sortItems.isEmpty {
             let spans = try clauseItems(tokens, start: ["order", "by"], until: ["limit", "offset", "fetch", "for"])
             guard spans.count == sortItems.count else { throw .mergeNotSupported("this ORDER BY across shards") }
@@ -182,8 +182,16 @@ struct MergePlanner {
                 default: nil
                 }
                 guard let expression = sort["node"] else { throw .mergeNotSupported("this ORDER BY across shards") }
-                if let target = try targetIndex(for: expression, targets: targets, hasStar: hasStar) {
-                    order.append((target, nil, descending, nullsFirst))
+                let target = try targetIndex(for: expression, targets: targets, hasStar: hasStar)
+                // An explicit collation: byte order ("C", "POSIX") is merged whatever the shards'
+                // default; any other would need that collation's order here.
+                let collation = Self.collation(of: expression) ?? target.flatMap { Self.collation(of: targets[$0]["val"]) }
+                if let collation, !["C", "POSIX", "ucs_basic"].contains(collation) {
+                    throw .mergeNotSupported("ORDER BY … COLLATE \"\(collation)\" across shards",
+                                             hint: "order by the expression COLLATE \"C\", or add a condition on the shard key")
+                }
+                if let target {
+                    order.append((target, nil, descending, nullsFirst, collation != nil))
                     continue
                 }
                 if distinct {
@@ -192,7 +200,7 @@ struct MergePlanner {
                 }
                 let exprSpan = try expressionSpan(span, tokens)
                 let item = try resolved(self.item(for: expression, span: exprSpan, name: nil, aggregated: hasAggregates, hiddenName: hiddenName))
-                order.append((nil, hidden.count, descending, nullsFirst))
+                order.append((nil, hidden.count, descending, nullsFirst, collation != nil))
                 hidden.append(Self.aliased(item, hiddenName))
             }
         }
@@ -242,6 +250,11 @@ struct MergePlanner {
         if !hasAggregates, items.contains(where: { if case .plain = $0 { false } else { true } }) {
             throw .mergeNotSupported("this aggregate across shards")
         }
+        // Without HAVING the shards must still aggregate (HAVING alone makes a query aggregated).
+        if select["havingClause"] != nil, groupItems.isEmpty,
+           !items.contains(where: { if case .plain = $0 { false } else if case .expression = $0 { false } else { true } }) {
+            throw .mergeNotSupported("HAVING without GROUP BY or aggregates across shards")
+        }
         // count(DISTINCT x): every shard groups by x as well.
         let distinctArguments = items.compactMap { if case .countDistinct(let text, let argument, _) = $0 { (text, argument) } else { nil } }
         if let (argumentText, argument) = distinctArguments.first {
@@ -264,7 +277,8 @@ struct MergePlanner {
         }
         // Final columns: one per item, hidden first.
         let sortKeys = order.map { key in
-            SortKey(column: key.finalColumn.map { hidden.count + $0 } ?? key.hiddenIndex!, descending: key.descending, nullsFirst: key.nullsFirst)
+            SortKey(column: key.finalColumn.map { hidden.count + $0 } ?? key.hiddenIndex!, descending: key.descending,
+                    nullsFirst: key.nullsFirst, bytewise: key.bytewise)
         }
         let finalIndex = { (reference: Int) in reference >= 0 ? reference : hidden.count - reference - 1 }
         finals = finals.map { column in
@@ -420,6 +434,11 @@ struct MergePlanner {
             return index
         }
         return targets.firstIndex { Self.sameExpression($0["val"], expression) }
+    }
+
+    /// The collation an expression names with COLLATE at its top.
+    private static func collation(of expression: JSONValue?) -> String? {
+        expression?.node("CollateClause")?["collname"]?.nameList?.last
     }
 
     private static func outputName(_ target: JSONValue) -> String? {

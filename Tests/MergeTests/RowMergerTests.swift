@@ -170,6 +170,58 @@ final class RowMergerTests: XCTestCase {
         }
     }
 
+    func testCollateCOrdersTextAsBytesUnderAnyCollation() throws {
+        let merger = RowMerger(plan: MergePlan(sql: "", order: [SortKey(column: 0, bytewise: true)]), streams: 2, maxMemory: 1 << 20, textIsBytes: false)
+        XCTAssertNotNil(try merger.describe(stream: 0, fields: [field("name", 25)]))
+        try add(merger, 0, ["B"])
+        try add(merger, 1, ["a"])
+        try merger.finish(stream: 0)
+        try merger.finish(stream: 1)
+        XCTAssertEqual(try drain(merger), [["B"], ["a"]])
+    }
+
+    func testExpressionsFollowPostgresTypesAndHavingFilters() throws {
+        // Shard columns: [g, count, sum(int4 partial → int8), CASE placeholder int8, CASE placeholder numeric]
+        let plan = MergePlan(
+            sql: "", hiddenColumns: 2,
+            aggregation: Aggregation(
+                partials: [1: .count, 2: .sum],
+                columns: [.column(1), .column(2), .column(0),
+                          .expression(.arithmetic(.divide, .column(1), .column(0)), typeFrom: 3),
+                          .expression(.round(.arithmetic(.divide, .cast(.column(1), to: .numeric), .column(0)), places: .constant(.integer(2))), typeFrom: 4)],
+                having: .compare(.greater, .column(0), .constant(.integer(1)))),
+            order: [SortKey(column: 2)])
+        let merger = RowMerger(plan: plan, streams: 2, maxMemory: 1 << 20, textIsBytes: true)
+        let fields = [field("g", 25), field("count", 20), field("sum", 20), field("?column?", 20), field("round", 1700)]
+        XCTAssertEqual(try merger.describe(stream: 0, fields: fields)?.map(\.name), ["g", "?column?", "round"])
+        try add(merger, 0, ["a", "2", "7", nil, nil])
+        try add(merger, 1, ["a", "1", "3", nil, nil])
+        try add(merger, 1, ["b", "1", "5", nil, nil])  // left out by HAVING count > 1
+        try merger.finish(stream: 0)
+        try merger.finish(stream: 1)
+        XCTAssertEqual(try drain(merger), [["a", "3", "3.33"]])
+
+        // An inferred type that is not the shard's: refused before any row.
+        let wrong = RowMerger(plan: plan, streams: 1, maxMemory: 1 << 20, textIsBytes: true)
+        XCTAssertThrowsError(try wrong.describe(stream: 0, fields: [field("g", 25), field("count", 20), field("sum", 20), field("?column?", 1700), field("round", 1700)]))
+    }
+
+    func testExpressionErrorsAreThePostgresErrors() throws {
+        let evaluator = ExpressionEvaluator(columnTypes: [.int4, .int8, .numeric], textIsBytes: true)
+        XCTAssertThrowsError(try evaluator.evaluate(.arithmetic(.divide, .column(1), .constant(.integer(0))), [nil, Array("5".utf8), nil])) {
+            XCTAssertEqual($0 as? MergeError, .divisionByZero)
+        }
+        XCTAssertThrowsError(try evaluator.evaluate(.arithmetic(.multiply, .column(0), .column(0)), [Array("100000".utf8), nil, nil])) {
+            XCTAssertEqual($0 as? MergeError, .outOfRange("integer"))
+        }
+        let value = try evaluator.evaluate(.arithmetic(.multiply, .column(2), .constant(.numeric("1.50"))), [nil, nil, Array("2.5".utf8)])
+        XCTAssertEqual(ExpressionEvaluator.text(value).map { String(decoding: $0, as: UTF8.self) }, "3.750")
+        let quotient = try evaluator.evaluate(.arithmetic(.divide, .constant(.numeric("10")), .constant(.numeric("3"))), [nil, nil, nil])
+        XCTAssertEqual(ExpressionEvaluator.text(quotient).map { String(decoding: $0, as: UTF8.self) }, "3.3333333333333333")
+        let null = try evaluator.evaluate(.and([.constant(.null), .constant(.bool(false))]), [nil, nil, nil])
+        guard case .bool(false) = null else { return XCTFail("NULL AND false is false") }
+    }
+
     func testSumOverflowIsAnError() throws {
         let plan = MergePlan(sql: "", aggregation: Aggregation(partials: [0: .sum], columns: [.column(0)]))
         let merger = RowMerger(plan: plan, streams: 2, maxMemory: 1 << 20, textIsBytes: true)

@@ -161,6 +161,8 @@ final class SelectRoutingTests: XCTestCase {
         let a: Int64 = 1
         let cases: [(String, Expected)] = [
             ("SELECT sum(age) || 'x' FROM users", .refused("operator || in an expression over aggregates across shards")),
+            ("SELECT name FROM users ORDER BY name COLLATE \"de-x-icu\"", .refused("ORDER BY … COLLATE \"de-x-icu\" across shards")),
+            ("SELECT id FROM users HAVING true", .refused("HAVING without GROUP BY or aggregates")),
             ("SELECT name FROM users GROUP BY name HAVING sum(age) > ALL (SELECT 1)", .refused("SubLink in an expression over aggregates")),
             ("SELECT string_agg(name, ',') FROM users", .refused("aggregate string_agg(…) across shards")),
             ("SELECT my_agg(DISTINCT name) FROM users", .refused("my_agg(DISTINCT …) across shards")),
@@ -256,6 +258,9 @@ final class SelectRoutingTests: XCTestCase {
         XCTAssertEqual(expression?.aggregation?.columns.last, .expression(.arithmetic(.subtract, .column(3), .column(2)), typeFrom: 6))
         XCTAssertEqual(expression?.aggregation?.having, .compare(.greater, .column(4), .constant(.integer(1))))
         XCTAssertEqual(expression?.hiddenColumns, 5)
+
+        let collated = mergePlan("SELECT name COLLATE \"C\" AS n, id FROM users ORDER BY 1 DESC, id")
+        XCTAssertEqual(collated?.order, [SortKey(column: 0, descending: true, bytewise: true), SortKey(column: 1)])
 
         // A key condition keeps the plan: only the admitted shards run it.
         let comment = mergePlan("/* c */ SELECT count(*) FROM users -- tail")
