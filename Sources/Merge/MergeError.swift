@@ -9,6 +9,8 @@ public enum MergeError: Error, Sendable, Equatable {
     case unsupportedType(column: String, typeOID: UInt32, use: String)
     /// Text ordered under a collation that is not byte order.
     case collationOrder(column: String)
+    /// Dates or intervals written in a style the merge does not read.
+    case dateStyle(column: String, setting: String)
     /// Group or DISTINCT state beyond `merge.max_memory` (bytes).
     case outOfMemory(limit: Int)
     /// A combined sum beyond bigint.
@@ -32,6 +34,9 @@ public enum MergeError: Error, Sendable, Equatable {
         case .collationOrder(let column):
             return .error(.featureNotSupported, "pgshard cannot order text column \"\(column)\" across shards: the shards' collation is not byte order",
                           hint: "order by the expression COLLATE \"C\", or add a condition on the shard key so the statement runs on one shard")
+        case .dateStyle(let column, let setting):
+            return .error(.featureNotSupported, "pgshard orders the values of column \"\(column)\" across shards only in \(setting)",
+                          hint: "SET \(setting) for this session, or add a condition on the shard key")
         case .outOfMemory(let limit):
             return .error(SQLState(rawValue: "53200"), "merging the shards' rows needs more than merge.max_memory (\(limit / 1024) kB)",
                           hint: "add conditions so fewer groups or distinct rows remain, or raise merge.max_memory")

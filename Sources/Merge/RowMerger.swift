@@ -70,6 +70,8 @@ public final class RowMerger {
     public let plan: MergePlan
     private let maxMemory: Int
     private let textIsBytes: Bool
+    private let dateStyleISO: Bool
+    private let intervalStylePostgres: Bool
 
     private var shardFields: [FieldDescription]?
     /// The RowDescription the client gets, once known.
@@ -104,8 +106,13 @@ public final class RowMerger {
     /// - Parameters:
     ///   - limitValues: the values of `$n` parameters of LIMIT/OFFSET (by number).
     ///   - textIsBytes: the shards' collation orders text as bytes ("C"/"POSIX").
-    public init(plan: MergePlan, streams: Int, maxMemory: Int, textIsBytes: Bool, limitValues: [Int: Int64] = [:]) {
+    ///   - dateStyleISO: the session's DateStyle writes ISO dates; `intervalStylePostgres`: its
+    ///     IntervalStyle is `postgres` (the only forms the merge reads to order such values).
+    public init(plan: MergePlan, streams: Int, maxMemory: Int, textIsBytes: Bool, dateStyleISO: Bool = true,
+                intervalStylePostgres: Bool = true, limitValues: [Int: Int64] = [:]) {
         self.plan = plan
+        self.dateStyleISO = dateStyleISO
+        self.intervalStylePostgres = intervalStylePostgres
         self.maxMemory = maxMemory
         self.textIsBytes = textIsBytes
         queues = Array(repeating: [], count: streams)
@@ -166,6 +173,8 @@ public final class RowMerger {
     private func order(for field: FieldDescription, use: String) throws(MergeError) -> ValueOrder {
         let kind = ValueKind(typeOID: field.dataTypeOID)
         if kind == .collatable && !textIsBytes { throw .collationOrder(column: field.name) }
+        if [.date, .timestamp, .timestamptz].contains(kind) && !dateStyleISO { throw .dateStyle(column: field.name, setting: "DateStyle = ISO") }
+        if kind == .interval && !intervalStylePostgres { throw .dateStyle(column: field.name, setting: "IntervalStyle = postgres") }
         guard ValueOrder.canOrder(kind, textIsBytes: textIsBytes) else {
             throw .unsupportedType(column: field.name, typeOID: field.dataTypeOID, use: use)
         }

@@ -18,6 +18,9 @@ public enum ValueKind: Sendable, Equatable {
     case date
     case timestamp
     case timestamptz
+    /// interval, in IntervalStyle `postgres`: ordered by its span with months of 30 days and
+    /// days of 24 hours, as PostgreSQL compares intervals.
+    case interval
     /// Types the merge cannot order (interval, json, arrays, …); equality of their text is
     /// still their equality for grouping when the type's output is canonical.
     case other
@@ -34,6 +37,7 @@ public enum ValueKind: Sendable, Equatable {
         case 1082: self = .date
         case 1114: self = .timestamp
         case 1184: self = .timestamptz
+        case 1186: self = .interval
         default: self = .other
         }
     }
@@ -78,6 +82,11 @@ struct ValueOrder {
             return try Self.compareTimes(a, b) { ISOTimeText.micros($0, zone: false) }
         case .timestamptz:
             return try Self.compareTimes(a, b) { ISOTimeText.micros($0, zone: true) }
+        case .interval:
+            guard let x = Self.interval(a), let y = Self.interval(b) else {
+                throw .unreadableValue(String(decoding: Self.interval(a) == nil ? a : b, as: UTF8.self))
+            }
+            return x < y ? -1 : x == y ? 0 : 1
         case .bool, .bytes, .collatable, .other:
             return Self.compareBytes(a, b)
         }
@@ -128,6 +137,50 @@ struct ValueOrder {
             guard let value = Double(string) else { throw .unreadableValue(string) }
             return value
         }
+    }
+
+    /// An interval's output in IntervalStyle `postgres` (`1 year 2 mons -3 days +04:05:06.5`,
+    /// `-00:00:01`, `infinity` is not a thing for PG15 intervals) as microseconds, with months of
+    /// 30 days and days of 24 hours (interval_cmp_value).
+    static func interval(_ text: ArraySlice<UInt8>) -> Int128? {
+        let words = String(decoding: text, as: UTF8.self).split(separator: " ")
+        var total: Int128 = 0
+        var index = 0
+        let day: Int128 = 86_400_000_000
+        while index < words.count {
+            let word = words[index]
+            if word.contains(":") {
+                var negative = false
+                var clock = Substring(word)
+                if let sign = clock.first, sign == "-" || sign == "+" {
+                    negative = sign == "-"
+                    clock = clock.dropFirst()
+                }
+                let parts = clock.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count == 3, let hours = Int128(parts[0]), let minutes = Int64(parts[1]) else { return nil }
+                let secondParts = parts[2].split(separator: ".", omittingEmptySubsequences: false)
+                guard let seconds = Int64(secondParts[0]), secondParts.count <= 2 else { return nil }
+                var micros: Int64 = 0
+                if secondParts.count == 2 {
+                    let fraction = secondParts[1]
+                    guard !fraction.isEmpty, fraction.count <= 6, let value = Int64(fraction) else { return nil }
+                    micros = value * Int64([1, 100_000, 10_000, 1_000, 100, 10, 1][fraction.count])
+                }
+                let value = hours * 3_600_000_000 + Int128(minutes) * 60_000_000 + Int128(seconds) * 1_000_000 + Int128(micros)
+                total += negative ? -value : value
+                index += 1
+                continue
+            }
+            guard index + 1 < words.count, let amount = Int128(word.hasPrefix("+") ? word.dropFirst() : word) else { return nil }
+            switch words[index + 1] {
+            case "year", "years": total += amount * 12 * 30 * day
+            case "mon", "mons": total += amount * 30 * day
+            case "day", "days": total += amount * day
+            default: return nil
+            }
+            index += 2
+        }
+        return words.isEmpty ? nil : total
     }
 
     static func compareFloats(_ x: Double, _ y: Double) -> Int {

@@ -38,6 +38,10 @@ enum DifferentialQueries {
 
     /// ORDER BY on one to three keys of every type, LIMIT and OFFSET.
     static let sorted: [DifferentialQuery] = [
+        .ordered("SELECT id, created - timestamptz '2021-06-01 12:00+00' AS age FROM d_users WHERE created IS NOT NULL ORDER BY age DESC, id LIMIT 12"),
+        .ordered("SELECT id, make_interval(months => score % 13, days => score % 31, secs => score) AS span FROM d_users WHERE score IS NOT NULL ORDER BY span, id LIMIT 12"),
+        .ordered("SELECT min(created - timestamptz '2021-06-01 12:00+00'), max(make_interval(days => score)) FROM d_users"),
+        .ordered("SELECT name COLLATE \"C\" AS n, id FROM d_users ORDER BY 1 DESC, id LIMIT 7"),
         .ordered("SELECT id, name FROM d_users ORDER BY id LIMIT 10"),
         .ordered("SELECT id, name, score FROM d_users ORDER BY score DESC, id LIMIT 20"),
         .ordered("SELECT id, score FROM d_users ORDER BY score NULLS FIRST, id LIMIT 15"),

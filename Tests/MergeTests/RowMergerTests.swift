@@ -222,6 +222,23 @@ final class RowMergerTests: XCTestCase {
         guard case .bool(false) = null else { return XCTFail("NULL AND false is false") }
     }
 
+    func testIntervalsCompareByTheirSpan() throws {
+        func span(_ text: String) -> Int128? { ValueOrder.interval(Array(text.utf8)[...]) }
+        XCTAssertEqual(span("1 mon"), span("30 days"))
+        XCTAssertEqual(span("1 day"), span("24:00:00"))
+        XCTAssertEqual(span("1 year 2 mons -3 days +04:05:06.5"), Int128(((12 + 2) * 30 - 3) * 86_400) * 1_000_000 + Int128(4 * 3600 + 5 * 60 + 6) * 1_000_000 + 500_000)
+        XCTAssertEqual(span("-00:00:01"), -1_000_000)
+        XCTAssertNil(span("@ 1 hour"))
+        let merger = RowMerger(plan: MergePlan(sql: "", order: [SortKey(column: 0)]), streams: 1, maxMemory: 1 << 20, textIsBytes: true,
+                               intervalStylePostgres: false)
+        XCTAssertThrowsError(try merger.describe(stream: 0, fields: [field("span", 1186)]))
+        let dates = RowMerger(plan: MergePlan(sql: "", order: [SortKey(column: 0)]), streams: 1, maxMemory: 1 << 20, textIsBytes: true,
+                              dateStyleISO: false)
+        XCTAssertThrowsError(try dates.describe(stream: 0, fields: [field("day", 1082)])) {
+            XCTAssertEqual($0 as? MergeError, .dateStyle(column: "day", setting: "DateStyle = ISO"))
+        }
+    }
+
     func testSumOverflowIsAnError() throws {
         let plan = MergePlan(sql: "", aggregation: Aggregation(partials: [0: .sum], columns: [.column(0)]))
         let merger = RowMerger(plan: plan, streams: 2, maxMemory: 1 << 20, textIsBytes: true)

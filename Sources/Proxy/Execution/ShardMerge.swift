@@ -33,7 +33,10 @@ final class ShardMerge: @unchecked Sendable {
     init(session: ClientSession, links: [ShardLink], plan: MergePlan, maxMemory: Int, textIsBytes: Bool) {
         self.session = session
         self.links = links
-        self.merger = RowMerger(plan: plan, streams: links.count, maxMemory: maxMemory, textIsBytes: textIsBytes)
+        let dateStyle = session.reportedParameters["DateStyle"] ?? "ISO"
+        let intervalStyle = session.reportedParameters["IntervalStyle"] ?? "postgres"
+        self.merger = RowMerger(plan: plan, streams: links.count, maxMemory: maxMemory, textIsBytes: textIsBytes,
+                                dateStyleISO: dateStyle.hasPrefix("ISO"), intervalStylePostgres: intervalStyle == "postgres")
     }
 
     private var out: ClientConnection { session.connection }
