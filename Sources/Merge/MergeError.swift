@@ -21,6 +21,7 @@ public enum MergeError: Error, Sendable, Equatable {
     /// An integer result beyond its type (`smallint`, `integer`, `bigint`).
     case outOfRange(String)
     case floatOverflow
+    case numericFieldOverflow(precision: Int, scale: Int)
     case floatUnderflow
 
     public var fields: ErrorFields {
@@ -46,6 +47,9 @@ public enum MergeError: Error, Sendable, Equatable {
             return .error(.divisionByZero, "division by zero")
         case .outOfRange(let type):
             return .error(.numericValueOutOfRange, "\(type) out of range")
+        case .numericFieldOverflow(let precision, let scale):
+            return .error(.numericValueOutOfRange, "numeric field overflow",
+                          detail: "A field with precision \(precision), scale \(scale) must round to an absolute value less than \(precision - scale == 0 ? "1" : "10^\(precision - scale)").")
         case .floatOverflow:
             return .error(.numericValueOutOfRange, "value out of range: overflow")
         case .floatUnderflow:

@@ -19,6 +19,8 @@ public indirect enum MergeExpression: Sendable, Equatable {
     case abs(MergeExpression)
     case coalesce([MergeExpression])
     case cast(MergeExpression, to: CastTarget)
+    /// `::numeric(precision, scale)`: rounded to `scale` digits, at most `precision` in all.
+    case numericCast(MergeExpression, precision: Int, scale: Int)
 
     public enum Constant: Sendable, Equatable {
         case null
@@ -39,7 +41,7 @@ public indirect enum MergeExpression: Sendable, Equatable {
         case .column(let index): [index]
         case .constant: []
         case .arithmetic(_, let a, let b), .compare(_, let a, let b): a.columns + b.columns
-        case .negate(let a), .not(let a), .isNull(let a, _), .abs(let a), .cast(let a, _): a.columns
+        case .negate(let a), .not(let a), .isNull(let a, _), .abs(let a), .cast(let a, _), .numericCast(let a, _, _): a.columns
         case .round(let a, let places): a.columns + (places?.columns ?? [])
         case .and(let items), .or(let items), .coalesce(let items): items.flatMap(\.columns)
         }
@@ -57,6 +59,7 @@ public indirect enum MergeExpression: Sendable, Equatable {
         case .isNull(let a, let negated): .isNull(a.mapColumns(map), negated: negated)
         case .abs(let a): .abs(a.mapColumns(map))
         case .cast(let a, let target): .cast(a.mapColumns(map), to: target)
+        case .numericCast(let a, let precision, let scale): .numericCast(a.mapColumns(map), precision: precision, scale: scale)
         case .round(let a, let places): .round(a.mapColumns(map), places: places?.mapColumns(map))
         case .and(let items): .and(items.map { $0.mapColumns(map) })
         case .or(let items): .or(items.map { $0.mapColumns(map) })
@@ -200,6 +203,10 @@ struct ExpressionEvaluator {
             guard let first = types.first else { return .unknown }
             guard types.allSatisfy({ $0 == first }) else { throw Self.cannot("coalesce") }
             return first
+        case .numericCast(let a, _, _):
+            let argument = try type(of: a)
+            guard argument.isNumber || argument == .unknown else { throw Self.cannot("cast") }
+            return .numeric
         case .cast(let a, let target):
             let argument = try type(of: a)
             guard argument.isNumber || argument == .unknown else { throw Self.cannot("cast") }
@@ -332,6 +339,17 @@ struct ExpressionEvaluator {
         case .cast(let a, let target):
             let x = try evaluate(a, values)
             return try Self.cast(x, to: target)
+        case .numericCast(let a, let precision, let scale):
+            guard case .numeric(let n) = try Self.cast(try evaluate(a, values), to: .numeric) else { return .null }
+            guard n.special == nil else {
+                // numeric(p,s) holds no NaN/Infinity limit in PG15 for NaN; infinities overflow.
+                if n.special == .nan { return .numeric(n) }
+                throw .numericFieldOverflow(precision: precision, scale: scale)
+            }
+            let rounded = n.rounded(scale: scale)
+            // Digits before the point (leading zeros do not count).
+            if rounded.digits.count - scale > precision - scale { throw .numericFieldOverflow(precision: precision, scale: scale) }
+            return .numeric(rounded)
         }
     }
 

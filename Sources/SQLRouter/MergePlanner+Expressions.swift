@@ -104,9 +104,20 @@ extension MergePlanner {
             return .isNull(try translate(arg, &leaves), negated: fields["nulltesttype"]?.string == "IS_NOT_NULL")
         case "TypeCast":
             guard let arg = fields["arg"], let typeName = fields["typeName"]?.node("TypeName") ?? fields["typeName"],
-                  let names = typeName["names"]?.nameList, let last = names.last, typeName["typmods"] == nil,
-                  typeName["arrayBounds"] == nil
+                  let names = typeName["names"]?.nameList, let last = names.last, typeName["arrayBounds"] == nil
             else { throw unsupported("this cast") }
+            if let typmods = typeName["typmods"]?.elements {
+                // numeric(p) / numeric(p, s)
+                let values = typmods.compactMap { $0.node("A_Const").flatMap { constant in
+                    constant["location"]?.integer.flatMap { text.integerLiteral(at: Int($0)) }
+                } }
+                guard last == "numeric", values.count == typmods.count, (1...2).contains(values.count),
+                      let precision = values.first, (1...1000).contains(precision)
+                else { throw unsupported("a cast to \(last) with a type modifier") }
+                let scale = values.count == 2 ? values[1] : 0
+                guard (0...precision).contains(scale) else { throw unsupported("this numeric scale") }
+                return .numericCast(try translate(arg, &leaves), precision: Int(precision), scale: Int(scale))
+            }
             let target: MergeExpression.CastTarget
             switch last {
             case "int2": target = .int2

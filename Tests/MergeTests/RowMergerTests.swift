@@ -218,6 +218,11 @@ final class RowMergerTests: XCTestCase {
         XCTAssertEqual(ExpressionEvaluator.text(value).map { String(decoding: $0, as: UTF8.self) }, "3.750")
         let quotient = try evaluator.evaluate(.arithmetic(.divide, .constant(.numeric("10")), .constant(.numeric("3"))), [nil, nil, nil])
         XCTAssertEqual(ExpressionEvaluator.text(quotient).map { String(decoding: $0, as: UTF8.self) }, "3.3333333333333333")
+        let typed = try evaluator.evaluate(.numericCast(.column(2), precision: 5, scale: 2), [nil, nil, Array("123.456".utf8)])
+        XCTAssertEqual(ExpressionEvaluator.text(typed).map { String(decoding: $0, as: UTF8.self) }, "123.46")
+        XCTAssertThrowsError(try evaluator.evaluate(.numericCast(.column(2), precision: 4, scale: 2), [nil, nil, Array("123.456".utf8)])) {
+            XCTAssertEqual($0 as? MergeError, .numericFieldOverflow(precision: 4, scale: 2))
+        }
         let null = try evaluator.evaluate(.and([.constant(.null), .constant(.bool(false))]), [nil, nil, nil])
         guard case .bool(false) = null else { return XCTFail("NULL AND false is false") }
     }
