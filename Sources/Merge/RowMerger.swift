@@ -547,37 +547,28 @@ struct Accumulator {
     private var best: [UInt8]?
     private var flag: Bool?
 
+    /// Adds one shard's value of the aggregate (NULL: the shard had no row for it).
     mutating func combine(_ value: ArraySlice<UInt8>?, kind: AggregateKind, valueKind: ValueKind) throws(MergeError) {
         guard let value else { return }
+        var single = Accumulator()
+        single.seen = true
         switch kind {
         case .count:
-            let (sum, overflow) = integer.addingReportingOverflow(try ValueOrder.integer(value))
-            guard !overflow else { throw .bigintOverflow }
-            integer = sum
+            single.integer = try ValueOrder.integer(value)
         case .sum:
             switch valueKind {
-            case .integer:
-                let (sum, overflow) = integer.addingReportingOverflow(try ValueOrder.integer(value))
-                guard !overflow else { throw .bigintOverflow }
-                integer = sum
-            case .float:
-                float += try ValueOrder.float(value)
+            case .integer: single.integer = try ValueOrder.integer(value)
+            case .float: single.float = try ValueOrder.float(value)
             default:
                 guard let number = PGNumeric(value) else { throw .unreadableValue(String(decoding: value, as: UTF8.self)) }
-                numeric = seen ? numeric + number : number
+                single.numeric = number
             }
         case .min, .max:
-            if let current = best {
-                let order = try ValueOrder(kind: valueKind).compare(value, current[...])
-                if kind == .min ? order < 0 : order > 0 { best = Array(value) }
-            } else {
-                best = Array(value)
-            }
+            single.best = Array(value)
         case .boolAnd, .boolOr:
-            let truth = value.first == UInt8(ascii: "t")
-            flag = kind == .boolAnd ? (flag ?? true) && truth : (flag ?? false) || truth
+            single.flag = value.first == UInt8(ascii: "t")
         }
-        seen = true
+        try absorb(single, kind: kind, valueKind: valueKind)
     }
 
     /// Adds another group's accumulator of the same aggregate.
@@ -601,7 +592,13 @@ struct Accumulator {
                 numeric = seen ? numeric + other.numeric : other.numeric
             }
         case .min, .max:
-            if let value = other.best { try combine(value[...], kind: kind, valueKind: valueKind) }
+            guard let value = other.best else { return }
+            if let current = best {
+                let order = try ValueOrder(kind: valueKind).compare(value[...], current[...])
+                if kind == .min ? order < 0 : order > 0 { best = value }
+            } else {
+                best = value
+            }
         case .boolAnd, .boolOr:
             if let truth = other.flag {
                 flag = kind == .boolAnd ? (flag ?? true) && truth : (flag ?? false) || truth
