@@ -592,10 +592,17 @@ struct MergePlanner {
     }
 
     /// LIMIT/OFFSET for the merge, and the edits that make each shard return enough rows.
+    /// `$n` values (extended protocol) stay referenced in the shards' text, typed bigint, so
+    /// that their type is known to the shards whatever the edits.
     private func limitEdits(aggregated: Bool, edits: inout [(Range<Int>, String)]) throws(RoutingError) -> RowLimit {
-        var limit = RowLimit()
         func value(_ node: JSONValue?, _ what: String) throws(RoutingError) -> (LimitValue?, Range<Int>?) {
             guard let node else { return (nil, nil) }
+            if let parameter = node.node("ParamRef"), let number = parameter["number"]?.integer, let location = parameter["location"]?.integer {
+                guard let span = tokenSpan(at: Int(location)) else {
+                    throw .mergeNotSupported("this \(what) across shards")
+                }
+                return (.parameter(Int(number)), span)
+            }
             if let constant = node.node("A_Const") {
                 let location = Int(constant["location"]?.integer ?? -1)
                 if constant["isnull"]?.bool == true {
@@ -607,22 +614,41 @@ struct MergePlanner {
                 guard number >= 0 else { throw .mergeNotSupported("a negative \(what)") }
                 return (.constant(number), tokenSpan(at: location))
             }
-            throw .mergeNotSupported("\(what) with an expression across shards", hint: "write the \(what) as a constant")
+            throw .mergeNotSupported("\(what) with an expression across shards", hint: "write the \(what) as a constant or a parameter")
+        }
+        func sql(_ value: LimitValue) -> String {
+            switch value {
+            case .constant(let n): String(n)
+            case .parameter(let number): "$\(number)::int8"
+            }
         }
         let (count, countSpan) = try value(select["limitCount"], "LIMIT")
         let (offset, offsetSpan) = try value(select["limitOffset"], "OFFSET")
+        var limit = RowLimit()
         limit.count = count
         limit.offset = offset
-        if let offsetSpan { edits.append((offsetSpan, "0")) } else if offset != nil { throw .mergeNotSupported("this OFFSET across shards") }
+        if let offset {
+            guard let offsetSpan else { throw .mergeNotSupported("this OFFSET across shards") }
+            // Each shard starts at its first row; a parameter stays referenced.
+            if case .parameter = offset { edits.append((offsetSpan, "(\(sql(offset)) * 0)")) } else { edits.append((offsetSpan, "0")) }
+        }
+        guard let count else { return limit }
         if aggregated {
-            if count != nil {
-                guard let countSpan else { throw .mergeNotSupported("FETCH FIRST ROW ONLY with aggregates across shards", hint: "write FETCH FIRST 1 ROWS ONLY or LIMIT 1") }
-                edits.append((countSpan, "NULL"))
-            }
-        } else if case .constant(let n)? = count, case .constant(let m)? = offset, m > 0 {
+            guard let countSpan else { throw .mergeNotSupported("FETCH FIRST ROW ONLY with aggregates across shards", hint: "write FETCH FIRST 1 ROWS ONLY or LIMIT 1") }
+            // Every group from every shard: no limit.
+            if case .parameter = count { edits.append((countSpan, "(NULL::int8 + \(sql(count)))")) } else { edits.append((countSpan, "NULL")) }
+            return limit
+        }
+        switch (count, offset) {
+        case (_, nil), (_, .constant(0)?):
+            break
+        case (.constant(let n), .constant(let m)?):
             guard let countSpan else { throw .mergeNotSupported("FETCH FIRST ROW ONLY with OFFSET across shards", hint: "write LIMIT 1") }
             let (sum, overflow) = n.addingReportingOverflow(m)
             edits.append((countSpan, overflow ? "NULL" : String(sum)))
+        case (_, let offset?):
+            guard let countSpan else { throw .mergeNotSupported("FETCH FIRST ROW ONLY with OFFSET across shards", hint: "write LIMIT 1") }
+            edits.append((countSpan, "(\(sql(count)) + \(sql(offset)))"))
         }
         return limit
     }

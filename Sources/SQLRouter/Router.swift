@@ -170,7 +170,15 @@ public final class Router: Sendable {
             // Reading key values does not recurse along the parse tree: no big stack needed.
             var analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(prepared.sql), parameters: parameters, context: context)
             analysis.literals = prepared.literals
-            return analysis.route(plan, sql: prepared.sql)
+            let route = analysis.route(plan, sql: prepared.sql)
+            guard route == .refuse(.mergeNeedsStatement) else { return route }
+            // A merge is planned from the statement itself.
+            if prepared.statement == nil {
+                if case .statements(let statements) = self.route(prepared.sql, parameters: parameters, context: context), statements.count == 1 {
+                    return statements[0].route
+                }
+                return route
+            }
         }
         guard let statement = prepared.statement else { return .refuse(.unreadableParseTree) }
         let job: @Sendable () -> Route = {

@@ -70,11 +70,23 @@ final class CrossShardMergeTests: XCTestCase {
         XCTAssertEqual(try proxy.query("SELECT 1"), [["1"]])
     }
 
-    func testTheExtendedProtocolRefusesMergesWithAHint() throws {
-        let error = XCTAssertSQLError("0A000") {
-            _ = try proxy.query("SELECT id FROM d_users WHERE score > $1 ORDER BY id LIMIT 2", parameters: [Array("5".utf8)])
+    /// The extended protocol (parameters, prepared statements) merges like the simple one.
+    func testTheExtendedProtocolMerges() throws {
+        let reference = try cluster.referenceConnection()
+        let ordered = "SELECT id, name FROM d_users WHERE score > $1 ORDER BY score DESC, id LIMIT $2 OFFSET $3"
+        let values: [[UInt8]?] = [Array("500".utf8), Array("7".utf8), Array("3".utf8)]
+        XCTAssertEqual(try proxy.query(ordered, parameters: values), try reference.query(ordered, parameters: values))
+        let grouped = "SELECT city, count(*), avg(score), round(sum(balance) / count(*), 2) FROM d_users WHERE score > $1 GROUP BY city HAVING count(*) > 1 ORDER BY city NULLS FIRST"
+        XCTAssertEqual(try proxy.query(grouped, parameters: [Array("100".utf8)]), try reference.query(grouped, parameters: [Array("100".utf8)]))
+        // A prepared statement, run with different limits.
+        try proxy.prepare("top", "SELECT id FROM d_users ORDER BY id DESC LIMIT $1")
+        try reference.prepare("top", "SELECT id FROM d_users ORDER BY id DESC LIMIT $1")
+        for limit in ["1", "5", "0"] {
+            XCTAssertEqual(try proxy.executePrepared("top", [limit]), try reference.executePrepared("top", [limit]))
         }
-        XCTAssertNotNil(error?.hint)
+        XCTAssertEqual(try proxy.executePrepared("top", [nil]).count, 20000, "LIMIT NULL is no limit")
+        // Refused before any row, and the session goes on.
+        XCTAssertSQLError("0A000") { _ = try proxy.query("SELECT city, count(*) FROM d_users GROUP BY city HAVING count(*) > $1", parameters: [Array("1".utf8)]) }
         // Routed to one shard by its key, ORDER BY and LIMIT are the shard's own.
         XCTAssertEqual(try proxy.query("SELECT id FROM d_users WHERE id = $1 ORDER BY id LIMIT 2", parameters: [Array(String(DifferentialData.userID(0)).utf8)]).count, 1)
     }

@@ -18,31 +18,35 @@ final class DifferentialTests: XCTestCase {
         let generated = DifferentialGrammar.queries(count: Self.generatedCount, seed: Self.grammarSeed)
         // DIFFERENTIAL_VERBOSE=1 prints every statement's verdict (and pgshard's refusal message).
         let verbose = ProcessInfo.processInfo.environment["DIFFERENTIAL_VERBOSE"] == "1"
-        var passed = 0, refused = 0
         var failures: [(sql: String, detail: String)] = []
-        for query in handWritten + generated {
-            let expected = reference.run(query.sql)
-            let answer = proxy.run(query.sql)
-            let verdict = DifferentialComparison.verdict(query, pgshard: answer, reference: expected)
-            switch verdict {
-            case .passed: passed += 1
-            case .refused: refused += 1
-            case .failed(let detail): failures.append((query.sql, detail))
-            }
-            if verbose {
-                let refusal = if case .error(_, let message) = answer, verdict == .refused { ": \(message)" } else { "" }
-                print("differential: \(verdict)\(refusal): \(query.sql)")
-            }
-            // The one connection must take the next statement normally.
-            if let problem = proxy.problem {
-                failures.append((query.sql, "after this statement the pgshard connection is not usable: \(problem)"))
-                proxy = try ResultConnection(proxyConninfo)
-            }
-        }
-
         let total = handWritten.count + generated.count
         print("differential: \(total) queries (\(handWritten.count) hand-written, \(generated.count) generated)")
-        print("differential: \(passed) passed, \(failures.count) failed, \(refused) refused (0A000)")
+        // Each statement through pgshard in the simple protocol, then in the extended one.
+        for extended in [false, true] {
+            var passed = 0, refused = 0, failed = 0
+            for query in handWritten + generated {
+                let expected = reference.run(query.sql)
+                let answer = proxy.run(query.sql, extended: extended)
+                let verdict = DifferentialComparison.verdict(query, pgshard: answer, reference: expected)
+                switch verdict {
+                case .passed: passed += 1
+                case .refused: refused += 1
+                case .failed(let detail):
+                    failed += 1
+                    failures.append(((extended ? "[extended] " : "") + query.sql, detail))
+                }
+                if verbose {
+                    let refusal = if case .error(_, let message) = answer, verdict == .refused { ": \(message)" } else { "" }
+                    print("differential\(extended ? " (extended)" : ""): \(verdict)\(refusal): \(query.sql)")
+                }
+                // The one connection must take the next statement normally.
+                if let problem = proxy.problem {
+                    failures.append((query.sql, "after this statement the pgshard connection is not usable: \(problem)"))
+                    proxy = try ResultConnection(proxyConninfo)
+                }
+            }
+            print("differential\(extended ? " (extended protocol)" : ""): \(passed) passed, \(failed) failed, \(refused) refused (0A000)")
+        }
         for failure in failures.prefix(20) {
             print("--- \(failure.sql)\n\(failure.detail)")
         }

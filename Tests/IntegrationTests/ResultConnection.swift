@@ -32,9 +32,11 @@ final class ResultConnection {
         }
     }
 
-    /// Runs one statement with the simple protocol.
-    func run(_ sql: String) -> Answer {
-        guard let result = PQexec(conn, sql) else {
+    /// Runs one statement with the simple protocol, or with the extended one (Parse, Bind,
+    /// Describe, Execute, Sync; no parameters) when `extended`.
+    func run(_ sql: String, extended: Bool = false) -> Answer {
+        let sent = extended ? PQexecParams(conn, sql, 0, nil, nil, nil, nil, 0) : PQexec(conn, sql)
+        guard let result = sent else {
             return .error(sqlState: "08006", message: String(cString: PQerrorMessage(conn)))
         }
         defer { PQclear(result) }

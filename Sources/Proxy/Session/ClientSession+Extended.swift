@@ -102,8 +102,8 @@ extension ClientSession {
             (shards, mode) = ([shard], .single)
         case .anyShard:
             (shards, mode) = ([batchShard()], .single)
-        case .scatter(_, .merge):
-            return failBatch(clientError(.mergeNeedsStatement))
+        case .scatter(let scattered, .merge(let plan)):
+            return bindMerge(bind, statement: statement, route: route, shards: scattered, plan: plan, parameters: parameters)
         case .scatter(let scattered, _):
             (shards, mode) = (scattered, .concatenate)
         case .allShards:
@@ -162,6 +162,10 @@ extension ClientSession {
             }
             touch(link)
             backend.send { $0.describe(.portal, name: describe.name) }
+            if portal.merger != nil {
+                portal.mergeDescribed = true
+                return owe(.shard(link, .describeMerge(portal, silent: false)))
+            }
             owe(.shard(link, .describePortal(silent: false)))
         }
     }
@@ -176,6 +180,9 @@ extension ClientSession {
                 return owe(.local(.emptyQuery))
             }
             return runSessionPortal(command, routed: routed)
+        }
+        if portal.merger != nil {
+            return executeMerge(execute, portal: portal)
         }
         if portal.links.count > 1 && (execute.maxRows > 0 || portal.cursor > 0) {
             // In parts: one shard after the other, each to its end before the next starts.
@@ -282,7 +289,7 @@ extension ClientSession {
 
     /// Makes `targets` ready (connected, settings, transaction) and then runs `body`; the
     /// client's next messages wait meanwhile.
-    private func withLinks(_ targets: [ShardLink], _ body: @escaping () -> Void) {
+    func withLinks(_ targets: [ShardLink], _ body: @escaping () -> Void) {
         var done = false
         var waited = false
         prepare(targets, begin: false) { [self] error in
@@ -302,7 +309,7 @@ extension ClientSession {
     }
 
     /// Starts reading a link's answers for the batch.
-    private func touch(_ link: ShardLink) {
+    func touch(_ link: ShardLink) {
         guard let backend = link.connection else { return }
         if !ext.touched.contains(where: { $0 === link }) { ext.touched.append(link) }
         backend.receive({ [unowned self] message in
@@ -313,7 +320,7 @@ extension ClientSession {
     }
 
     /// Sends Parse for `statement` on `link` unless its connection has it already.
-    private func ensurePrepared(_ statement: ClientStatement, on link: ShardLink) {
+    func ensurePrepared(_ statement: ClientStatement, on link: ShardLink) {
         guard let backend = link.connection else { return }
         let name = statement.backendName
         statementClock &+= 1
@@ -339,13 +346,13 @@ extension ClientSession {
 
     // MARK: - Answers
 
-    private func owe(_ answer: OwedAnswer) {
+    func owe(_ answer: OwedAnswer) {
         ext.owed.append(answer)
         advance()
     }
 
     /// Sends the local answers that are next, skips consumed ones, and lets held shards go on.
-    private func advance() {
+    func advance() {
         while ext.head < ext.owed.count {
             switch ext.owed[ext.head] {
             case .done:
@@ -353,7 +360,7 @@ extension ClientSession {
             case .local(let answer):
                 ext.head += 1
                 send(answer)
-            case .shard:
+            case .shard, .merge:
                 wakeHeld()
                 connection.scheduleFlush()
                 return
@@ -372,7 +379,7 @@ extension ClientSession {
         }
     }
 
-    private func wakeHeld() {
+    func wakeHeld() {
         guard !ext.held.isEmpty else { return }
         let held = ext.held
         ext.held = []
@@ -421,9 +428,21 @@ extension ClientSession {
         default:
             break
         }
-        guard let index = ext.owed[ext.head...].firstIndex(where: { if case .shard(let l, _) = $0 { l === link } else { false } }),
-              case .shard(_, let expected) = ext.owed[index]
-        else {
+        let found = ext.owed[ext.head...].firstIndex { answer in
+            switch answer {
+            case .shard(let l, _): l === link
+            case .merge(let execution): execution.awaits(link)
+            default: false
+            }
+        }
+        if let index = found, case .merge(let execution) = ext.owed[index] {
+            guard index == ext.head else {
+                if let backend = link.connection { ext.held.append(backend) }
+                return .hold
+            }
+            return mergeMessage(message, execution: execution, link: link, index: index)
+        }
+        guard let index = found, case .shard(_, let expected) = ext.owed[index] else {
             link.connection?.close()
             shardLost(link, BackendError(.misuse, "the shard sent an answer pgshard did not ask for"))
             return .proceed
@@ -455,6 +474,8 @@ extension ClientSession {
         case .describePortal(let silent), .close(let silent):
             if !silent { connection.output.forward(message) }
             finished = true
+        case .describeMerge(let portal, let silent):
+            finished = describeMergeMessage(message, portal: portal, silent: silent)
         case .execute(let portal, let last, let silent):
             finished = executeMessage(message, portal: portal, link: link, last: last, silent: silent)
         case .executePart(let portal, let maxRows, let silent):
@@ -563,7 +584,7 @@ extension ClientSession {
 
     /// After an error the failing shard answers nothing until Sync; other shards' answers are
     /// still read but not forwarded; local answers are dropped.
-    private func silenceAfterError(failing link: ShardLink?) {
+    func silenceAfterError(failing link: ShardLink?) {
         for i in ext.head..<ext.owed.count {
             switch ext.owed[i] {
             case .local:
@@ -571,6 +592,10 @@ extension ClientSession {
             case .shard(let l, let answer):
                 if answer.isSync { continue }
                 if let link, l === link { ext.owed[i] = .done } else { ext.owed[i] = .shard(l, answer.silenced()) }
+            case .merge(let execution):
+                execution.silent = true
+                if let link, let stream = execution.stream(of: link) { execution.ended.insert(stream) }
+                if execution.isFinished { ext.owed[i] = .done }
             case .done:
                 break
             }
@@ -582,6 +607,11 @@ extension ClientSession {
         if !ext.failed { connection.output.errorResponse(fields) }
         for i in ext.head..<ext.owed.count {
             if case .shard(let l, _) = ext.owed[i], l === link { ext.owed[i] = .done }
+            if case .merge(let execution) = ext.owed[i], let stream = execution.stream(of: link) {
+                execution.ended.insert(stream)
+                execution.silent = true
+                if execution.isFinished { ext.owed[i] = .done }
+            }
         }
         ext.touched.removeAll { $0 === link }
         ext.failedLinks.insert(link.index)

@@ -46,6 +46,13 @@ final class ClientPortal {
     /// the shard being read, and the rows sent for the current Execute.
     var cursor = 0
     var rowsInCall = 0
+    /// A cross-shard SELECT whose rows the merge combines: the shards run the plan's statement
+    /// (bound as this portal), and `merger` carries the plan out.
+    var merger: RowMerger?
+    /// Whether a Describe of the portal was sent to its first shard (feeding `merger` the
+    /// shard's RowDescription), and whether it was executed.
+    var mergeDescribed = false
+    var mergeExecuted = false
 
     init(name: String, statement: ClientStatement, route: Route, links: [ShardLink], mode: FanOutMode) {
         self.name = name
@@ -65,6 +72,8 @@ enum OwedAnswer {
     case shard(ShardLink, ShardAnswer)
     /// Given already (a shard's Sync answer may come before earlier answers of other shards).
     case done
+    /// The Execute of a merge portal: every shard of it answers at once.
+    case merge(MergeExecution)
 }
 
 enum LocalAnswer {
@@ -84,6 +93,9 @@ enum ShardAnswer {
     case execute(ClientPortal, last: Bool, silent: Bool)
     /// Execute of a portal on several shards read one after the other (row limit `maxRows`).
     case executePart(ClientPortal, maxRows: Int32, silent: Bool)
+    /// Describe of a merge portal on its first shard: the shard's RowDescription feeds the
+    /// merge, which answers with the client's.
+    case describeMerge(ClientPortal, silent: Bool)
     case close(silent: Bool)
     /// A simple Query run for pgshard's own purposes (ROLLBACK of a failed batch); all swallowed.
     case query
@@ -97,6 +109,7 @@ enum ShardAnswer {
         case .bind: .bind(silent: true)
         case .describeStatement: .describeStatement(silent: true)
         case .describePortal: .describePortal(silent: true)
+        case .describeMerge(let portal, _): .describeMerge(portal, silent: true)
         case .execute(let portal, let last, _): .execute(portal, last: last, silent: true)
         case .executePart(let portal, let maxRows, _): .executePart(portal, maxRows: maxRows, silent: true)
         case .close: .close(silent: true)
@@ -168,4 +181,36 @@ final class StatementNames: @unchecked Sendable {
         names[key] = name
         return name
     }
+}
+
+/// The Execute of a merge portal in the extended protocol: the shards' rows go through the
+/// portal's ``RowMerger`` as they arrive (no shard waits for another's answer to end).
+final class MergeExecution {
+    let portal: ClientPortal
+    let links: [ShardLink]
+    let merger: RowMerger
+    /// Streams whose Execute ended (CommandComplete or ErrorResponse).
+    var ended: Set<Int> = []
+    var error: ErrorFields?
+    /// Links whose error ended their part of the batch.
+    var failedLinks: [ShardLink] = []
+    /// Streams paused because their queue is long.
+    var waiting: [Int: BackendConnection] = [:]
+    var silent = false
+
+    init(portal: ClientPortal, merger: RowMerger) {
+        self.portal = portal
+        self.links = portal.links
+        self.merger = merger
+    }
+
+    func stream(of link: ShardLink) -> Int? { links.firstIndex { $0 === link } }
+
+    /// Whether `link` still owes this Execute's answers.
+    func awaits(_ link: ShardLink) -> Bool {
+        guard let stream = stream(of: link) else { return false }
+        return !ended.contains(stream)
+    }
+
+    var isFinished: Bool { ended.count == links.count }
 }

@@ -1,0 +1,189 @@
+import Backend
+import Merge
+import PGWire
+import SQLRouter
+
+/// Cross-shard SELECTs that need the merge, in the extended protocol: each shard binds the
+/// plan's statement (prepared under its own shared name) as the client's portal, with text
+/// results; a Describe of the portal asks the first shard and answers with the merged
+/// columns; an Execute reads every shard at once through the portal's ``RowMerger``.
+extension ClientSession {
+    func bindMerge(_ bind: Bind, statement: ClientStatement, route: Route, shards: [Int], plan: MergePlan, parameters: BoundParameters) {
+        guard bind.resultFormats.allSatisfy({ $0 == 0 }) else {
+            return failBatch(.error(.featureNotSupported, "binary result columns of a statement merged across shards are not supported yet",
+                                    hint: "ask for text results (result format 0), or add a condition on the shard key"))
+        }
+        var limitValues: [Int: Int64] = [:]
+        for case .parameter(let number)? in [plan.limit.count, plan.limit.offset] {
+            guard number >= 1, number <= bind.parameters.count else {
+                return failBatch(.error(.protocolViolation, "bind message supplies \(bind.parameters.count) parameters, but the statement needs $\(number)"))
+            }
+            guard let bytes = bind.parameters[number - 1] else { continue }
+            guard let value = Self.integerParameter(bytes, binary: bind.parameterFormat(at: number - 1) == 1) else {
+                return failBatch(.error(.invalidTextRepresentation, "invalid input syntax for type bigint: LIMIT/OFFSET parameter $\(number)"))
+            }
+            limitValues[number] = value
+        }
+        let targets = shards.map { links[$0] }
+        let portal = ClientPortal(name: bind.portal, statement: statement, route: route, links: targets, mode: .concatenate)
+        let dateStyle = reportedParameters["DateStyle"] ?? "ISO"
+        let intervalStyle = reportedParameters["IntervalStyle"] ?? "postgres"
+        portal.merger = RowMerger(plan: plan, streams: targets.count, maxMemory: context.config.merge.maxMemory,
+                                  textIsBytes: context.collations.textIsBytes(shards), dateStyleISO: dateStyle.hasPrefix("ISO"),
+                                  intervalStylePostgres: intervalStyle == "postgres", limitValues: limitValues)
+        ext.portals[bind.portal] = portal
+        let merged = ClientStatement(
+            sql: plan.sql, parameterTypes: statement.parameterTypes, routed: nil, parameterized: nil,
+            backendName: context.statementNames.name(sql: plan.sql, types: statement.parameterTypes),
+            routingContext: statement.routingContext)
+        var shardBind = bind
+        shardBind.resultFormats = []
+        withLinks(targets) { [self] in
+            for (n, link) in targets.enumerated() {
+                guard let backend = link.connection else { continue }
+                ensurePrepared(merged, on: link)
+                backend.send { $0.bind(shardBind, portal: bind.portal, statement: merged.backendName) }
+                owe(.shard(link, .bind(silent: n > 0)))
+            }
+        }
+    }
+
+    /// A bigint (or smaller integer) parameter in text or binary format.
+    static func integerParameter(_ bytes: [UInt8], binary: Bool) -> Int64? {
+        guard binary else { return Int64(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)) }
+        var value: Int64 = 0
+        switch bytes.count {
+        case 8: for byte in bytes { value = value << 8 | Int64(byte) }
+        case 4: value = Int64(Int32(bitPattern: UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])))
+        case 2: value = Int64(Int16(bitPattern: UInt16(bytes[0]) << 8 | UInt16(bytes[1])))
+        default: return nil
+        }
+        return value
+    }
+
+    func executeMerge(_ execute: Execute, portal: ClientPortal) {
+        guard let merger = portal.merger else { return }
+        guard !portal.mergeExecuted else {
+            // Run to its end already: nothing is left.
+            return owe(.local(.commandComplete("SELECT 0")))
+        }
+        guard execute.maxRows == 0 else {
+            return failBatch(.error(.featureNotSupported, "fetching a statement merged across shards in parts (Execute with a row limit) is not supported yet",
+                                    hint: "fetch all rows at once, or add a condition on the shard key"))
+        }
+        portal.mergeExecuted = true
+        if !portal.mergeDescribed, let first = portal.links.first, let backend = first.connection {
+            portal.mergeDescribed = true
+            touch(first)
+            backend.send { $0.describe(.portal, name: portal.name) }
+            owe(.shard(first, .describeMerge(portal, silent: true)))
+        }
+        for link in portal.links {
+            guard let backend = link.connection else { continue }
+            touch(link)
+            backend.send { $0.execute(portal: portal.name, maxRows: 0) }
+        }
+        owe(.merge(MergeExecution(portal: portal, merger: merger)))
+    }
+
+    /// The first shard described a merge portal: the merge learns the shards' columns and the
+    /// client gets its own. True when the Describe is answered.
+    func describeMergeMessage(_ message: BackendMessage, portal: ClientPortal, silent: Bool) -> Bool {
+        guard message.type == BackendMessage.rowDescription, let merger = portal.merger else {
+            if !silent { connection.output.forward(message) }
+            return true
+        }
+        do throws(MergeError) {
+            _ = try merger.describe(stream: 0, fields: message.rowDescription)
+            if !silent, let fields = merger.clientFields { connection.output.rowDescription(fields) }
+        } catch {
+            mergeFailed(error.fields, failing: [])
+        }
+        return true
+    }
+
+    /// One message of a merge portal's Execute from one of its shards.
+    func mergeMessage(_ message: BackendMessage, execution: MergeExecution, link: ShardLink, index: Int) -> BackendConnection.Flow {
+        guard let stream = execution.stream(of: link), let backend = link.connection else { return .proceed }
+        let merger = execution.merger
+        switch message.type {
+        case BackendMessage.dataRow:
+            guard execution.error == nil, !execution.silent, !merger.isSatisfied else { return .proceed }
+            do throws(MergeError) {
+                try merger.add(stream: stream, row: message.body)
+            } catch {
+                execution.error = error.fields
+                return .proceed
+            }
+            pumpMerge(execution)
+            if merger.queued(stream) >= ShardMerge.queueLimit {
+                execution.waiting[stream] = backend
+                return .pause
+            }
+            return connection.throttle(backend)
+        case BackendMessage.commandComplete, BackendMessage.portalSuspended, BackendMessage.emptyQueryResponse:
+            execution.ended.insert(stream)
+            if execution.error == nil, !execution.silent {
+                do throws(MergeError) {
+                    try merger.finish(stream: stream)
+                } catch {
+                    execution.error = error.fields
+                }
+                pumpMerge(execution)
+            }
+        case BackendMessage.errorResponse:
+            execution.ended.insert(stream)
+            if execution.error == nil { execution.error = clientError(from: Diagnostics(message), positionOffset: nil) }
+            execution.failedLinks.append(link)
+        default:
+            return .proceed
+        }
+        if execution.isFinished { finishMerge(execution, index: index) }
+        return .proceed
+    }
+
+    private func pumpMerge(_ execution: MergeExecution) {
+        do throws(MergeError) {
+            while let body = try execution.merger.nextRow() {
+                if execution.silent || execution.error != nil { continue }
+                body.withUnsafeBytes { connection.output.forward(BackendMessage(type: BackendMessage.dataRow, body: $0)) }
+            }
+        } catch {
+            execution.error = error.fields
+        }
+        connection.scheduleFlush()
+        resumeMergeStreams(execution, all: execution.merger.isSatisfied || execution.error != nil)
+    }
+
+    private func resumeMergeStreams(_ execution: MergeExecution, all: Bool) {
+        for (stream, backend) in execution.waiting where all || execution.merger.queued(stream) < ShardMerge.queueLimit / 2 {
+            execution.waiting[stream] = nil
+            connection.queue.async { backend.resumeReading() }
+        }
+    }
+
+    private func finishMerge(_ execution: MergeExecution, index: Int) {
+        resumeMergeStreams(execution, all: true)
+        ext.owed[index] = .done
+        if let error = execution.error, !execution.silent {
+            mergeFailed(error, failing: execution.failedLinks)
+        } else if !execution.silent {
+            connection.output.commandComplete("SELECT \(execution.merger.rowsSent)")
+        }
+        advance()
+    }
+
+    /// The merge failed (a shard's error, or one of its own): the client gets the error, the
+    /// failing shards skip the rest of the batch, the others' answers are read but not sent.
+    private func mergeFailed(_ error: ErrorFields, failing: [ShardLink]) {
+        if !ext.failed { connection.output.errorResponse(error) }
+        for link in failing {
+            ext.failedLinks.insert(link.index)
+            silenceAfterError(failing: link)
+        }
+        if failing.isEmpty { silenceAfterError(failing: nil) }
+        transaction?.failed = true
+        if !ext.syncing { ext.skipping = true }
+        ext.failed = true
+    }
+}
