@@ -576,16 +576,13 @@ struct Accumulator {
         guard other.seen else { return }
         defer { seen = true }
         switch kind {
-        case .count:
+        case .count, .sum where valueKind == .integer:
+            // Counts, and sums of int2/int4 (bigint partials): bigint arithmetic.
             let (sum, overflow) = integer.addingReportingOverflow(other.integer)
             guard !overflow else { throw .bigintOverflow }
             integer = sum
         case .sum:
             switch valueKind {
-            case .integer:
-                let (sum, overflow) = integer.addingReportingOverflow(other.integer)
-                guard !overflow else { throw .bigintOverflow }
-                integer = sum
             case .float:
                 float += other.float
             default:
