@@ -22,6 +22,8 @@ public enum MergeError: Error, Sendable, Equatable {
     case outOfRange(String)
     case floatOverflow
     case numericFieldOverflow(precision: Int, scale: Int)
+    /// Bind named a number of result formats that is neither 0, 1 nor the column count.
+    case resultFormatCount(formats: Int, columns: Int)
     case floatUnderflow
 
     public var fields: ErrorFields {
@@ -50,6 +52,8 @@ public enum MergeError: Error, Sendable, Equatable {
         case .numericFieldOverflow(let precision, let scale):
             return .error(.numericValueOutOfRange, "numeric field overflow",
                           detail: "A field with precision \(precision), scale \(scale) must round to an absolute value less than \(precision - scale == 0 ? "1" : "10^\(precision - scale)").")
+        case .resultFormatCount(let formats, let columns):
+            return .error(.protocolViolation, "bind message has \(formats) result formats but query has \(columns) columns")
         case .floatOverflow:
             return .error(.numericValueOutOfRange, "value out of range: overflow")
         case .floatUnderflow:

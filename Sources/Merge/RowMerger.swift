@@ -71,6 +71,9 @@ public final class RowMerger {
     private let maxMemory: Int
     private let textIsBytes: Bool
     private let dateStyleISO: Bool
+    private let resultFormats: [Int16]
+    /// Client columns sent in binary.
+    private var binaryColumns: [Bool] = []
     private let intervalStylePostgres: Bool
 
     private var shardFields: [FieldDescription]?
@@ -108,9 +111,12 @@ public final class RowMerger {
     ///   - textIsBytes: the shards' collation orders text as bytes ("C"/"POSIX").
     ///   - dateStyleISO: the session's DateStyle writes ISO dates; `intervalStylePostgres`: its
     ///     IntervalStyle is `postgres` (the only forms the merge reads to order such values).
+    ///   - resultFormats: the client's result format codes (Bind: none = text, one for all, or
+    ///     one per column); binary columns are converted from the shards' text.
     public init(plan: MergePlan, streams: Int, maxMemory: Int, textIsBytes: Bool, dateStyleISO: Bool = true,
-                intervalStylePostgres: Bool = true, limitValues: [Int: Int64] = [:]) {
+                intervalStylePostgres: Bool = true, limitValues: [Int: Int64] = [:], resultFormats: [Int16] = []) {
         self.plan = plan
+        self.resultFormats = resultFormats
         self.dateStyleISO = dateStyleISO
         self.intervalStylePostgres = intervalStylePostgres
         self.maxMemory = maxMemory
@@ -166,7 +172,23 @@ public final class RowMerger {
                 sortOrders.append(try order(for: field, use: "order"))
             }
         }
-        clientFields = Array(finalFields.dropFirst(plan.hiddenColumns))
+        var fields = Array(finalFields.dropFirst(plan.hiddenColumns))
+        if resultFormats.count > 1 && resultFormats.count != fields.count {
+            throw .resultFormatCount(formats: resultFormats.count, columns: fields.count)
+        }
+        binaryColumns = fields.indices.map { index in
+            (resultFormats.count == 1 ? resultFormats[0] : index < resultFormats.count ? resultFormats[index] : 0) == 1
+        }
+        for (index, field) in fields.enumerated() where binaryColumns[index] {
+            guard BinaryFormat.supports(field.dataTypeOID) else {
+                throw .unsupportedType(column: field.name, typeOID: field.dataTypeOID, use: "send in binary")
+            }
+            let kind = ValueKind(typeOID: field.dataTypeOID)
+            if [.date, .timestamp, .timestamptz].contains(kind) && !dateStyleISO { throw .dateStyle(column: field.name, setting: "DateStyle = ISO") }
+            if kind == .interval && !intervalStylePostgres { throw .dateStyle(column: field.name, setting: "IntervalStyle = postgres") }
+            fields[index].format = 1
+        }
+        clientFields = fields
         return clientFields
     }
 
@@ -307,9 +329,25 @@ public final class RowMerger {
             }
             if let count = remaining { remaining = count - 1 }
             rowsSent += 1
-            return candidate
+            guard let candidate, binaryColumns.contains(true) else { return candidate }
+            return try binary(candidate)
         }
         return nil
+    }
+
+    /// A client row with its binary columns converted from text.
+    private func binary(_ body: [UInt8]) throws(MergeError) -> [UInt8] {
+        let parsed = body.withUnsafeBytes { bytes in Result { () throws(MergeError) in try ShardRow(bytes) } }
+        let row = try parsed.get()
+        var values: [[UInt8]?] = []
+        for index in row.starts.indices {
+            guard let value = row.value(index) else {
+                values.append(nil)
+                continue
+            }
+            values.append(binaryColumns[index] ? try BinaryFormat.encode(value, typeOID: clientFields![index].dataTypeOID) : Array(value))
+        }
+        return dataRowBody(values[...])
     }
 
     /// The stream whose head row is next; nil when that is not known yet.

@@ -21,7 +21,7 @@ public enum ValueKind: Sendable, Equatable {
     /// interval, in IntervalStyle `postgres`: ordered by its span with months of 30 days and
     /// days of 24 hours, as PostgreSQL compares intervals.
     case interval
-    /// Types the merge cannot order (interval, json, arrays, …); equality of their text is
+    /// Types the merge cannot order (json, arrays, …); equality of their text is
     /// still their equality for grouping when the type's output is canonical.
     case other
 
@@ -143,10 +143,17 @@ struct ValueOrder {
     /// `-00:00:01`, `infinity` is not a thing for PG15 intervals) as microseconds, with months of
     /// 30 days and days of 24 hours (interval_cmp_value).
     static func interval(_ text: ArraySlice<UInt8>) -> Int128? {
-        let words = String(decoding: text, as: UTF8.self).split(separator: " ")
-        var total: Int128 = 0
-        var index = 0
+        guard let (months, days, micros) = intervalParts(text) else { return nil }
         let day: Int128 = 86_400_000_000
+        return Int128(months) * 30 * day + Int128(days) * day + Int128(micros)
+    }
+
+    /// An interval's months, days and microseconds (interval_send's fields) from its output in
+    /// IntervalStyle `postgres`.
+    static func intervalParts(_ text: ArraySlice<UInt8>) -> (months: Int32, days: Int32, micros: Int64)? {
+        let words = String(decoding: text, as: UTF8.self).split(separator: " ")
+        var months: Int64 = 0, days: Int64 = 0, micros: Int64 = 0
+        var index = 0
         while index < words.count {
             let word = words[index]
             if word.contains(":") {
@@ -157,30 +164,33 @@ struct ValueOrder {
                     clock = clock.dropFirst()
                 }
                 let parts = clock.split(separator: ":", omittingEmptySubsequences: false)
-                guard parts.count == 3, let hours = Int128(parts[0]), let minutes = Int64(parts[1]) else { return nil }
+                guard parts.count == 3, let hours = Int64(parts[0]), let minutes = Int64(parts[1]) else { return nil }
                 let secondParts = parts[2].split(separator: ".", omittingEmptySubsequences: false)
                 guard let seconds = Int64(secondParts[0]), secondParts.count <= 2 else { return nil }
-                var micros: Int64 = 0
+                var fraction: Int64 = 0
                 if secondParts.count == 2 {
-                    let fraction = secondParts[1]
-                    guard !fraction.isEmpty, fraction.count <= 6, let value = Int64(fraction) else { return nil }
-                    micros = value * Int64([1, 100_000, 10_000, 1_000, 100, 10, 1][fraction.count])
+                    let digits = secondParts[1]
+                    guard !digits.isEmpty, digits.count <= 6, let value = Int64(digits) else { return nil }
+                    fraction = value * Int64([1, 100_000, 10_000, 1_000, 100, 10, 1][digits.count])
                 }
-                let value = hours * 3_600_000_000 + Int128(minutes) * 60_000_000 + Int128(seconds) * 1_000_000 + Int128(micros)
-                total += negative ? -value : value
+                let (h, o1) = hours.multipliedReportingOverflow(by: 3_600_000_000)
+                guard !o1 else { return nil }
+                let value = h + minutes * 60_000_000 + seconds * 1_000_000 + fraction
+                micros += negative ? -value : value
                 index += 1
                 continue
             }
-            guard index + 1 < words.count, let amount = Int128(word.hasPrefix("+") ? word.dropFirst() : word) else { return nil }
+            guard index + 1 < words.count, let amount = Int64(word.hasPrefix("+") ? word.dropFirst() : word) else { return nil }
             switch words[index + 1] {
-            case "year", "years": total += amount * 12 * 30 * day
-            case "mon", "mons": total += amount * 30 * day
-            case "day", "days": total += amount * day
+            case "year", "years": months += amount * 12
+            case "mon", "mons": months += amount
+            case "day", "days": days += amount
             default: return nil
             }
             index += 2
         }
-        return words.isEmpty ? nil : total
+        guard !words.isEmpty, let m = Int32(exactly: months), let d = Int32(exactly: days) else { return nil }
+        return (m, d, micros)
     }
 
     static func compareFloats(_ x: Double, _ y: Double) -> Int {

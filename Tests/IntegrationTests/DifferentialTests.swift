@@ -21,23 +21,25 @@ final class DifferentialTests: XCTestCase {
         var failures: [(sql: String, detail: String)] = []
         let total = handWritten.count + generated.count
         print("differential: \(total) queries (\(handWritten.count) hand-written, \(generated.count) generated)")
-        // Each statement through pgshard in the simple protocol, then in the extended one.
-        for extended in [false, true] {
+        // Each statement through pgshard in the simple protocol, then in the extended one with
+        // text results, then with binary results.
+        for mode in ["simple", "extended", "binary"] {
+            let extended = mode != "simple", binary = mode == "binary"
             var passed = 0, refused = 0, failed = 0
             for query in handWritten + generated {
-                let expected = reference.run(query.sql)
-                let answer = proxy.run(query.sql, extended: extended)
+                let expected = reference.run(query.sql, binary: binary)
+                let answer = proxy.run(query.sql, extended: extended, binary: binary)
                 let verdict = DifferentialComparison.verdict(query, pgshard: answer, reference: expected)
                 switch verdict {
                 case .passed: passed += 1
                 case .refused: refused += 1
                 case .failed(let detail):
                     failed += 1
-                    failures.append(((extended ? "[extended] " : "") + query.sql, detail))
+                    failures.append(((extended ? "[\(mode)] " : "") + query.sql, detail))
                 }
                 if verbose {
                     let refusal = if case .error(_, let message) = answer, verdict == .refused { ": \(message)" } else { "" }
-                    print("differential\(extended ? " (extended)" : ""): \(verdict)\(refusal): \(query.sql)")
+                    print("differential\(extended ? " (\(mode))" : ""): \(verdict)\(refusal): \(query.sql)")
                 }
                 // The one connection must take the next statement normally.
                 if let problem = proxy.problem {
@@ -45,7 +47,8 @@ final class DifferentialTests: XCTestCase {
                     proxy = try ResultConnection(proxyConninfo)
                 }
             }
-            print("differential\(extended ? " (extended protocol)" : ""): \(passed) passed, \(failed) failed, \(refused) refused (0A000)")
+            let label = binary ? " (extended protocol, binary results)" : extended ? " (extended protocol)" : ""
+            print("differential\(label): \(passed) passed, \(failed) failed, \(refused) refused (0A000)")
         }
         for failure in failures.prefix(20) {
             print("--- \(failure.sql)\n\(failure.detail)")

@@ -34,8 +34,12 @@ final class ResultConnection {
 
     /// Runs one statement with the simple protocol, or with the extended one (Parse, Bind,
     /// Describe, Execute, Sync; no parameters) when `extended`.
-    func run(_ sql: String, extended: Bool = false) -> Answer {
-        let sent = extended ? PQexecParams(conn, sql, 0, nil, nil, nil, nil, 0) : PQexec(conn, sql)
+    ///
+    /// `binary`: the extended protocol with every result column in binary format; values come
+    /// back as hex (`\x…`), floats as their decimal value (so that they compare with a
+    /// tolerance).
+    func run(_ sql: String, extended: Bool = false, binary: Bool = false) -> Answer {
+        let sent = extended || binary ? PQexecParams(conn, sql, 0, nil, nil, nil, nil, binary ? 1 : 0) : PQexec(conn, sql)
         guard let result = sent else {
             return .error(sqlState: "08006", message: String(cString: PQerrorMessage(conn)))
         }
@@ -47,7 +51,13 @@ final class ResultConnection {
             rows.reserveCapacity(Int(PQntuples(result)))
             for row in 0..<PQntuples(result) {
                 rows.append(fields.map { column in
-                    PQgetisnull(result, row, column) != 0 ? nil : String(cString: PQgetvalue(result, row, column))
+                    guard PQgetisnull(result, row, column) == 0 else { return nil }
+                    guard binary else { return String(cString: PQgetvalue(result, row, column)) }
+                    let length = Int(PQgetlength(result, row, column))
+                    let bytes = PQgetvalue(result, row, column).withMemoryRebound(to: UInt8.self, capacity: length) {
+                        Array(UnsafeBufferPointer(start: $0, count: length))
+                    }
+                    return Self.binaryText(bytes, type: UInt32(PQftype(result, column)))
                 })
             }
             return .rows(ResultSet(
@@ -58,6 +68,15 @@ final class ResultConnection {
             let field = { (code: Character) in PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) } }
             return .error(sqlState: field("C") ?? "08006",
                           message: field("M") ?? String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
+    private static func binaryText(_ bytes: [UInt8], type: UInt32) -> String {
+        let bits = bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        switch (type, bytes.count) {
+        case (701, 8): return String(Double(bitPattern: bits))
+        case (700, 4): return String(Double(Float(bitPattern: UInt32(bits))))
+        default: return "\\x" + bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
         }
     }
 

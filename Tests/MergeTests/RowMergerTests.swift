@@ -244,6 +244,20 @@ final class RowMergerTests: XCTestCase {
         }
     }
 
+    func testNumericBinaryIsNumericSend() {
+        func words(_ text: String) -> [Int] {
+            let bytes = BinaryFormat.numeric(PGNumeric(text)!)
+            return stride(from: 0, to: bytes.count, by: 2).map { Int(Int16(bitPattern: UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]))) }
+        }
+        // ndigits, weight, sign, dscale, digits (base 10000)
+        XCTAssertEqual(words("123.45"), [2, 0, 0, 2, 123, 4500])
+        XCTAssertEqual(words("0.001"), [1, -1, 0, 3, 10])
+        XCTAssertEqual(words("10000"), [1, 1, 0, 0, 1])
+        XCTAssertEqual(words("-5"), [1, 0, 0x4000, 0, 5])
+        XCTAssertEqual(words("0.00"), [0, 0, 0, 2])
+        XCTAssertEqual(words("NaN"), [0, 0, Int(Int16(bitPattern: 0xC000)), 0])
+    }
+
     func testSumOverflowIsAnError() throws {
         let plan = MergePlan(sql: "", aggregation: Aggregation(partials: [0: .sum], columns: [.column(0)]))
         let merger = RowMerger(plan: plan, streams: 2, maxMemory: 1 << 20, textIsBytes: true)

@@ -5,14 +5,11 @@ import SQLRouter
 
 /// Cross-shard SELECTs that need the merge, in the extended protocol: each shard binds the
 /// plan's statement (prepared under its own shared name) as the client's portal, with text
-/// results; a Describe of the portal asks the first shard and answers with the merged
-/// columns; an Execute reads every shard at once through the portal's ``RowMerger``.
+/// results (the merge converts the client's binary columns); a Describe of the portal asks the
+/// first shard and answers with the merged columns; an Execute reads every shard at once
+/// through the portal's ``RowMerger``.
 extension ClientSession {
     func bindMerge(_ bind: Bind, statement: ClientStatement, route: Route, shards: [Int], plan: MergePlan, parameters: BoundParameters) {
-        guard bind.resultFormats.allSatisfy({ $0 == 0 }) else {
-            return failBatch(.error(.featureNotSupported, "binary result columns of a statement merged across shards are not supported yet",
-                                    hint: "ask for text results (result format 0), or add a condition on the shard key"))
-        }
         var limitValues: [Int: Int64] = [:]
         for case .parameter(let number)? in [plan.limit.count, plan.limit.offset] {
             guard number >= 1, number <= bind.parameters.count else {
@@ -30,7 +27,8 @@ extension ClientSession {
         let intervalStyle = reportedParameters["IntervalStyle"] ?? "postgres"
         portal.merger = RowMerger(plan: plan, streams: targets.count, maxMemory: context.config.merge.maxMemory,
                                   textIsBytes: context.collations.textIsBytes(shards), dateStyleISO: dateStyle.hasPrefix("ISO"),
-                                  intervalStylePostgres: intervalStyle == "postgres", limitValues: limitValues)
+                                  intervalStylePostgres: intervalStyle == "postgres", limitValues: limitValues,
+                                  resultFormats: bind.resultFormats)
         ext.portals[bind.portal] = portal
         let merged = ClientStatement(
             sql: plan.sql, parameterTypes: statement.parameterTypes, routed: nil, parameterized: nil,
