@@ -124,6 +124,7 @@ public final class RowMerger {
         queues = Array(repeating: [], count: streams)
         heads = Array(repeating: 0, count: streams)
         finished = Array(repeating: false, count: streams)
+        streamBytes = Array(repeating: 0, count: streams)
         func value(_ limit: LimitValue?) -> Int64? {
             switch limit {
             case .constant(let n): n
@@ -140,6 +141,11 @@ public final class RowMerger {
 
     /// Rows waiting in a stream's queue.
     public func queued(_ stream: Int) -> Int { queues[stream].count - heads[stream] }
+
+    /// Bytes of the rows waiting in a stream's queue, and in all queues.
+    public func queuedBytes(_ stream: Int) -> Int { streamBytes[stream] }
+    public private(set) var queuedBytes = 0
+    private var streamBytes: [Int]
 
     // MARK: Input
 
@@ -281,6 +287,8 @@ public final class RowMerger {
             try accumulate(row)
         } else {
             queues[stream].append(row)
+            streamBytes[stream] += row.body.count
+            queuedBytes += row.body.count
         }
     }
 
@@ -305,6 +313,8 @@ public final class RowMerger {
                 guard let stream = try nextStreamToTake() else { return nil }
                 let row = queues[stream][heads[stream]]
                 heads[stream] += 1
+                streamBytes[stream] -= row.body.count
+                queuedBytes -= row.body.count
                 if heads[stream] >= 64, heads[stream] * 2 >= queues[stream].count {
                     queues[stream].removeFirst(heads[stream])
                     heads[stream] = 0

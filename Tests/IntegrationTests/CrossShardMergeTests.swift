@@ -70,6 +70,32 @@ final class CrossShardMergeTests: XCTestCase {
         XCTAssertEqual(try proxy.query("SELECT 1"), [["1"]])
     }
 
+    /// A merged portal read in parts (Execute with a row limit, as JDBC's setFetchSize does):
+    /// PortalSuspended after each part, the rows in order, CommandComplete with the last part.
+    func testAMergedPortalReadsInParts() throws {
+        let client = try RawClient(port: cluster.proxy.port)
+        client.login()
+        func int16(_ v: Int16) -> [UInt8] { [UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }
+        let sql = "SELECT id FROM d_users WHERE id > $1 ORDER BY id DESC LIMIT 25"
+        var batch = RawClient.message("P", RawClient.cString("") + RawClient.cString(sql) + int16(0))
+        batch += RawClient.message("B", RawClient.cString("") + RawClient.cString("") + int16(0) + int16(1)
+                                   + RawClient.int32(4) + Array("-900".utf8) + int16(0))
+        batch += RawClient.message("D", [UInt8(ascii: "P")] + RawClient.cString(""))
+        for _ in 0..<4 { batch += RawClient.message("E", RawClient.cString("") + RawClient.int32(10)) }
+        batch += RawClient.message("S", [])
+        client.send(batch)
+        let answers = client.readUntilReady()
+        XCTAssertEqual(answers.map(\.type).filter { $0 != "D" }, ["1", "2", "T", "s", "s", "C", "C", "Z"], "\(answers.map(\.type))")
+        let tags = answers.filter { $0.type == "C" }.map { String(decoding: $0.body.dropLast(), as: UTF8.self) }
+        XCTAssertEqual(tags, ["SELECT 5", "SELECT 0"])
+        let ids = answers.filter { $0.type == "D" }.map { row -> String in
+            let length = Int(Int32(bitPattern: UInt32(row.body[2]) << 24 | UInt32(row.body[3]) << 16 | UInt32(row.body[4]) << 8 | UInt32(row.body[5])))
+            return String(decoding: row.body[6..<6 + length], as: UTF8.self)
+        }
+        let expected = try cluster.referenceConnection().query("SELECT id FROM d_users WHERE id > -900 ORDER BY id DESC LIMIT 25").map { $0[0]! }
+        XCTAssertEqual(ids, expected)
+    }
+
     /// The extended protocol (parameters, prepared statements) merges like the simple one.
     func testTheExtendedProtocolMerges() throws {
         let reference = try cluster.referenceConnection()

@@ -27,8 +27,9 @@ final class ShardMerge: @unchecked Sendable {
     private var cancelled: Set<Int> = []
     private var pendingCancels = 0
 
-    /// Rows a stream may hold before it is paused.
+    /// Rows, and bytes, a stream may hold before it is paused.
     static let queueLimit = 256
+    static let queueBytes = 1 << 20
 
     init(session: ClientSession, links: [ShardLink], plan: MergePlan, maxMemory: Int, textIsBytes: Bool) {
         self.session = session
@@ -68,7 +69,7 @@ final class ShardMerge: @unchecked Sendable {
                 return .proceed
             }
             pump()
-            if merger.queued(stream) >= Self.queueLimit {
+            if merger.queued(stream) >= Self.queueLimit || merger.queuedBytes(stream) >= Self.queueBytes {
                 waiting[stream] = connection
                 return .pause
             }
@@ -156,7 +157,8 @@ final class ShardMerge: @unchecked Sendable {
     }
 
     private func resumeWaiting(all: Bool) {
-        for (stream, connection) in waiting where all || merger.queued(stream) < Self.queueLimit / 2 {
+        for (stream, connection) in waiting
+        where all || (merger.queued(stream) < Self.queueLimit / 2 && merger.queuedBytes(stream) < Self.queueBytes / 2) {
             waiting[stream] = nil
             // Not from inside another stream's message handler: on the next turn of the loop.
             connection.queue.async { connection.resumeReading() }

@@ -360,6 +360,10 @@ extension ClientSession {
             case .local(let answer):
                 ext.head += 1
                 send(answer)
+            case .merge(let execution) where execution.isFinished:
+                // Rows the merge read for earlier calls are enough: no shard to wait for.
+                finishMerge(execution, index: ext.head)
+                return
             case .shard, .merge:
                 wakeHeld()
                 connection.scheduleFlush()
@@ -594,7 +598,8 @@ extension ClientSession {
                 if let link, l === link { ext.owed[i] = .done } else { ext.owed[i] = .shard(l, answer.silenced()) }
             case .merge(let execution):
                 execution.silent = true
-                if let link, let stream = execution.stream(of: link) { execution.ended.insert(stream) }
+                // The failing shard answers nothing more until Sync.
+                if let link, let stream = execution.stream(of: link) { execution.outstanding.remove(stream) }
                 if execution.isFinished { ext.owed[i] = .done }
             case .done:
                 break
@@ -608,7 +613,7 @@ extension ClientSession {
         for i in ext.head..<ext.owed.count {
             if case .shard(let l, _) = ext.owed[i], l === link { ext.owed[i] = .done }
             if case .merge(let execution) = ext.owed[i], let stream = execution.stream(of: link) {
-                execution.ended.insert(stream)
+                execution.outstanding.remove(stream)
                 execution.silent = true
                 if execution.isFinished { ext.owed[i] = .done }
             }

@@ -61,27 +61,28 @@ extension ClientSession {
 
     func executeMerge(_ execute: Execute, portal: ClientPortal) {
         guard let merger = portal.merger else { return }
-        guard !portal.mergeExecuted else {
-            // Run to its end already: nothing is left.
-            return owe(.local(.commandComplete("SELECT 0")))
-        }
-        guard execute.maxRows == 0 else {
-            return failBatch(.error(.featureNotSupported, "fetching a statement merged across shards in parts (Execute with a row limit) is not supported yet",
-                                    hint: "fetch all rows at once, or add a condition on the shard key"))
-        }
-        portal.mergeExecuted = true
+        let maxRows = Int(max(0, execute.maxRows))
         if !portal.mergeDescribed, let first = portal.links.first, let backend = first.connection {
             portal.mergeDescribed = true
             touch(first)
             backend.send { $0.describe(.portal, name: portal.name) }
             owe(.shard(first, .describeMerge(portal, silent: true)))
         }
-        for link in portal.links {
+        // Every shard not at its end gets the same limit; grouping needs every row first.
+        let shardRows = merger.plan.aggregation == nil ? Int32(maxRows) : 0
+        var outstanding = Set<Int>()
+        for (stream, link) in portal.links.enumerated() where !portal.mergeEnded.contains(stream) {
             guard let backend = link.connection else { continue }
             touch(link)
-            backend.send { $0.execute(portal: portal.name, maxRows: 0) }
+            backend.send {
+                $0.execute(portal: portal.name, maxRows: shardRows)
+                // A shard holds what it has until Flush or Sync: the client may be waiting for it.
+                if maxRows > 0 { $0.flush() }
+            }
+            outstanding.insert(stream)
         }
-        owe(.merge(MergeExecution(portal: portal, merger: merger)))
+        if shardRows == 0 { portal.mergeEnded.formUnion(outstanding) }
+        owe(.merge(MergeExecution(portal: portal, merger: merger, maxRows: maxRows, outstanding: outstanding)))
     }
 
     /// The first shard described a merge portal: the merge learns the shards' columns and the
@@ -114,13 +115,22 @@ extension ClientSession {
                 return .proceed
             }
             pumpMerge(execution)
-            if merger.queued(stream) >= ShardMerge.queueLimit {
+            // Reading every row: a shard far ahead of the others waits. With a row limit each
+            // shard sends at most that many per call, and what waits is bounded by max_memory.
+            if execution.maxRows == 0,
+               merger.queued(stream) >= ShardMerge.queueLimit || merger.queuedBytes(stream) >= ShardMerge.queueBytes {
                 execution.waiting[stream] = backend
                 return .pause
             }
+            if execution.maxRows > 0, merger.queuedBytes > context.config.merge.maxMemory, execution.error == nil {
+                execution.error = MergeError.outOfMemory(limit: context.config.merge.maxMemory).fields
+            }
             return connection.throttle(backend)
-        case BackendMessage.commandComplete, BackendMessage.portalSuspended, BackendMessage.emptyQueryResponse:
-            execution.ended.insert(stream)
+        case BackendMessage.portalSuspended:
+            execution.outstanding.remove(stream)
+        case BackendMessage.commandComplete, BackendMessage.emptyQueryResponse:
+            execution.outstanding.remove(stream)
+            execution.portal.mergeEnded.insert(stream)
             if execution.error == nil, !execution.silent {
                 do throws(MergeError) {
                     try merger.finish(stream: stream)
@@ -130,7 +140,8 @@ extension ClientSession {
                 pumpMerge(execution)
             }
         case BackendMessage.errorResponse:
-            execution.ended.insert(stream)
+            execution.outstanding.remove(stream)
+            execution.portal.mergeEnded.insert(stream)
             if execution.error == nil { execution.error = clientError(from: Diagnostics(message), positionOffset: nil) }
             execution.failedLinks.append(link)
         default:
@@ -140,9 +151,11 @@ extension ClientSession {
         return .proceed
     }
 
+    /// Sends the rows the merge can release, up to the call's row limit.
     private func pumpMerge(_ execution: MergeExecution) {
         do throws(MergeError) {
-            while let body = try execution.merger.nextRow() {
+            while execution.allowance.map({ $0 > 0 }) ?? true, let body = try execution.merger.nextRow() {
+                execution.rowsInCall += 1
                 if execution.silent || execution.error != nil { continue }
                 body.withUnsafeBytes { connection.output.forward(BackendMessage(type: BackendMessage.dataRow, body: $0)) }
             }
@@ -154,19 +167,27 @@ extension ClientSession {
     }
 
     private func resumeMergeStreams(_ execution: MergeExecution, all: Bool) {
-        for (stream, backend) in execution.waiting where all || execution.merger.queued(stream) < ShardMerge.queueLimit / 2 {
+        for (stream, backend) in execution.waiting
+        where all || (execution.merger.queued(stream) < ShardMerge.queueLimit / 2 && execution.merger.queuedBytes(stream) < ShardMerge.queueBytes / 2) {
             execution.waiting[stream] = nil
             connection.queue.async { backend.resumeReading() }
         }
     }
 
-    private func finishMerge(_ execution: MergeExecution, index: Int) {
+    /// Every shard answered this Execute: the client gets the rest of its rows and the end of
+    /// the call (PortalSuspended when the row limit was reached).
+    func finishMerge(_ execution: MergeExecution, index: Int) {
+        pumpMerge(execution)
         resumeMergeStreams(execution, all: true)
         ext.owed[index] = .done
         if let error = execution.error, !execution.silent {
             mergeFailed(error, failing: execution.failedLinks)
         } else if !execution.silent {
-            connection.output.commandComplete("SELECT \(execution.merger.rowsSent)")
+            if let allowance = execution.allowance, allowance == 0, !execution.merger.isSatisfied {
+                connection.output.portalSuspended()
+            } else {
+                connection.output.commandComplete("SELECT \(execution.rowsInCall)")
+            }
         }
         advance()
     }

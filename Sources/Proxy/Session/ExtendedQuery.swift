@@ -50,9 +50,10 @@ final class ClientPortal {
     /// (bound as this portal), and `merger` carries the plan out.
     var merger: RowMerger?
     /// Whether a Describe of the portal was sent to its first shard (feeding `merger` the
-    /// shard's RowDescription), and whether it was executed.
+    /// shard's RowDescription).
     var mergeDescribed = false
-    var mergeExecuted = false
+    /// Streams (positions in `links`) whose shard portal reached its end.
+    var mergeEnded: Set<Int> = []
 
     init(name: String, statement: ClientStatement, route: Route, links: [ShardLink], mode: FanOutMode) {
         self.name = name
@@ -183,14 +184,19 @@ final class StatementNames: @unchecked Sendable {
     }
 }
 
-/// The Execute of a merge portal in the extended protocol: the shards' rows go through the
-/// portal's ``RowMerger`` as they arrive (no shard waits for another's answer to end).
+/// One Execute of a merge portal in the extended protocol. Each shard not at its end was sent
+/// Execute with the same row limit (0: all rows) when the client's Execute arrived; the merge
+/// reads their answers at once and gives the client at most `maxRows` rows. Rows read beyond
+/// that wait in the portal's ``RowMerger`` for the next Execute: each unfinished shard got
+/// `maxRows` new rows, so at least `maxRows` rows can always leave.
 final class MergeExecution {
     let portal: ClientPortal
     let links: [ShardLink]
     let merger: RowMerger
-    /// Streams whose Execute ended (CommandComplete or ErrorResponse).
-    var ended: Set<Int> = []
+    let maxRows: Int
+    /// Streams whose Execute for this call has not ended (PortalSuspended or CommandComplete).
+    var outstanding: Set<Int>
+    var rowsInCall = 0
     var error: ErrorFields?
     /// Links whose error ended their part of the batch.
     var failedLinks: [ShardLink] = []
@@ -198,10 +204,12 @@ final class MergeExecution {
     var waiting: [Int: BackendConnection] = [:]
     var silent = false
 
-    init(portal: ClientPortal, merger: RowMerger) {
+    init(portal: ClientPortal, merger: RowMerger, maxRows: Int, outstanding: Set<Int>) {
         self.portal = portal
         self.links = portal.links
         self.merger = merger
+        self.maxRows = maxRows
+        self.outstanding = outstanding
     }
 
     func stream(of link: ShardLink) -> Int? { links.firstIndex { $0 === link } }
@@ -209,8 +217,12 @@ final class MergeExecution {
     /// Whether `link` still owes this Execute's answers.
     func awaits(_ link: ShardLink) -> Bool {
         guard let stream = stream(of: link) else { return false }
-        return !ended.contains(stream)
+        return outstanding.contains(stream)
     }
 
-    var isFinished: Bool { ended.count == links.count }
+    /// No shard answer left to read for this call.
+    var isFinished: Bool { outstanding.isEmpty }
+
+    /// Rows this call may still send.
+    var allowance: Int? { maxRows == 0 ? nil : maxRows - rowsInCall }
 }
