@@ -611,7 +611,10 @@ struct MergePlanner {
                 // FETCH FIRST ROW ONLY: an implicit 1 without a location.
                 if location < 0 { return (.constant(constant["ival"]?["ival"]?.integer ?? 1), nil) }
                 guard let number = text.integerLiteral(at: location) else { throw .mergeNotSupported("this \(what) across shards") }
-                guard number >= 0 else { throw .mergeNotSupported("a negative \(what)") }
+                guard number >= 0 else {
+                    // PostgreSQL's own error for it.
+                    throw RoutingError(sqlState: what == "OFFSET" ? "2201X" : "2201W", message: "\(what) must not be negative")
+                }
                 return (.constant(number), tokenSpan(at: location))
             }
             throw .mergeNotSupported("\(what) with an expression across shards", hint: "write the \(what) as a constant or a parameter")

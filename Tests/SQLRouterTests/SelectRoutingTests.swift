@@ -185,6 +185,8 @@ final class SelectRoutingTests: XCTestCase {
         // PostgreSQL's own error, which the shards would give too.
         guard case .refuse(let distinct)? = Fixture.route("SELECT DISTINCT name FROM users ORDER BY id") else { return XCTFail() }
         XCTAssertEqual(distinct.sqlState, "42P10")
+        guard case .refuse(let negative)? = Fixture.route("SELECT id FROM users ORDER BY id LIMIT -1") else { return XCTFail() }
+        XCTAssertEqual(negative.sqlState, "2201W")
         // Combining clauses are fine when the statement runs on one shard.
         assertRoute("SELECT count(*), max(age) FROM users WHERE id = \(a) GROUP BY name ORDER BY 1 LIMIT 3", .route(.shard(Fixture.shard(a))))
         assertRoute("SELECT id FROM users WHERE id = \(a) UNION SELECT user_id FROM orders WHERE user_id = \(a)", .route(.shard(Fixture.shard(a))))

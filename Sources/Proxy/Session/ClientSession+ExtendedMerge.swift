@@ -19,6 +19,10 @@ extension ClientSession {
             guard let value = Self.integerParameter(bytes, binary: bind.parameterFormat(at: number - 1) == 1) else {
                 return failBatch(.error(.invalidTextRepresentation, "invalid input syntax for type bigint: LIMIT/OFFSET parameter $\(number)"))
             }
+            guard value >= 0 else {
+                let offset = plan.limit.offset == .parameter(number)
+                return failBatch(.error(SQLState(rawValue: offset ? "2201X" : "2201W"), "\(offset ? "OFFSET" : "LIMIT") must not be negative"))
+            }
             limitValues[number] = value
         }
         let targets = shards.map { links[$0] }
