@@ -103,6 +103,7 @@ final class ShardMerge: @unchecked Sendable {
             if error == nil {
                 // Positions refer to the rewritten statement: left out.
                 error = session.clientError(from: Diagnostics(message), positionOffset: nil)
+                cancelRemaining()
             }
         case BackendMessage.noticeResponse:
             session.forwardNotice(Diagnostics(message))
@@ -117,6 +118,9 @@ final class ShardMerge: @unchecked Sendable {
     private func failMerge(_ failure: MergeError) {
         if error == nil { error = failure.fields }
         resumeWaiting(all: true)
+        // Nothing more will be sent: the shards need not finish (a refusal at the first
+        // RowDescription must not wait for every row).
+        cancelRemaining()
     }
 
     /// Sends every row the merge can release, and resumes streams whose queue has drained.
