@@ -26,6 +26,8 @@ final class ProxyContext: Sendable {
     let pools: ShardPools
     /// Which shards order text as bytes (for merging ORDER BY on text).
     let collations: ShardCollations
+    /// What the admin console's SHUTDOWN does (set by the server).
+    let shutdown = ShutdownHook()
     private let scratchLock = NSLock()
     nonisolated(unsafe) private var scratches: [ObjectIdentifier: ReadScratch] = [:]
 
@@ -130,4 +132,20 @@ struct WeakSession: @unchecked Sendable {
 final class ReadScratch: @unchecked Sendable {
     var bytes: [UInt8]
     init(size: Int) { bytes = [UInt8](repeating: 0, count: size) }
+}
+
+/// The action behind the admin console's SHUTDOWN: set once by the server (or the executable),
+/// run from the console's session.
+final class ShutdownHook: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var action: (@Sendable () -> Void)?
+
+    func set(_ action: @escaping @Sendable () -> Void) { lock.withLock { self.action = action } }
+
+    /// Runs the action off the caller's queue (it waits for sessions on every loop).
+    func request() {
+        guard let action = lock.withLock({ self.action }) else { return }
+        DispatchQueue.global().async { action() }
+    }
 }

@@ -32,8 +32,16 @@ public final class ProxyServer: @unchecked Sendable {
         self.loopConnections = (0..<count).map { _ in LoopConnections() }
     }
 
+    /// What the admin console's SHUTDOWN does; by default the server drains (as on SIGTERM,
+    /// with `shutdown_timeout`) and stops. The executable replaces it so that the process exits.
+    public func onShutdownRequest(_ action: @escaping @Sendable () -> Void) {
+        context.shutdown.set(action)
+    }
+
     /// Binds the listening socket and starts accepting clients.
     public func start() throws {
+        let timeout = context.config.shutdownTimeout
+        context.shutdown.set { [weak self] in self?.drain(timeout: timeout) }
         if context.tls != nil { TLSServerContext.ignoreSIGPIPE() }
         let listener: Listener
         do {

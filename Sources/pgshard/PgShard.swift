@@ -43,6 +43,8 @@ struct Run: ParsableCommand {
             printError("pgshard: \(error)")
             throw ExitCode(1)
         }
+        // The admin console's SHUTDOWN ends the process like SIGTERM.
+        server.onShutdownRequest { kill(getpid(), SIGTERM) }
         waitForSignal {
             logger.info("shutting down: waiting for running transactions", metadata: ["timeout": "\(config.shutdownTimeout)s"])
             let cut = server.drain(timeout: config.shutdownTimeout)

@@ -33,6 +33,16 @@ final class AdminConsoleTests: XCTestCase {
         XCTAssertTrue(try admin.query("SHOW STATS").contains { $0 == ["pgshard_statements_total{route=\"single\"}", "1"] })
         XCTAssertTrue(try admin.query("SHOW CLIENTS").contains { $0[1] == "app" && $0[2] == "app" })
         XCTAssertTrue(try admin.query("SHOW CONFIG").contains { $0 == ["pool.mode", "transaction"] })
+        // The app's lookup used one connection of its key's shard, given back idle.
+        let pools = try admin.query("SHOW POOLS")
+        let used = "s\(HashPlacement.shard(of: 1, shardCount: 4))"
+        XCTAssertTrue(pools.contains { $0[0] == used && $0[4] == "1" && $0[8] == "1" }, "\(pools)")
+        try app.query("BEGIN")
+        _ = try app.query("SELECT count(*) FROM users")
+        let servers = try admin.query("SHOW SERVERS")
+        XCTAssertEqual(servers.filter { $0[2] == "active" }.count, 4, "a transaction across every shard holds one connection each: \(servers)")
+        try app.query("COMMIT")
+        XCTAssertEqual(try admin.query("SHOW SERVERS").filter { $0[2] == "active" }.count, 0)
         XCTAssertSQLError("42601") { try admin.query("SHOW NOTHING") }
         XCTAssertSQLError("0A000") { try admin.query("PAUSE") }
         XCTAssertSQLError("22P02") { try admin.query("SHOW SHARD FOR users abc") }
@@ -44,5 +54,25 @@ final class AdminConsoleTests: XCTestCase {
         // Not an admin: refused after authentication.
         XCTAssertThrowsError(try BlockingConnection(conninfo: "host=127.0.0.1 port=\(server.port) dbname=pgshard user=app password=\(TestCluster.password)")
             .query("SHOW HELP"))
+    }
+
+    /// SHUTDOWN stops the server as SIGTERM does: no new clients, the console's answer first.
+    func testShutdownStopsTheServer() throws {
+        let cluster = try TestCluster.shared()
+        let users = "  - { name: ops, password: \(TestCluster.password), admin: true }"
+        var logger = Logger(label: "pgshard.test.admin")
+        logger.logLevel = .critical
+        let server = ProxyServer(config: try ProxyConfig.parse(yaml: TestCluster.yaml(shards: cluster.shards, port: 0, users: users)), logger: logger)
+        try server.start()
+        defer { server.stop() }
+        let conninfo = "host=127.0.0.1 port=\(server.port) dbname=pgshard user=ops password=\(TestCluster.password) connect_timeout=2"
+        let admin = try BlockingConnection(conninfo: conninfo)
+        XCTAssertEqual(try admin.query("SHUTDOWN").count, 1)
+        var refused = false
+        for _ in 0..<100 where !refused {
+            refused = (try? BlockingConnection(conninfo: conninfo)) == nil
+            if !refused { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        XCTAssertTrue(refused, "the server still accepts clients after SHUTDOWN")
     }
 }

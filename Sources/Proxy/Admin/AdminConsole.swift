@@ -24,6 +24,9 @@ struct AdminConsole {
         ("SHOW CONFIG", "the settings in force"),
         ("SHOW STATS", "statements by route and errors by SQLSTATE class since start, plan cache counters"),
         ("SHOW CLIENTS", "client sessions: process id, user, database, application"),
+        ("SHOW POOLS", "per worker and shard: pool size, connections active/idle/connecting, clients waiting, wait timeouts, acquisitions"),
+        ("SHOW SERVERS", "every shard connection: shard, worker, state, connected since, in its state since"),
+        ("SHUTDOWN", "stop accepting, let running transactions finish (shutdown_timeout), then stop, as on SIGTERM"),
     ]
 
     func answer(_ sql: String) -> Answer {
@@ -49,6 +52,22 @@ struct AdminConsole {
         case "SHOW CLIENTS":
             return .rows(columns: ["process_id", "user", "database", "application_name"],
                          rows: context.registry.clients().map { [String($0.processID), $0.user, $0.database, $0.application] })
+        case "SHOW POOLS":
+            return .rows(columns: ["shard", "worker", "size", "active", "idle", "connecting", "waiting", "wait_timeouts", "acquired"],
+                         rows: context.pools.all.map { pool in
+                             let c = pool.monitor.counts
+                             return [pool.name, String(pool.loop), String(pool.size), String(c.active), String(c.idle),
+                                     String(c.connecting), String(c.waiting), String(c.timeouts), String(c.acquired)]
+                         })
+        case "SHOW SERVERS":
+            let format = ISO8601DateFormatter()
+            return .rows(columns: ["shard", "worker", "state", "connected_at", "state_since"], rows: context.pools.all.flatMap { pool in
+                pool.monitor.serverList.map { [pool.name, String(pool.loop), $0.state.rawValue, format.string(from: $0.connectedAt), format.string(from: $0.since)] }
+            })
+        case "SHUTDOWN":
+            context.logger.info("shutdown requested on the admin console")
+            context.shutdown.request()
+            return .rows(columns: ["shutdown"], rows: [["stopping: running transactions may finish within shutdown_timeout"]])
         case "SHOW SHARD":
             guard upper.count == 5, upper[2] == "FOR" else { return usage("SHOW SHARD FOR <table> <key>") }
             let key = words[4].hasPrefix("'") && words[4].hasSuffix("'") && words[4].count >= 2 ? String(words[4].dropFirst().dropLast()) : words[4]
@@ -57,10 +76,10 @@ struct AdminConsole {
             case .failure(let error): return .error(.error(SQLState(rawValue: error.sqlState), error.message, hint: error.hint))
             }
         default:
-            let known = ["SHOW POOLS", "SHOW SERVERS", "RELOAD", "PAUSE", "RESUME", "SHUTDOWN"]
+            let known = ["RELOAD", "PAUSE", "RESUME"]
             if let command = known.first(where: { text.uppercased().hasPrefix($0) }) {
                 return .error(.error(.featureNotSupported, "\(command) is not implemented in the admin console yet",
-                                     hint: "SHOW HELP lists what is; stop pgshard with SIGTERM"))
+                                     hint: "SHOW HELP lists what is; restart pgshard to apply a new configuration"))
             }
             return usage(text.isEmpty ? "a command" : text)
         }

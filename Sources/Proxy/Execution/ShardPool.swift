@@ -21,6 +21,10 @@ final class ShardPool {
     private(set) var total = 0
     private var waiters: [Waiter] = []
     private var idleTimer: DispatchSourceTimer?
+    /// What the admin console shows (`SHOW POOLS`, `SHOW SERVERS`), readable from any thread.
+    let monitor = PoolMonitor()
+    /// The loop's number, for the admin console.
+    var loop = 0
 
     private final class Waiter {
         let completion: (Result<BackendConnection, BackendError>) -> Void
@@ -41,8 +45,10 @@ final class ShardPool {
 
     /// A connection for one client: an idle one, a new one, or the next one given back.
     func acquire(_ completion: @escaping (Result<BackendConnection, BackendError>) -> Void) {
+        monitor.acquired()
         while let (connection, _) = idle.popLast() {
             if connection.isConnected && !connection.isBroken && !connection.isBusy {
+                monitor.set(connection, .active)
                 return completion(.success(connection))
             }
             discard(connection)
@@ -57,6 +63,7 @@ final class ShardPool {
         timer.setEventHandler { [weak self, weak waiter] in
             guard let self, let waiter, let index = self.waiters.firstIndex(where: { $0 === waiter }) else { return }
             self.waiters.remove(at: index)
+            self.monitor.waiting(self.waiters.count, timedOut: true)
             waiter.timer?.cancel()
             waiter.completion(.failure(BackendError(.poolTimeout,
                 "no connection to shard \"\(self.name)\" became free within \(String(format: "%g", self.settings.queryWaitTimeout)) s")))
@@ -64,19 +71,23 @@ final class ShardPool {
         waiter.timer = timer
         timer.resume()
         waiters.append(waiter)
+        monitor.waiting(waiters.count, timedOut: false)
     }
 
     private func open(_ completion: @escaping (Result<BackendConnection, BackendError>) -> Void) {
         total += 1
         let connection = BackendConnection(shardName: name, queue: queue)
+        monitor.set(connection, .connecting)
         connection.connect(conninfo: conninfo, parameters: [("client_encoding", "UTF8")], timeout: connectTimeout) { [self] error in
             if let error {
                 connection.close()
+                monitor.remove(connection)
                 total -= 1
                 completion(.failure(error))
                 serveWaiter()
                 return
             }
+            monitor.set(connection, .active)
             completion(.success(connection))
         }
     }
@@ -96,16 +107,20 @@ final class ShardPool {
         }
         if let waiter = waiters.first {
             waiters.removeFirst()
+            monitor.waiting(waiters.count, timedOut: false)
             waiter.timer?.cancel()
+            monitor.set(connection, .active)
             waiter.completion(.success(connection))
             return
         }
+        monitor.set(connection, .idle)
         idle.append((connection, .now()))
         scheduleIdleSweep()
     }
 
     private func discard(_ connection: BackendConnection) {
         connection.close()
+        monitor.remove(connection)
         total -= 1
     }
 
@@ -113,6 +128,7 @@ final class ShardPool {
     private func serveWaiter() {
         guard let waiter = waiters.first, total < size else { return }
         waiters.removeFirst()
+        monitor.waiting(waiters.count, timedOut: false)
         waiter.timer?.cancel()
         open(waiter.completion)
     }
@@ -167,12 +183,77 @@ final class ShardPools: @unchecked Sendable {
             if let existing = pools[ObjectIdentifier(queue)] { return existing }
             // The configured size is for the whole process: each loop gets its share.
             let share = (config.pool.size + loopCount - 1) / loopCount
+            let loop = pools.count
             let created = config.shards.enumerated().map { index, shard in
-                ShardPool(shard: index, name: shard.name, conninfo: shard.primary, queue: queue, settings: config.pool,
-                          size: share, connectTimeout: config.backend.connectTimeout)
+                let pool = ShardPool(shard: index, name: shard.name, conninfo: shard.primary, queue: queue, settings: config.pool,
+                                     size: share, connectTimeout: config.backend.connectTimeout)
+                pool.loop = loop
+                return pool
             }
             pools[ObjectIdentifier(queue)] = created
             return created
         }
+    }
+}
+
+extension ShardPools {
+    /// Every pool created so far, by loop then shard.
+    var all: [ShardPool] {
+        lock.withLock { pools.values.flatMap { $0 } }.sorted { ($0.loop, $0.shard) < ($1.loop, $1.shard) }
+    }
+}
+
+/// The state of one pool's connections, written on the pool's loop and read by the admin
+/// console from another.
+final class PoolMonitor: @unchecked Sendable {
+    enum State: String { case connecting, active, idle }
+
+    struct Server {
+        var state: State
+        var connectedAt: Date
+        var since: Date
+    }
+
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var servers: [ObjectIdentifier: Server] = [:]
+    private var waitingClients = 0
+    private var timeouts = 0
+    private var acquisitions = 0
+
+    func set(_ connection: BackendConnection, _ state: State) {
+        let now = Date()
+        lock.withLock {
+            let key = ObjectIdentifier(connection)
+            servers[key] = Server(state: state, connectedAt: servers[key]?.connectedAt ?? now, since: now)
+        }
+    }
+
+    func remove(_ connection: BackendConnection) {
+        _ = lock.withLock { servers.removeValue(forKey: ObjectIdentifier(connection)) }
+    }
+
+    func waiting(_ count: Int, timedOut: Bool) {
+        lock.withLock {
+            waitingClients = count
+            if timedOut { timeouts += 1 }
+        }
+    }
+
+    func acquired() {
+        lock.withLock { acquisitions += 1 }
+    }
+
+    /// Connections by state, clients waiting, wait timeouts and acquisitions since start.
+    var counts: (active: Int, idle: Int, connecting: Int, waiting: Int, timeouts: Int, acquired: Int) {
+        lock.withLock {
+            let states = servers.values.map(\.state)
+            return (states.filter { $0 == .active }.count, states.filter { $0 == .idle }.count,
+                    states.filter { $0 == .connecting }.count, waitingClients, timeouts, acquisitions)
+        }
+    }
+
+    var serverList: [Server] {
+        lock.withLock { servers.values.sorted { $0.connectedAt < $1.connectedAt } }
     }
 }
