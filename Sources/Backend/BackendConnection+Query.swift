@@ -224,6 +224,13 @@ extension BackendConnection {
     /// What the connection itself learns from a message: transaction state, parameters.
     private func track(_ message: BackendMessage) {
         switch message.type {
+        case BackendMessage.dataRow:
+            if let traffic {
+                traffic.rows.add(1, ordering: .relaxed)
+                traffic.bytes.add(message.body.count, ordering: .relaxed)
+            }
+        case BackendMessage.commandComplete:
+            traffic?.statements.add(1, ordering: .relaxed)
         case BackendMessage.readyForQuery:
             pendingReadyForQuery = max(0, pendingReadyForQuery - 1)
             transactionStatus = message.transactionStatus ?? .idle

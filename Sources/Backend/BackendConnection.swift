@@ -71,6 +71,9 @@ public final class BackendConnection: @unchecked Sendable {
     /// can tell whether the next client needs RESET ALL and its own settings.
     public var sessionSettings: [String] = []
 
+    /// Counts what this connection carries (set by the pool that opens it).
+    public var traffic: ShardTraffic?
+
     public init(shardName: String, queue: DispatchQueue) {
         self.shardName = shardName
         self.queue = queue

@@ -13,7 +13,7 @@ final class ProxyContext: Sendable {
     let serverParameters: [(name: String, value: String)]
     let registry = SessionRegistry()
     /// Prometheus metrics (`GET /metrics` on the HTTP endpoint).
-    let metrics = ProxyMetrics()
+    let metrics: ProxyMetrics
     /// Users with their own `cross_shard`.
     let crossShardByUser: [String: RoutingContext.CrossShard]
     let logger: Logger
@@ -43,7 +43,8 @@ final class ProxyContext: Sendable {
 
     init(config: ProxyConfig, serverParameters: [(name: String, value: String)], logger: Logger, loopCount: Int = 1) {
         self.config = config
-        self.pools = ShardPools(config: config, loopCount: loopCount)
+        self.metrics = ProxyMetrics(shardNames: config.shards.map(\.name))
+        self.pools = ShardPools(config: config, loopCount: loopCount, traffic: metrics.traffic)
         self.collations = ShardCollations(conninfos: config.shards.map(\.primary), timeout: Int(config.backend.connectTimeout.rounded(.up)))
         self.router = Router(
             schema: config.shardingSchema,

@@ -17,6 +17,7 @@ public final class ProxyServer: @unchecked Sendable {
     public static let version = "0.4.0"
     private var listener: Listener?
     private var health: HealthServer?
+    private var rowEstimates: RowEstimates?
     /// The port of the HTTP health endpoint, when configured (after `start`).
     public private(set) var httpPort: Int?
     private var nextID = 0
@@ -52,6 +53,12 @@ public final class ProxyServer: @unchecked Sendable {
         self.listener = listener
         port = listener.port
         context.collations.probe()
+        if context.config.http != nil {
+            // Row estimates are for /metrics: read them only when it is served.
+            let estimates = RowEstimates(context: context)
+            estimates.start()
+            rowEstimates = estimates
+        }
         if let http = context.config.http {
             let shards = context.config.shards.map { (name: $0.name, conninfo: $0.primary) }
             do {
@@ -85,6 +92,8 @@ public final class ProxyServer: @unchecked Sendable {
     /// to be cut off.
     @discardableResult
     public func drain(timeout: Double) -> Int {
+        rowEstimates?.stop()
+        rowEstimates = nil
         health?.stop()
         health = nil
         acceptQueue.sync {
@@ -106,8 +115,15 @@ public final class ProxyServer: @unchecked Sendable {
         }
     }
 
+    /// Reads every shard's row estimates into the metrics now (tests; normally once a minute).
+    public func refreshRowEstimates() {
+        (rowEstimates ?? RowEstimates(context: context)).refresh()
+    }
+
     /// Stops accepting and closes every client connection.
     public func stop() {
+        rowEstimates?.stop()
+        rowEstimates = nil
         health?.stop()
         health = nil
         acceptQueue.sync {

@@ -1,5 +1,6 @@
 import Backend
 import Foundation
+import LocalCluster
 import Logging
 import Proxy
 import XCTest
@@ -60,5 +61,53 @@ final class HealthTests: XCTestCase {
         let notReady = try get("/readyz", port: downPort)
         XCTAssertEqual(notReady.status, 503)
         XCTAssertEqual(notReady.body, "unreachable shards: s1\n")
+    }
+}
+
+/// `/metrics` after a pgbench run: the counters the operations alerts use move.
+final class MetricsAfterPgbenchTests: XCTestCase {
+    func testPgbenchMovesTheCounters() throws {
+        let cluster = try TestCluster.shared()
+        var logger = Logger(label: "pgshard.test.metrics")
+        logger.logLevel = .critical
+        let yaml = TestCluster.yaml(shards: cluster.shards, port: 0, extra: "http: { host: 127.0.0.1, port: 0 }")
+        let server = ProxyServer(config: try ProxyConfig.parse(yaml: yaml), logger: logger)
+        try server.start()
+        defer { server.stop() }
+        let httpPort = try XCTUnwrap(server.httpPort)
+
+        let script = NSTemporaryDirectory() + "pgshard-metrics-\(getpid()).sql"
+        try "\\set id random(1, 5000)\nSELECT name FROM users WHERE id = :id;\n".write(toFile: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        let pgbench = Process()
+        pgbench.executableURL = URL(fileURLWithPath: try PostgresBinaries.locate().directory + "/pgbench")
+        pgbench.arguments = ["-n", "-c", "2", "-t", "25", "-M", "extended", "-f", script,
+                             "-h", "127.0.0.1", "-p", String(server.port), "-U", "app", TestCluster.database]
+        pgbench.environment = ["PGPASSWORD": TestCluster.password, "PATH": "/usr/bin:/bin"]
+        pgbench.standardOutput = FileHandle.nullDevice
+        pgbench.standardError = FileHandle.nullDevice
+        try pgbench.run()
+        pgbench.waitUntilExit()
+        XCTAssertEqual(pgbench.terminationStatus, 0)
+
+        let client = try TestCluster.proxyConnection(port: server.port)
+        _ = try client.query("SELECT count(*) FROM users")
+        _ = try client.query("SELECT name FROM users WHERE id = 1")
+        try client.query("ANALYZE users")
+        server.refreshRowEstimates()
+
+        let body = try XCTUnwrap(HTTPProbe.get(host: "127.0.0.1", port: httpPort, path: "/metrics")).body
+        func value(_ series: String) -> Double? {
+            body.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        XCTAssertGreaterThanOrEqual(value("pgshard_statements_total{route=\"single\"}") ?? 0, 50, body)
+        let perShard = (0..<4).map { value("pgshard_shard_statements_total{shard=\"s\($0)\"}") ?? 0 }
+        XCTAssertGreaterThanOrEqual(perShard.reduce(0, +), 50, body)
+        XCTAssertTrue(perShard.allSatisfy { $0 > 0 }, "every shard answered some statement: \(perShard)")
+        XCTAssertGreaterThan((0..<4).map { value("pgshard_shard_rows_total{shard=\"s\($0)\"}") ?? 0 }.reduce(0, +), 0, body)
+        XCTAssertNotNil(value("pgshard_shard_statement_duration_seconds_count{shard=\"s\(HashPlacement.shard(of: 1, shardCount: 4))\"}"), body)
+        let ratio = try XCTUnwrap(value("pgshard_cross_shard_ratio"), body)
+        XCTAssertTrue(ratio > 0 && ratio < 0.1, "one cross-shard statement among 50 and more: \(ratio)")
+        XCTAssertTrue((0..<4).allSatisfy { value("pgshard_shard_table_rows{shard=\"s\($0)\",table=\"users\"}") != nil }, body)
     }
 }

@@ -1,3 +1,4 @@
+import Backend
 import CoreMetrics
 import Foundation
 import Prometheus
@@ -22,8 +23,18 @@ final class ProxyMetrics: @unchecked Sendable {
     private let planHits: Prometheus.Gauge
     private let planMisses: Prometheus.Gauge
     private let planEntries: Prometheus.Gauge
+    /// Per shard (in shard order): what its connections carried, its counters in the registry
+    /// with the values they were last set from, and single-shard statement latency.
+    let traffic: [ShardTraffic]
+    private let shardNames: [String]
+    private let shardCounters: [(statements: Prometheus.Counter, rows: Prometheus.Counter, bytes: Prometheus.Counter)]
+    private var rendered: [(statements: Int, rows: Int, bytes: Int)]
+    private let shardDurations: [CoreMetrics.Timer]
+    private let crossShardRatio: Prometheus.Gauge
+    /// Estimated rows per shard and table (`pg_class.reltuples`), set by ``RowEstimates``.
+    private var tableRows: [String: Prometheus.Gauge] = [:]
 
-    init() {
+    init(shardNames: [String] = []) {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
             .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
@@ -42,6 +53,42 @@ final class ProxyMetrics: @unchecked Sendable {
         planHits = registry.makeGauge(name: "pgshard_plan_cache_hits", help: "Statements routed from the plan cache since start.")
         planMisses = registry.makeGauge(name: "pgshard_plan_cache_misses", help: "Statements parsed to fill the plan cache since start.")
         planEntries = registry.makeGauge(name: "pgshard_plan_cache_entries", help: "Plans in the plan cache.")
+        self.shardNames = shardNames
+        traffic = shardNames.map { _ in ShardTraffic() }
+        let registry = self.registry
+        shardCounters = shardNames.map { name in
+            (registry.makeCounter(name: "pgshard_shard_statements_total", labels: [("shard", name)],
+                                  help: "Statements each shard completed (pgshard's own BEGIN/COMMIT and setting replays included)."),
+             registry.makeCounter(name: "pgshard_shard_rows_total", labels: [("shard", name)], help: "Rows each shard returned."),
+             registry.makeCounter(name: "pgshard_shard_bytes_total", labels: [("shard", name)], help: "Bytes of the rows each shard returned."))
+        }
+        rendered = shardNames.map { _ in (0, 0, 0) }
+        shardDurations = shardNames.map { name in
+            CoreMetrics.Timer(label: "pgshard_shard_statement_duration_seconds", dimensions: [("shard", name)], factory: factory)
+        }
+        crossShardRatio = registry.makeGauge(name: "pgshard_cross_shard_ratio",
+                                             help: "Share of routed data statements that needed more than one shard, since start.")
+    }
+
+    /// A statement that ran on one shard took this long (per-shard latency).
+    func shardDuration(_ shard: Int, nanoseconds: UInt64) {
+        guard shard < shardDurations.count else { return }
+        shardDurations[shard].recordNanoseconds(Int64(clamping: nanoseconds))
+    }
+
+    /// The estimated row count of `table` on `shard` (`pg_class.reltuples`).
+    func tableRows(shard: Int, table: String, rows: Double) {
+        guard shard < shardNames.count else { return }
+        let key = shardNames[shard] + "\u{0}" + table
+        lock.lock()
+        let gauge = tableRows[key] ?? {
+            let made = registry.makeGauge(name: "pgshard_shard_table_rows", labels: [("shard", shardNames[shard]), ("table", table)],
+                                          help: "Estimated rows of each sharded table on each shard (pg_class.reltuples).")
+            tableRows[key] = made
+            return made
+        }()
+        lock.unlock()
+        gauge.set(rows)
     }
 
     /// The `route` label of a route.
@@ -60,7 +107,12 @@ final class ProxyMetrics: @unchecked Sendable {
     /// A statement was routed.
     func statement(_ kind: RouteKind) {
         statements[kind]?.increment()
+        lock.lock()
+        routed[kind, default: 0] += 1
+        lock.unlock()
     }
+
+    private var routed: [RouteKind: Int] = [:]
 
     /// A statement (or a message sent to one shard as a whole) ran this long.
     func duration(_ kind: RouteKind, nanoseconds: UInt64) {
@@ -87,6 +139,19 @@ final class ProxyMetrics: @unchecked Sendable {
         planHits.set(Double(cache.hits))
         planMisses.set(Double(cache.misses))
         planEntries.set(Double(cache.count))
+        lock.lock()
+        for (index, counters) in shardCounters.enumerated() {
+            let now = (traffic[index].statements.load(ordering: .relaxed), traffic[index].rows.load(ordering: .relaxed),
+                       traffic[index].bytes.load(ordering: .relaxed))
+            counters.statements.increment(by: Int64(now.0 - rendered[index].statements))
+            counters.rows.increment(by: Int64(now.1 - rendered[index].rows))
+            counters.bytes.increment(by: Int64(now.2 - rendered[index].bytes))
+            rendered[index] = now
+        }
+        let data = [RouteKind.single, .any, .multi, .all].reduce(0) { $0 + (routed[$1] ?? 0) }
+        let cross = (routed[.multi] ?? 0) + (routed[.all] ?? 0)
+        lock.unlock()
+        crossShardRatio.set(data == 0 ? 0 : Double(cross) / Double(data))
         return registry.emitToString()
     }
 }

@@ -25,6 +25,8 @@ final class ShardPool {
     let monitor = PoolMonitor()
     /// The loop's number, for the admin console.
     var loop = 0
+    /// Counts what the shard's connections carry (metrics).
+    var traffic: ShardTraffic?
 
     private final class Waiter {
         let completion: (Result<BackendConnection, BackendError>) -> Void
@@ -77,6 +79,7 @@ final class ShardPool {
     private func open(_ completion: @escaping (Result<BackendConnection, BackendError>) -> Void) {
         total += 1
         let connection = BackendConnection(shardName: name, queue: queue)
+        connection.traffic = traffic
         monitor.set(connection, .connecting)
         connection.connect(conninfo: conninfo, parameters: [("client_encoding", "UTF8")], timeout: connectTimeout) { [self] error in
             if let error {
@@ -171,10 +174,12 @@ final class ShardPools: @unchecked Sendable {
     private var pools: [ObjectIdentifier: [ShardPool]] = [:]
     private let config: ProxyConfig
     private let loopCount: Int
+    private let traffic: [ShardTraffic]
 
-    init(config: ProxyConfig, loopCount: Int) {
+    init(config: ProxyConfig, loopCount: Int, traffic: [ShardTraffic] = []) {
         self.config = config
         self.loopCount = max(1, loopCount)
+        self.traffic = traffic
     }
 
     /// The pools of the loop that owns `queue`, one per shard, in shard order.
@@ -188,6 +193,7 @@ final class ShardPools: @unchecked Sendable {
                 let pool = ShardPool(shard: index, name: shard.name, conninfo: shard.primary, queue: queue, settings: config.pool,
                                      size: share, connectTimeout: config.backend.connectTimeout)
                 pool.loop = loop
+                pool.traffic = index < traffic.count ? traffic[index] : nil
                 return pool
             }
             pools[ObjectIdentifier(queue)] = created

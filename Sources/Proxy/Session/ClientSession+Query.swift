@@ -31,7 +31,9 @@ extension ClientSession {
                 let kind = ProxyMetrics.kind(of: statements[0].route, shardCount: links.count)
                 let started = DispatchTime.now().uptimeNanoseconds
                 runOnShards([shard], sql: sql, mode: .single, positionOffset: 0) { [self] _ in
-                    metrics.duration(kind, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+                    let elapsed = DispatchTime.now().uptimeNanoseconds - started
+                    metrics.duration(kind, nanoseconds: elapsed)
+                    metrics.shardDuration(shard, nanoseconds: elapsed)
                     finishQuery()
                 }
             } else {
@@ -90,7 +92,9 @@ extension ClientSession {
         let started = DispatchTime.now().uptimeNanoseconds
         let metrics = context.metrics
         run(statement) { ok in
-            metrics.duration(kind, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+            let elapsed = DispatchTime.now().uptimeNanoseconds - started
+            metrics.duration(kind, nanoseconds: elapsed)
+            if case .shard(let shard) = statement.route { metrics.shardDuration(shard, nanoseconds: elapsed) }
             completion(ok)
         }
     }
