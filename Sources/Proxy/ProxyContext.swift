@@ -9,9 +9,9 @@ final class ProxyContext: Sendable {
     let config: ProxyConfig
     let router: Router
     /// Shard-side names of prepared statements, shared by every session.
-    let statementNames = StatementNames()
+    let statementNames: StatementNames
     let serverParameters: [(name: String, value: String)]
-    let registry = SessionRegistry()
+    let registry: SessionRegistry
     /// Prometheus metrics (`GET /metrics` on the HTTP endpoint).
     let metrics: ProxyMetrics
     /// Users with their own `cross_shard`.
@@ -26,24 +26,41 @@ final class ProxyContext: Sendable {
     let pools: ShardPools
     /// Which shards order text as bytes (for merging ORDER BY on text).
     let collations: ShardCollations
-    /// What the admin console's SHUTDOWN does (set by the server).
-    let shutdown = ShutdownHook()
-    private let scratchLock = NSLock()
-    nonisolated(unsafe) private var scratches: [ObjectIdentifier: ReadScratch] = [:]
+    /// What the admin console's SHUTDOWN and RELOAD do (set by the server).
+    let shutdown: ShutdownHook
+    let reload: ReloadHook
+    /// Counts reloads: 0 for the configuration pgshard started with.
+    let generation: Int
+    private let scratches: ScratchStore
+    /// The context a reload made from this one (sessions move to it between transactions).
+    private let next = SuccessorBox()
 
     /// The read buffer shared by the connections of the loop that owns `queue`.
     func readScratch(for queue: DispatchQueue, size: Int) -> ReadScratch {
-        scratchLock.withLock {
-            if let scratch = scratches[ObjectIdentifier(queue)] { return scratch }
-            let scratch = ReadScratch(size: size)
-            scratches[ObjectIdentifier(queue)] = scratch
-            return scratch
-        }
+        scratches.scratch(for: queue, size: size)
     }
 
-    init(config: ProxyConfig, serverParameters: [(name: String, value: String)], logger: Logger, loopCount: Int = 1) {
+    /// The newest context: this one, or the one the latest reload made.
+    var latest: ProxyContext {
+        var context = self
+        while let successor = context.next.value { context = successor }
+        return context
+    }
+
+    /// Makes `successor` the context new statements use.
+    func replace(with successor: ProxyContext) { next.value = successor }
+
+    /// `previous`: the context this one replaces (a reload): sessions, statement names, read
+    /// buffers, hooks — and the metrics, when the shards are the same — carry over.
+    init(config: ProxyConfig, serverParameters: [(name: String, value: String)], logger: Logger, loopCount: Int = 1,
+         previous: ProxyContext? = nil) {
         self.config = config
-        self.metrics = ProxyMetrics(shardNames: config.shards.map(\.name))
+        let shardNames = config.shards.map(\.name)
+        if let previous, previous.config.shards.map(\.name) == shardNames {
+            self.metrics = previous.metrics
+        } else {
+            self.metrics = ProxyMetrics(shardNames: shardNames)
+        }
         self.pools = ShardPools(config: config, loopCount: loopCount, traffic: metrics.traffic)
         self.collations = ShardCollations(conninfos: config.shards.map(\.primary), timeout: Int(config.backend.connectTimeout.rounded(.up)))
         self.router = Router(
@@ -57,6 +74,56 @@ final class ProxyContext: Sendable {
         for user in config.users { if let policy = user.crossShard { policies[user.name] = policy } }
         self.crossShardByUser = policies
         self.tls = config.tls?.context
+        self.statementNames = previous?.statementNames ?? StatementNames()
+        self.registry = previous?.registry ?? SessionRegistry()
+        self.scratches = previous?.scratches ?? ScratchStore()
+        self.shutdown = previous?.shutdown ?? ShutdownHook()
+        self.reload = previous?.reload ?? ReloadHook()
+        self.generation = (previous?.generation ?? -1) + 1
+    }
+}
+
+/// The read buffers of the loops, one per loop queue.
+final class ScratchStore: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var scratches: [ObjectIdentifier: ReadScratch] = [:]
+
+    func scratch(for queue: DispatchQueue, size: Int) -> ReadScratch {
+        lock.withLock {
+            if let scratch = scratches[ObjectIdentifier(queue)] { return scratch }
+            let scratch = ReadScratch(size: size)
+            scratches[ObjectIdentifier(queue)] = scratch
+            return scratch
+        }
+    }
+}
+
+/// A context's successor, set once by a reload.
+final class SuccessorBox: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var successor: ProxyContext?
+
+    var value: ProxyContext? {
+        get { lock.withLock { successor } }
+        set { lock.withLock { successor = newValue } }
+    }
+}
+
+/// The action behind the admin console's RELOAD: re-reads the configuration; the error
+/// explains why the new one was rejected.
+final class ReloadHook: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var action: (@Sendable () -> String?)?
+
+    func set(_ action: @escaping @Sendable () -> String?) { lock.withLock { self.action = action } }
+
+    /// nil when the configuration was reloaded, else why not.
+    func request() -> String? {
+        guard let action = lock.withLock({ self.action }) else { return "pgshard was started without a configuration file to read again" }
+        return action()
     }
 }
 

@@ -9,7 +9,12 @@ import PGWire
 public final class ProxyServer: @unchecked Sendable {
     // `listener` and `nextID` are touched on `acceptQueue` only (and in start/stop before/after it
     // runs); each `LoopConnections` on its own loop.
-    private let context: ProxyContext
+    /// The context in force (replaced by `reload`); read through `context`.
+    private let initialContext: ProxyContext
+    private var context: ProxyContext { initialContext.latest }
+    private let reloadLock = NSLock()
+    // Guarded by `reloadLock`.
+    private var reloadSource: (@Sendable () throws -> ProxyConfig)?
     private let loops: [DispatchQueue]
     private let loopConnections: [LoopConnections]
     private let acceptQueue = DispatchQueue(label: "pgshard.accept")
@@ -28,7 +33,7 @@ public final class ProxyServer: @unchecked Sendable {
     public init(config: ProxyConfig, logger: Logger, serverParameters: [(name: String, value: String)]? = nil) {
         let parameters = serverParameters ?? Self.fetchServerParameters(config: config, logger: logger)
         let count = config.workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
-        self.context = ProxyContext(config: config, serverParameters: parameters, logger: logger, loopCount: count)
+        self.initialContext = ProxyContext(config: config, serverParameters: parameters, logger: logger, loopCount: count)
         self.loops = (0..<count).map { DispatchQueue(label: "pgshard.loop.\($0)", qos: .userInteractive) }
         self.loopConnections = (0..<count).map { _ in LoopConnections() }
     }
@@ -43,6 +48,11 @@ public final class ProxyServer: @unchecked Sendable {
     public func start() throws {
         let timeout = context.config.shutdownTimeout
         context.shutdown.set { [weak self] in self?.drain(timeout: timeout) }
+        context.reload.set { [weak self] in
+            guard let self else { return "pgshard is stopping" }
+            if case .failure(let error) = self.reload() { return error.message }
+            return nil
+        }
         if context.tls != nil { TLSServerContext.ignoreSIGPIPE() }
         let listener: Listener
         do {
@@ -62,11 +72,13 @@ public final class ProxyServer: @unchecked Sendable {
         if let http = context.config.http {
             let shards = context.config.shards.map { (name: $0.name, conninfo: $0.primary) }
             do {
-                let context = self.context
                 let health = try HealthServer(
                     host: http.host, port: http.port, shards: shards,
                     connectTimeout: Int(context.config.backend.connectTimeout.rounded(.up)),
-                    metrics: { context.metrics.render(clientConnections: context.registry.openConnections, router: context.router) })
+                    metrics: { [initialContext] in
+                        let context = initialContext.latest
+                        return context.metrics.render(clientConnections: context.registry.openConnections, router: context.router)
+                    })
                 health.start()
                 self.health = health
                 httpPort = health.port
@@ -92,8 +104,10 @@ public final class ProxyServer: @unchecked Sendable {
     /// to be cut off.
     @discardableResult
     public func drain(timeout: Double) -> Int {
-        rowEstimates?.stop()
-        rowEstimates = nil
+        reloadLock.withLock {
+            rowEstimates?.stop()
+            rowEstimates = nil
+        }
         health?.stop()
         health = nil
         acceptQueue.sync {
@@ -115,6 +129,60 @@ public final class ProxyServer: @unchecked Sendable {
         }
     }
 
+    /// Where `reload` reads the configuration again (the executable: the file and the
+    /// environment). Without one, `reload` and the console's RELOAD fail.
+    public func reloadConfiguration(from source: @escaping @Sendable () throws -> ProxyConfig) {
+        reloadLock.withLock { reloadSource = source }
+    }
+
+    /// Reads the configuration again (SIGHUP, the admin console's RELOAD) and puts it in force
+    /// without dropping clients: new statements are routed by it, sessions move to new shard
+    /// pools between transactions (a session pinned to its shard connections keeps the old
+    /// ones until it ends), the old pools close their connections as they are given back. An
+    /// invalid configuration is rejected with its problems and the old one stays. `listen`,
+    /// `http`, `workers` and `tls` need a restart.
+    @discardableResult
+    public func reload() -> Result<Void, ReloadError> {
+        reloadLock.lock()
+        defer { reloadLock.unlock() }
+        let old = context
+        guard let source = reloadSource else {
+            return .failure(ReloadError(message: "pgshard was started without a configuration file to read again"))
+        }
+        let config: ProxyConfig
+        do {
+            config = try source()
+        } catch {
+            let message = (error as? ConfigError)?.problems.map { "\($0)" }.joined(separator: "; ") ?? "\(error)"
+            old.logger.error("configuration rejected, the old one stays in force", metadata: ["reason": "\(message)"])
+            return .failure(ReloadError(message: message))
+        }
+        var ignored: [String] = []
+        if config.listen != old.config.listen { ignored.append("listen") }
+        if config.http != old.config.http { ignored.append("http") }
+        if config.workers != old.config.workers { ignored.append("workers") }
+        if config.tls != old.config.tls || config.requireTLS != old.config.requireTLS { ignored.append("tls") }
+        let new = ProxyContext(config: config, serverParameters: old.serverParameters, logger: old.logger, loopCount: loops.count,
+                               previous: old)
+        old.replace(with: new)
+        new.collations.probe()
+        // The old pools: idle connections closed now, lent ones when given back.
+        for pool in old.pools.all {
+            pool.queue.async { pool.retire() }
+        }
+        if let estimates = rowEstimates {
+            estimates.stop()
+            let replacement = RowEstimates(context: new)
+            replacement.start()
+            rowEstimates = replacement
+        }
+        old.logger.info("configuration reloaded", metadata: [
+            "generation": "\(new.generation)", "shards": "\(config.shards.count)", "tables": "\(config.tables.count)",
+            "needs_restart": "\(ignored.joined(separator: ","))",
+        ])
+        return .success(())
+    }
+
     /// Reads every shard's row estimates into the metrics now (tests; normally once a minute).
     public func refreshRowEstimates() {
         (rowEstimates ?? RowEstimates(context: context)).refresh()
@@ -122,8 +190,10 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Stops accepting and closes every client connection.
     public func stop() {
-        rowEstimates?.stop()
-        rowEstimates = nil
+        reloadLock.withLock {
+            rowEstimates?.stop()
+            rowEstimates = nil
+        }
         health?.stop()
         health = nil
         acceptQueue.sync {
@@ -172,6 +242,12 @@ public final class ProxyServer: @unchecked Sendable {
                 ("integer_datetimes", "on"), ("standard_conforming_strings", "on"), ("is_superuser", "off"),
                 ("default_transaction_read_only", "off"), ("in_hot_standby", "off")]
     }
+}
+
+/// Why a reload was rejected.
+public struct ReloadError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
 
 /// Why the proxy could not start.

@@ -45,7 +45,10 @@ struct Run: ParsableCommand {
         }
         // The admin console's SHUTDOWN ends the process like SIGTERM.
         server.onShutdownRequest { kill(getpid(), SIGTERM) }
-        waitForSignal {
+        // SIGHUP and the console's RELOAD read the file (and the environment) again.
+        let path = options.config
+        server.reloadConfiguration { try ProxyConfig.load(path: path) }
+        waitForSignal(reload: { _ = server.reload() }) {
             logger.info("shutting down: waiting for running transactions", metadata: ["timeout": "\(config.shutdownTimeout)s"])
             let cut = server.drain(timeout: config.shutdownTimeout)
             logger.info("stopped", metadata: ["connections_cut": "\(cut)"])
@@ -83,10 +86,18 @@ func bootstrapLogging(level: String, format: ProxyConfig.LogFormat = .logfmt) ->
     return logger
 }
 
-/// Blocks until SIGINT or SIGTERM, then runs `shutdown` and returns.
-func waitForSignal(_ shutdown: @escaping @Sendable () -> Void) {
+/// Blocks until SIGINT or SIGTERM, then runs `shutdown` and returns; runs `reload` on each
+/// SIGHUP meanwhile.
+func waitForSignal(reload: (@Sendable () -> Void)? = nil, _ shutdown: @escaping @Sendable () -> Void) {
     let done = DispatchSemaphore(value: 0)
     var sources: [DispatchSourceSignal] = []
+    if let reload {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { reload() }
+        source.resume()
+        sources.append(source)
+    }
     for sig in [SIGINT, SIGTERM] {
         signal(sig, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())

@@ -26,6 +26,7 @@ struct AdminConsole {
         ("SHOW CLIENTS", "client sessions: process id, user, database, application"),
         ("SHOW POOLS", "per worker and shard: pool size, connections active/idle/connecting, clients waiting, wait timeouts, acquisitions"),
         ("SHOW SERVERS", "every shard connection: shard, worker, state, connected since, in its state since"),
+        ("RELOAD", "read the configuration file again and put it in force without dropping clients, as on SIGHUP"),
         ("SHUTDOWN", "stop accepting, let running transactions finish (shutdown_timeout), then stop, as on SIGTERM"),
     ]
 
@@ -64,6 +65,12 @@ struct AdminConsole {
             return .rows(columns: ["shard", "worker", "state", "connected_at", "state_since"], rows: context.pools.all.flatMap { pool in
                 pool.monitor.serverList.map { [pool.name, String(pool.loop), $0.state.rawValue, format.string(from: $0.connectedAt), format.string(from: $0.since)] }
             })
+        case "RELOAD":
+            if let problem = context.reload.request() {
+                return .error(.error(SQLState(rawValue: "F0000"), "configuration not reloaded: \(problem)",
+                                     hint: "fix the configuration; the one in force stays"))
+            }
+            return .rows(columns: ["reload"], rows: [["configuration reloaded"]])
         case "SHUTDOWN":
             context.logger.info("shutdown requested on the admin console")
             context.shutdown.request()
@@ -76,7 +83,7 @@ struct AdminConsole {
             case .failure(let error): return .error(.error(SQLState(rawValue: error.sqlState), error.message, hint: error.hint))
             }
         default:
-            let known = ["RELOAD", "PAUSE", "RESUME"]
+            let known = ["PAUSE", "RESUME"]
             if let command = known.first(where: { text.uppercased().hasPrefix($0) }) {
                 return .error(.error(.featureNotSupported, "\(command) is not implemented in the admin console yet",
                                      hint: "SHOW HELP lists what is; restart pgshard to apply a new configuration"))

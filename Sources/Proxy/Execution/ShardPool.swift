@@ -9,7 +9,8 @@ import PGWire
 /// A client takes a connection when it needs the shard and gives it back at the end of its
 /// transaction (transaction pooling) or of its session (session pooling). When all `size`
 /// connections are lent, clients wait in line, at most `queryWaitTimeout` seconds (53300).
-final class ShardPool {
+// `@unchecked Sendable`: other threads only read its constants and monitor, or schedule work on its queue.
+final class ShardPool: @unchecked Sendable {
     let shard: Int
     let name: String
     let conninfo: String
@@ -27,6 +28,8 @@ final class ShardPool {
     var loop = 0
     /// Counts what the shard's connections carry (metrics).
     var traffic: ShardTraffic?
+    /// A reload replaced the configuration: connections given back are closed.
+    private var retired = false
 
     private final class Waiter {
         let completion: (Result<BackendConnection, BackendError>) -> Void
@@ -101,7 +104,7 @@ final class ShardPool {
         connection.stopReceiving()
         connection.noticeHandler = nil
         let tooOld = connection.age > settings.lifetime
-        guard reusable, !tooOld, connection.isConnected, !connection.isBroken, !connection.isBusy,
+        guard reusable, !tooOld, !retired, connection.isConnected, !connection.isBroken, !connection.isBusy,
               connection.serverTransactionStatus == .idle
         else {
             discard(connection)
@@ -157,6 +160,12 @@ final class ShardPool {
             idleTimer?.cancel()
             idleTimer = nil
         }
+    }
+
+    /// A reload replaced this pool: its idle connections close now, lent ones when given back.
+    func retire() {
+        retired = true
+        closeIdle()
     }
 
     /// Closes every idle connection (shutdown).

@@ -34,9 +34,11 @@ extension ClientSession {
             routed = statements.first
         }
         let backendName = parse.name.isEmpty ? "" : context.statementNames.name(sql: parse.query, types: parse.parameterTypeOIDs)
-        ext.statements[parse.name] = ClientStatement(
+        let statement = ClientStatement(
             sql: parse.query, parameterTypes: parse.parameterTypeOIDs, routed: routed, parameterized: parameterized,
             backendName: backendName, routingContext: routingContext)
+        statement.generation = context.generation
+        ext.statements[parse.name] = statement
         owe(.local(.parseComplete))
     }
 
@@ -63,7 +65,7 @@ extension ClientSession {
         let routingContext = self.routingContext
         let formats = bind.parameters.indices.map { bind.parameterFormat(at: $0) ?? 0 }
         let parameters = BoundParameters(values: bind.parameters, formats: formats, types: statement.parameterTypes)
-        if routingContext != statement.routingContext {
+        if routingContext != statement.routingContext || statement.generation != context.generation {
             if case .statements(let statements) = context.router.route(statement.sql, parameters: parameters, context: routingContext),
                let again = statements.first {
                 route = again.route

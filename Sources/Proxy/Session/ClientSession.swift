@@ -15,7 +15,9 @@ import SQLRouter
 final class ClientSession: @unchecked Sendable {
     unowned let connection: ClientConnection
     let startup: StartupMessage
-    let context: ProxyContext
+    /// The configuration, router and pools in force for this session; a reload's successor
+    /// is adopted between transactions (``adoptLatestContext()``).
+    private(set) var context: ProxyContext
     var logger: Logger { connection.logger }
     private(set) var processID: Int32 = 0
     private(set) var secretKey: Int32 = 0
@@ -117,10 +119,25 @@ final class ClientSession: @unchecked Sendable {
         return values
     }
 
+    /// Moves the session to the configuration a reload put in force, when nothing of it lives
+    /// on its shard connections: outside a transaction and an extended-protocol batch, and not
+    /// pinned (a pinned session keeps its configuration until it ends). Its shard connections
+    /// go back to the old pools, which close them; new ones come from the new pools.
+    func adoptLatestContext() {
+        let latest = context.latest
+        guard latest !== context, transaction == nil, !pinned, !isBusy else { return }
+        for link in links { link.close() }
+        context = latest
+        let pools = context.pools.pools(for: connection.queue)
+        links = context.config.shards.enumerated().map { ShardLink(index: $0, name: $1.name, pool: pools[$0]) }
+        logger.debug("session moved to the reloaded configuration", metadata: ["generation": "\(context.generation)"])
+    }
+
     /// Parameters PostgreSQL reports with ParameterStatus (GUC_REPORT).
     static let reportedNames = Set(BackendConnection.reportedParameters)
 
     func received(_ message: FrontendMessage) {
+        if !batchIsOpen { adoptLatestContext() }
         switch message {
         case _ where isAdmin:
             adminReceived(message)

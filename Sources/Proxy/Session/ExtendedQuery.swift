@@ -19,6 +19,8 @@ final class ClientStatement {
     /// The session's routing context when it was routed: a Bind under another (a new
     /// `SET pgshard.shard`, say) routes the text again.
     let routingContext: RoutingContext
+    /// The configuration generation it was routed under: after a reload it is routed again.
+    var generation = 0
 
     init(sql: String, parameterTypes: [UInt32], routed: RoutedStatement?, parameterized: ParameterizedRoute?, backendName: String,
          routingContext: RoutingContext) {
