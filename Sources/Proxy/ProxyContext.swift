@@ -29,6 +29,8 @@ final class ProxyContext: Sendable {
     /// What the admin console's SHUTDOWN and RELOAD do (set by the server).
     let shutdown: ShutdownHook
     let reload: ReloadHook
+    /// The admin console's PAUSE: sessions between transactions wait before their next one.
+    let pause: PauseGate
     /// Counts reloads: 0 for the configuration pgshard started with.
     let generation: Int
     private let scratches: ScratchStore
@@ -79,6 +81,7 @@ final class ProxyContext: Sendable {
         self.scratches = previous?.scratches ?? ScratchStore()
         self.shutdown = previous?.shutdown ?? ShutdownHook()
         self.reload = previous?.reload ?? ReloadHook()
+        self.pause = previous?.pause ?? PauseGate()
         self.generation = (previous?.generation ?? -1) + 1
     }
 }
@@ -177,6 +180,11 @@ final class SessionRegistry: @unchecked Sendable {
         lock.withLock { sessions.values.map(\.client) }.sorted { $0.processID < $1.processID }
     }
 
+    /// Every live session (admin console sessions included).
+    func liveSessions() -> [ClientSession] {
+        lock.withLock { sessions.values.compactMap(\.session.value) }
+    }
+
     func unregister(processID: Int32) {
         _ = lock.withLock { sessions.removeValue(forKey: processID) }
     }
@@ -215,5 +223,37 @@ final class ShutdownHook: @unchecked Sendable {
     func request() {
         guard let action = lock.withLock({ self.action }) else { return }
         DispatchQueue.global().async { action() }
+    }
+}
+
+/// PAUSE and RESUME: while paused, a session between transactions holds its next message
+/// (and stops reading its socket) until RESUME; sessions inside a transaction go on.
+final class PauseGate: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var paused = false
+    private var waiting: [(queue: DispatchQueue, resume: @Sendable () -> Void)] = []
+
+    var isPaused: Bool { lock.withLock { paused } }
+
+    func pause() { lock.withLock { paused = true } }
+
+    /// Lets every held session go on, each on its own queue.
+    func resume() {
+        let held = lock.withLock { () -> [(queue: DispatchQueue, resume: @Sendable () -> Void)] in
+            paused = false
+            defer { waiting = [] }
+            return waiting
+        }
+        for (queue, resume) in held { queue.async(execute: resume) }
+    }
+
+    /// Runs `resume` on `queue` once not paused; false when not paused now (nothing held).
+    func hold(on queue: DispatchQueue, _ resume: @escaping @Sendable () -> Void) -> Bool {
+        lock.withLock {
+            guard paused else { return false }
+            waiting.append((queue, resume))
+            return true
+        }
     }
 }

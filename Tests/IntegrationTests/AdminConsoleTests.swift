@@ -44,7 +44,7 @@ final class AdminConsoleTests: XCTestCase {
         try app.query("COMMIT")
         XCTAssertEqual(try admin.query("SHOW SERVERS").filter { $0[2] == "active" }.count, 0)
         XCTAssertSQLError("42601") { try admin.query("SHOW NOTHING") }
-        XCTAssertSQLError("0A000") { try admin.query("PAUSE") }
+        XCTAssertEqual(try admin.query("RESUME"), [["resumed"]])
         XCTAssertSQLError("22P02") { try admin.query("SHOW SHARD FOR users abc") }
         // The extended protocol is refused, and the session goes on.
         XCTAssertSQLError("0A000") { _ = try admin.query("SHOW HELP", parameters: []) }
@@ -54,6 +54,48 @@ final class AdminConsoleTests: XCTestCase {
         // Not an admin: refused after authentication.
         XCTAssertThrowsError(try BlockingConnection(conninfo: "host=127.0.0.1 port=\(server.port) dbname=pgshard user=app password=\(TestCluster.password)")
             .query("SHOW HELP"))
+    }
+
+    /// PAUSE waits for running transactions and holds new ones until RESUME; with a timeout
+    /// too short for them, it fails and pauses nothing.
+    func testPauseHoldsNewTransactionsUntilResume() throws {
+        let cluster = try TestCluster.shared()
+        let users = "  - { name: app, password: \(TestCluster.password) }\n  - { name: ops, password: \(TestCluster.password), admin: true }"
+        var logger = Logger(label: "pgshard.test.admin")
+        logger.logLevel = .critical
+        let server = ProxyServer(config: try ProxyConfig.parse(yaml: TestCluster.yaml(shards: cluster.shards, port: 0, users: users)), logger: logger)
+        try server.start()
+        defer { server.stop() }
+        let admin = try BlockingConnection(conninfo: "host=127.0.0.1 port=\(server.port) dbname=pgshard user=ops password=\(TestCluster.password)")
+        let inTransaction = try TestCluster.proxyConnection(port: server.port)
+        let other = try TestCluster.proxyConnection(port: server.port)
+        try inTransaction.query("BEGIN")
+        _ = try inTransaction.query("SELECT name FROM users WHERE id = 1")
+
+        XCTAssertSQLError("55000") { try admin.query("PAUSE 0.2") }
+        XCTAssertEqual(try other.query("SELECT 1"), [["1"]], "a PAUSE that timed out holds nothing")
+
+        let paused = Locked<Bool?>(nil)
+        let adminBox = Locked(admin), otherBox = Locked(other)
+        let pausing = Thread { paused.value = (try? adminBox.value.query("PAUSE 30")) != nil }
+        pausing.start()
+        Thread.sleep(forTimeInterval: 0.2)
+        XCTAssertNil(paused.value, "PAUSE answered while a transaction was open")
+        // The open transaction goes on and ends; then PAUSE answers.
+        XCTAssertEqual(try inTransaction.query("SELECT 1"), [["1"]])
+        try inTransaction.query("COMMIT")
+        for _ in 0..<200 where paused.value == nil { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertEqual(paused.value, true)
+
+        // A new transaction waits for RESUME.
+        let answered = Locked<[[String?]]?>(nil)
+        let waiting = Thread { answered.value = try? otherBox.value.query("SELECT 2") }
+        waiting.start()
+        Thread.sleep(forTimeInterval: 0.2)
+        XCTAssertNil(answered.value, "a statement ran while paused")
+        XCTAssertEqual(try admin.query("RESUME"), [["resumed"]])
+        for _ in 0..<200 where answered.value == nil { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertEqual(answered.value, [["2"]])
     }
 
     /// SHUTDOWN stops the server as SIGTERM does: no new clients, the console's answer first.

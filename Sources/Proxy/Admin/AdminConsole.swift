@@ -26,6 +26,8 @@ struct AdminConsole {
         ("SHOW CLIENTS", "client sessions: process id, user, database, application"),
         ("SHOW POOLS", "per worker and shard: pool size, connections active/idle/connecting, clients waiting, wait timeouts, acquisitions"),
         ("SHOW SERVERS", "every shard connection: shard, worker, state, connected since, in its state since"),
+        ("PAUSE [seconds]", "hold new transactions; answers once running ones finished (shutdown_timeout by default), else an error and no pause"),
+        ("RESUME", "let held transactions go on"),
         ("RELOAD", "read the configuration file again and put it in force without dropping clients, as on SIGHUP"),
         ("SHUTDOWN", "stop accepting, let running transactions finish (shutdown_timeout), then stop, as on SIGTERM"),
     ]
@@ -83,11 +85,6 @@ struct AdminConsole {
             case .failure(let error): return .error(.error(SQLState(rawValue: error.sqlState), error.message, hint: error.hint))
             }
         default:
-            let known = ["PAUSE", "RESUME"]
-            if let command = known.first(where: { text.uppercased().hasPrefix($0) }) {
-                return .error(.error(.featureNotSupported, "\(command) is not implemented in the admin console yet",
-                                     hint: "SHOW HELP lists what is; restart pgshard to apply a new configuration"))
-            }
             return usage(text.isEmpty ? "a command" : text)
         }
     }
@@ -176,7 +173,61 @@ extension ClientSession {
     /// A Query message on the admin console.
     func adminQueryReceived(_ sql: String) {
         isBusy = true
-        switch AdminConsole(context: context).answer(sql) {
+        let words = sql.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ";")))
+            .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map { $0.uppercased() }
+        if words.first == "PAUSE", words.count <= 2 {
+            guard let timeout = words.count == 2 ? Double(words[1]) : context.config.shutdownTimeout, timeout >= 0 else {
+                fail(.error(.syntaxError, "PAUSE takes a timeout in seconds", hint: "PAUSE, or PAUSE 30"))
+                return finishQuery()
+            }
+            return pauseAll(timeout: timeout)
+        }
+        if words == ["RESUME"] {
+            context.pause.resume()
+            context.logger.info("resumed on the admin console")
+            answerAdmin(.rows(columns: ["resume"], rows: [["resumed"]]))
+            return finishQuery()
+        }
+        answerAdmin(AdminConsole(context: context).answer(sql))
+        finishQuery()
+    }
+
+    /// PAUSE: new transactions wait; the answer comes once no other session is inside one
+    /// (or, after `timeout` seconds, an error, and the pause is lifted).
+    private func pauseAll(timeout: Double) {
+        let context = self.context
+        context.pause.pause()
+        context.logger.info("pausing on the admin console", metadata: ["timeout": "\(timeout)s"])
+        let me = ObjectIdentifier(self)
+        let finish: @Sendable (Int) -> Void = { [weak self] running in
+            guard let self else { return }
+            if running == 0 {
+                self.answerAdmin(.rows(columns: ["pause"], rows: [["paused: new transactions wait for RESUME"]]))
+            } else {
+                context.pause.resume()
+                self.answerAdmin(.error(.error(SQLState(rawValue: "55000"), "PAUSE timed out: \(running) sessions are still in a transaction",
+                                               hint: "try again with a longer timeout (PAUSE 60); pgshard is not paused")))
+            }
+            self.finishQuery()
+        }
+        let queue = self.queue
+        DispatchQueue.global().async {
+            let deadline = DispatchTime.now() + timeout
+            var running = 0
+            while true {
+                running = context.registry.liveSessions().filter { ObjectIdentifier($0) != me && !$0.isAdmin }.reduce(0) { count, session in
+                    count + (session.queue.sync { session.isBetweenTransactions } ? 0 : 1)
+                }
+                if running == 0 || DispatchTime.now() >= deadline { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            let result = running
+            queue.async { finish(result) }
+        }
+    }
+
+    private func answerAdmin(_ answer: AdminConsole.Answer) {
+        switch answer {
         case .rows(let columns, let rows):
             connection.output.rowDescription(columns.map {
                 FieldDescription(name: $0, tableOID: 0, columnAttributeNumber: 0, dataTypeOID: 25, dataTypeSize: -1, typeModifier: -1, format: 0)
@@ -186,6 +237,5 @@ extension ClientSession {
         case .error(let error):
             fail(error)
         }
-        finishQuery()
     }
 }

@@ -45,10 +45,15 @@ final class ClientSession: @unchecked Sendable {
     var forwardedNotices: Set<[Diagnostics.Field]> = []
     /// `SET pgshard.shard` / `SET pgshard.key` of the session, by setting name.
     var routingHints: [String: RoutingHint] = [:]
+    /// The session's queue (its connection's), for work sent from other threads.
+    let queue: DispatchQueue
+    /// PAUSE holds the session's next message.
+    private var heldByPause = false
 
     init(connection: ClientConnection, startup: StartupMessage) {
         self.connection = connection
         self.startup = startup
+        self.queue = connection.queue
         self.context = connection.context
         let pools = context.pools.pools(for: connection.queue)
         self.links = context.config.shards.enumerated().map { ShardLink(index: $0, name: $1.name, pool: pools[$0]) }
@@ -119,6 +124,15 @@ final class ClientSession: @unchecked Sendable {
         return values
     }
 
+    private func isTerminate(_ message: FrontendMessage) -> Bool {
+        if case .terminate = message { return true }
+        return false
+    }
+
+    /// Between transactions and batches, not running anything (or held by PAUSE): what PAUSE
+    /// waits for.
+    var isBetweenTransactions: Bool { transaction == nil && (!isBusy || heldByPause) && !batchIsOpen }
+
     /// Moves the session to the configuration a reload put in force, when nothing of it lives
     /// on its shard connections: outside a transaction and an extended-protocol batch, and not
     /// pinned (a pinned session keeps its configuration until it ends). Its shard connections
@@ -137,6 +151,25 @@ final class ClientSession: @unchecked Sendable {
     static let reportedNames = Set(BackendConnection.reportedParameters)
 
     func received(_ message: FrontendMessage) {
+        if !batchIsOpen, !isAdmin, transaction == nil, !isTerminate(message), context.pause.isPaused {
+            // PAUSE: the next transaction waits for RESUME; the socket is not read meanwhile.
+            connection.wantsInput = false
+            isBusy = true
+            heldByPause = true
+            let held = context.pause.hold(on: queue) { [weak self] in
+                guard let self else { return }
+                self.heldByPause = false
+                self.isBusy = false
+                guard !self.connection.isClosed else { return }
+                self.connection.wantsInput = true
+                self.received(message)
+                self.connection.processInput()
+            }
+            if held { return }
+            heldByPause = false
+            isBusy = false
+            connection.wantsInput = true
+        }
         if !batchIsOpen { adoptLatestContext() }
         switch message {
         case _ where isAdmin:
