@@ -231,6 +231,8 @@ extension BackendConnection {
             }
         case BackendMessage.commandComplete:
             traffic?.statements.add(1, ordering: .relaxed)
+        case BackendMessage.errorResponse:
+            traffic?.errors.add(1, ordering: .relaxed)
         case BackendMessage.readyForQuery:
             pendingReadyForQuery = max(0, pendingReadyForQuery - 1)
             transactionStatus = message.transactionStatus ?? .idle

@@ -77,6 +77,7 @@ public final class ProxyServer: @unchecked Sendable {
                     connectTimeout: Int(context.config.backend.connectTimeout.rounded(.up)),
                     metrics: { [initialContext] in
                         let context = initialContext.latest
+                        context.metrics.pools(context.pools.all)
                         return context.metrics.render(clientConnections: context.registry.openConnections, router: context.router)
                     })
                 health.start()

@@ -18,11 +18,11 @@ struct AdminConsole {
     static let commands: [(String, String)] = [
         ("SHOW HELP", "this list"),
         ("SHOW VERSION", "pgshard's version"),
-        ("SHOW SHARDS", "every shard: name, primary (password hidden), weight, pool size"),
+        ("SHOW SHARDS", "every shard: name, role, primary (password hidden), weight, pool size, connections active/idle, clients waiting"),
         ("SHOW TABLES", "how each configured table is placed: kind, key, type, function"),
         ("SHOW SHARD FOR <table> <key>", "the shard holding one key of a sharded table"),
         ("SHOW CONFIG", "the settings in force"),
-        ("SHOW STATS", "statements by route and errors by SQLSTATE class since start, plan cache counters"),
+        ("SHOW STATS", "the /metrics counters: statements by route, per shard statements/rows/bytes/errors and latency percentiles, errors by SQLSTATE class, pools, plan cache"),
         ("SHOW CLIENTS", "client sessions: process id, user, database, application"),
         ("SHOW POOLS", "per worker and shard: pool size, connections active/idle/connecting, clients waiting, wait timeouts, acquisitions"),
         ("SHOW SERVERS", "every shard connection: shard, worker, state, connected since, in its state since"),
@@ -43,9 +43,14 @@ struct AdminConsole {
         case "SHOW VERSION":
             return .rows(columns: ["version"], rows: [["pgshard \(ProxyServer.version)"]])
         case "SHOW SHARDS":
-            return .rows(columns: ["name", "primary", "weight", "pool_size"], rows: context.config.shards.map {
-                [$0.name, ProxyConfig.redacted($0.primary), String($0.weight), String(context.config.pool.size)]
-            })
+            let pools = context.pools.all
+            return .rows(columns: ["name", "role", "primary", "weight", "pool_size", "active", "idle", "waiting"],
+                         rows: context.config.shards.enumerated().map { index, shard in
+                             let counts = pools.filter { $0.shard == index }.map(\.monitor.counts)
+                             return [shard.name, "primary", ProxyConfig.redacted(shard.primary), String(shard.weight), String(context.config.pool.size),
+                                     String(counts.reduce(0) { $0 + $1.active }), String(counts.reduce(0) { $0 + $1.idle }),
+                                     String(counts.reduce(0) { $0 + $1.waiting })]
+                         })
         case "SHOW TABLES":
             return .rows(columns: ["table", "kind", "key", "type", "function"], rows: tables())
         case "SHOW CONFIG":
@@ -142,13 +147,40 @@ struct AdminConsole {
         ]
     }
 
-    /// The counters of `/metrics`, as rows.
+    /// The counters of `/metrics`, as rows, and each shard's latency percentiles (from the
+    /// histogram buckets: the bucket bound the percentile falls under).
     private func statistics() -> [[String?]] {
+        context.metrics.pools(context.pools.all)
         let text = context.metrics.render(clientConnections: context.registry.openConnections, router: context.router)
-        return text.split(separator: "\n").compactMap { line -> [String?]? in
-            guard !line.hasPrefix("#"), !line.contains("_bucket{"), let space = line.lastIndex(of: " ") else { return nil }
-            return [String(line[..<space]), String(line[line.index(after: space)...])]
+        var rows: [[String?]] = []
+        var buckets: [String: [(bound: Double, count: Double)]] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " ") else { continue }
+            let name = String(line[..<space]), value = String(line[line.index(after: space)...])
+            if name.hasPrefix("pgshard_shard_statement_duration_seconds_bucket{"),
+               let shard = Self.label("shard", in: name), let le = Self.label("le", in: name), let count = Double(value) {
+                buckets[shard, default: []].append((le == "+Inf" ? .infinity : Double(le) ?? .infinity, count))
+            }
+            if name.contains("_bucket{") { continue }
+            rows.append([name, value])
         }
+        for (shard, cumulative) in buckets.sorted(by: { $0.key < $1.key }) {
+            let sorted = cumulative.sorted { $0.bound < $1.bound }
+            guard let total = sorted.last?.count, total > 0 else { continue }
+            for quantile in [0.5, 0.99] {
+                let bound = sorted.first { $0.count >= quantile * total }?.bound ?? .infinity
+                rows.append(["pgshard_shard_statement_duration_seconds{shard=\"\(shard)\",quantile=\"\(quantile)\"}",
+                             bound.isInfinite ? "> 5" : "<= \(bound)"])
+            }
+        }
+        return rows
+    }
+
+    private static func label(_ name: String, in series: String) -> String? {
+        guard let start = series.range(of: name + "=\"") else { return nil }
+        let rest = series[start.upperBound...]
+        guard let end = rest.firstIndex(of: "\"") else { return nil }
+        return String(rest[..<end])
     }
 }
 

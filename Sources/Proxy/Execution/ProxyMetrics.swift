@@ -27,12 +27,16 @@ final class ProxyMetrics: @unchecked Sendable {
     /// with the values they were last set from, and single-shard statement latency.
     let traffic: [ShardTraffic]
     private let shardNames: [String]
-    private let shardCounters: [(statements: Prometheus.Counter, rows: Prometheus.Counter, bytes: Prometheus.Counter)]
-    private var rendered: [(statements: Int, rows: Int, bytes: Int)]
+    private let shardCounters: [(statements: Prometheus.Counter, rows: Prometheus.Counter, bytes: Prometheus.Counter, errors: Prometheus.Counter)]
+    private var rendered: [(statements: Int, rows: Int, bytes: Int, errors: Int)]
     private let shardDurations: [CoreMetrics.Timer]
     private let crossShardRatio: Prometheus.Gauge
     /// Estimated rows per shard and table (`pg_class.reltuples`), set by ``RowEstimates``.
     private var tableRows: [String: Prometheus.Gauge] = [:]
+    /// Pool gauges per shard: connections by state, clients waiting; wait timeouts.
+    private let poolGauges: [(active: Prometheus.Gauge, idle: Prometheus.Gauge, connecting: Prometheus.Gauge, waiting: Prometheus.Gauge, size: Prometheus.Gauge)]
+    private let poolTimeouts: [Prometheus.Counter]
+    private var renderedTimeouts: [Int]
 
     init(shardNames: [String] = []) {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -60,12 +64,27 @@ final class ProxyMetrics: @unchecked Sendable {
             (registry.makeCounter(name: "pgshard_shard_statements_total", labels: [("shard", name)],
                                   help: "Statements each shard completed (pgshard's own BEGIN/COMMIT and setting replays included)."),
              registry.makeCounter(name: "pgshard_shard_rows_total", labels: [("shard", name)], help: "Rows each shard returned."),
-             registry.makeCounter(name: "pgshard_shard_bytes_total", labels: [("shard", name)], help: "Bytes of the rows each shard returned."))
+             registry.makeCounter(name: "pgshard_shard_bytes_total", labels: [("shard", name)], help: "Bytes of the rows each shard returned."),
+             registry.makeCounter(name: "pgshard_shard_errors_total", labels: [("shard", name)], help: "Errors each shard answered."))
         }
-        rendered = shardNames.map { _ in (0, 0, 0) }
+        rendered = shardNames.map { _ in (0, 0, 0, 0) }
         shardDurations = shardNames.map { name in
             CoreMetrics.Timer(label: "pgshard_shard_statement_duration_seconds", dimensions: [("shard", name)], factory: factory)
         }
+        poolGauges = shardNames.map { name in
+            func gauge(_ state: String) -> Prometheus.Gauge {
+                registry.makeGauge(name: "pgshard_pool_connections", labels: [("shard", name), ("state", state)],
+                                   help: "Shard connections by state (active: lent to a client).")
+            }
+            return (gauge("active"), gauge("idle"), gauge("connecting"),
+                    registry.makeGauge(name: "pgshard_pool_waiting_clients", labels: [("shard", name)], help: "Clients waiting for a connection."),
+                    registry.makeGauge(name: "pgshard_pool_size", labels: [("shard", name)], help: "The most connections to each shard (pool.size)."))
+        }
+        poolTimeouts = shardNames.map { name in
+            registry.makeCounter(name: "pgshard_pool_wait_timeouts_total", labels: [("shard", name)],
+                                 help: "Clients that waited pool.query_wait_timeout for a connection and got 53300.")
+        }
+        renderedTimeouts = shardNames.map { _ in 0 }
         crossShardRatio = registry.makeGauge(name: "pgshard_cross_shard_ratio",
                                              help: "Share of routed data statements that needed more than one shard, since start.")
     }
@@ -132,6 +151,33 @@ final class ProxyMetrics: @unchecked Sendable {
         counter.increment()
     }
 
+    /// The pools' state now (from ``PoolMonitor``s of every worker), for the pool gauges.
+    func pools(_ pools: [ShardPool]) {
+        var totals = Array(repeating: (active: 0, idle: 0, connecting: 0, waiting: 0, timeouts: 0, size: 0), count: poolGauges.count)
+        for pool in pools where pool.shard < totals.count {
+            let counts = pool.monitor.counts
+            totals[pool.shard].active += counts.active
+            totals[pool.shard].idle += counts.idle
+            totals[pool.shard].connecting += counts.connecting
+            totals[pool.shard].waiting += counts.waiting
+            totals[pool.shard].timeouts += counts.timeouts
+            totals[pool.shard].size += pool.size
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        for (index, total) in totals.enumerated() {
+            poolGauges[index].active.set(Double(total.active))
+            poolGauges[index].idle.set(Double(total.idle))
+            poolGauges[index].connecting.set(Double(total.connecting))
+            poolGauges[index].waiting.set(Double(total.waiting))
+            poolGauges[index].size.set(Double(total.size))
+            if total.timeouts > renderedTimeouts[index] {
+                poolTimeouts[index].increment(by: Int64(total.timeouts - renderedTimeouts[index]))
+                renderedTimeouts[index] = total.timeouts
+            }
+        }
+    }
+
     /// The Prometheus text format, with the gauges read now.
     func render(clientConnections: Int, router: Router) -> String {
         clients.set(Double(clientConnections))
@@ -142,10 +188,11 @@ final class ProxyMetrics: @unchecked Sendable {
         lock.lock()
         for (index, counters) in shardCounters.enumerated() {
             let now = (traffic[index].statements.load(ordering: .relaxed), traffic[index].rows.load(ordering: .relaxed),
-                       traffic[index].bytes.load(ordering: .relaxed))
+                       traffic[index].bytes.load(ordering: .relaxed), traffic[index].errors.load(ordering: .relaxed))
             counters.statements.increment(by: Int64(now.0 - rendered[index].statements))
             counters.rows.increment(by: Int64(now.1 - rendered[index].rows))
             counters.bytes.increment(by: Int64(now.2 - rendered[index].bytes))
+            counters.errors.increment(by: Int64(now.3 - rendered[index].errors))
             rendered[index] = now
         }
         let data = [RouteKind.single, .any, .multi, .all].reduce(0) { $0 + (routed[$1] ?? 0) }
