@@ -7,24 +7,18 @@ import XCTest
 final class AdminConsoleTests: XCTestCase {
     func testAdminConsoleCommands() throws {
         let cluster = try TestCluster.shared()
-        let users = """
-              - { name: app, password: \(TestCluster.password) }
-              - { name: ops, password: \(TestCluster.password), admin: true }
-            """
-        var logger = Logger(label: "pgshard.test.admin")
-        logger.logLevel = .critical
-        let server = ProxyServer(config: try ProxyConfig.parse(yaml: TestCluster.yaml(shards: cluster.shards, port: 0, users: users)), logger: logger)
-        try server.start()
+        let server = try cluster.startProxy(users: TestCluster.usersWithAdmin)
         defer { server.stop() }
         let app = try TestCluster.proxyConnection(port: server.port)
         _ = try app.query("SELECT * FROM users WHERE id = 1")
-        let admin = try BlockingConnection(conninfo: "host=127.0.0.1 port=\(server.port) dbname=pgshard user=ops password=\(TestCluster.password)")
+        let admin = try TestCluster.adminConnection(port: server.port)
 
         XCTAssertTrue(try admin.query("SHOW HELP").contains { $0.first == "SHOW SHARD FOR <table> <key>" })
         XCTAssertEqual(try admin.query("SHOW VERSION"), [["pgshard \(ProxyServer.version)"]])
         let shards = try admin.query("SHOW SHARDS")
         XCTAssertEqual(shards.map { $0[0] }, ["s0", "s1", "s2", "s3"])
         XCTAssertTrue(shards.allSatisfy { $0[1] == "primary" && $0[2]?.contains("port=") == true }, "\(shards)")
+        XCTAssertTrue(shards.contains { $0[3] == "connected" }, "the app's lookup left an idle connection: \(shards)")
         let tables = try admin.query("SHOW TABLES")
         XCTAssertTrue(tables.contains { $0 == ["users", "sharded", "id", "bigint", "hash"] }, "\(tables)")
         XCTAssertTrue(tables.contains { $0 == ["countries", "reference", nil, nil, nil] }, "\(tables)")
@@ -64,13 +58,9 @@ final class AdminConsoleTests: XCTestCase {
     /// too short for them, it fails and pauses nothing.
     func testPauseHoldsNewTransactionsUntilResume() throws {
         let cluster = try TestCluster.shared()
-        let users = "  - { name: app, password: \(TestCluster.password) }\n  - { name: ops, password: \(TestCluster.password), admin: true }"
-        var logger = Logger(label: "pgshard.test.admin")
-        logger.logLevel = .critical
-        let server = ProxyServer(config: try ProxyConfig.parse(yaml: TestCluster.yaml(shards: cluster.shards, port: 0, users: users)), logger: logger)
-        try server.start()
+        let server = try cluster.startProxy(users: TestCluster.usersWithAdmin)
         defer { server.stop() }
-        let admin = try BlockingConnection(conninfo: "host=127.0.0.1 port=\(server.port) dbname=pgshard user=ops password=\(TestCluster.password)")
+        let admin = try TestCluster.adminConnection(port: server.port)
         let inTransaction = try TestCluster.proxyConnection(port: server.port)
         let other = try TestCluster.proxyConnection(port: server.port)
         try inTransaction.query("BEGIN")
@@ -105,18 +95,13 @@ final class AdminConsoleTests: XCTestCase {
     /// SHUTDOWN stops the server as SIGTERM does: no new clients, the console's answer first.
     func testShutdownStopsTheServer() throws {
         let cluster = try TestCluster.shared()
-        let users = "  - { name: ops, password: \(TestCluster.password), admin: true }"
-        var logger = Logger(label: "pgshard.test.admin")
-        logger.logLevel = .critical
-        let server = ProxyServer(config: try ProxyConfig.parse(yaml: TestCluster.yaml(shards: cluster.shards, port: 0, users: users)), logger: logger)
-        try server.start()
+        let server = try cluster.startProxy(users: TestCluster.usersWithAdmin)
         defer { server.stop() }
-        let conninfo = "host=127.0.0.1 port=\(server.port) dbname=pgshard user=ops password=\(TestCluster.password) connect_timeout=2"
-        let admin = try BlockingConnection(conninfo: conninfo)
+        let admin = try TestCluster.adminConnection(port: server.port)
         XCTAssertEqual(try admin.query("SHUTDOWN").count, 1)
         var refused = false
         for _ in 0..<100 where !refused {
-            refused = (try? BlockingConnection(conninfo: conninfo)) == nil
+            refused = (try? TestCluster.adminConnection(port: server.port)) == nil
             if !refused { Thread.sleep(forTimeInterval: 0.05) }
         }
         XCTAssertTrue(refused, "the server still accepts clients after SHUTDOWN")

@@ -16,11 +16,7 @@ final class CrossShardMergeTests: XCTestCase {
     }
 
     func testGroupsBeyondMaxMemoryFailWith53200AndTheSessionGoesOn() throws {
-        var logger = Logger(label: "pgshard.test.merge")
-        logger.logLevel = .warning
-        let yaml = TestCluster.yaml(shards: cluster.shards, port: 0, extra: "merge: { max_memory: 64kB }")
-        let server = ProxyServer(config: try ProxyConfig.parse(yaml: yaml), logger: logger)
-        try server.start()
+        let server = try cluster.startProxy(extra: "merge: { max_memory: 64kB }")
         defer { server.stop() }
         let client = try TestCluster.proxyConnection(port: server.port)
         let error = XCTAssertSQLError("53200") { try client.query("SELECT id, count(*) FROM d_users GROUP BY id") }

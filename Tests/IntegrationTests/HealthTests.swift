@@ -68,11 +68,7 @@ final class HealthTests: XCTestCase {
 final class MetricsAfterPgbenchTests: XCTestCase {
     func testPgbenchMovesTheCounters() throws {
         let cluster = try TestCluster.shared()
-        var logger = Logger(label: "pgshard.test.metrics")
-        logger.logLevel = .critical
-        let yaml = TestCluster.yaml(shards: cluster.shards, port: 0, extra: "http: { host: 127.0.0.1, port: 0 }")
-        let server = ProxyServer(config: try ProxyConfig.parse(yaml: yaml), logger: logger)
-        try server.start()
+        let server = try cluster.startProxy(extra: "http: { host: 127.0.0.1, port: 0 }")
         defer { server.stop() }
         let httpPort = try XCTUnwrap(server.httpPort)
 

@@ -19,16 +19,11 @@ final class ReloadTests: XCTestCase {
         return cluster
     }
 
-    private static let users = """
-          - { name: app, password: \(TestCluster.password) }
-          - { name: ops, password: \(TestCluster.password), admin: true }
-        """
-
     func testReloadPutsANewTableInForceForConnectedClients() throws {
         let cluster = try cluster()
         var logger = Logger(label: "pgshard.test.reload")
         logger.logLevel = .critical
-        let before = TestCluster.yaml(shards: cluster.shards, port: 0, users: Self.users)
+        let before = TestCluster.yaml(shards: cluster.shards, port: 0, users: TestCluster.usersWithAdmin)
         let after = before + "\n  \(Self.table): { key: id, type: bigint }"
         let server = ProxyServer(config: try ProxyConfig.parse(yaml: before), logger: logger)
         try server.start()
@@ -43,7 +38,7 @@ final class ReloadTests: XCTestCase {
         XCTAssertSQLError("0A000") { try idle.query("INSERT INTO \(Self.table) (id, note) VALUES (1, 'x')") }
         try inTransaction.query("BEGIN")
         _ = try inTransaction.query("SELECT count(*) FROM users")
-        let admin = try BlockingConnection(conninfo: "host=127.0.0.1 port=\(server.port) dbname=pgshard user=ops password=\(TestCluster.password)")
+        let admin = try TestCluster.adminConnection(port: server.port)
 
         // An invalid configuration is refused; the old one stays.
         source.value = before + "\n  \(Self.table): { key: id, type: nonsense }"

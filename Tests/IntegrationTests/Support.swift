@@ -1,4 +1,7 @@
+import Backend
 import LocalCluster
+import Logging
+import Proxy
 import Sharding
 import XCTest
 
@@ -25,5 +28,28 @@ extension TestCluster {
             }
         }
         return result
+    }
+}
+
+extension TestCluster {
+    /// A proxy of its own in front of the shared shards (quiet logs), started; `users` and
+    /// `extra` as in ``yaml(shards:port:users:extra:)``. Stop it when done.
+    func startProxy(users: String? = nil, extra: String = "") throws -> ProxyServer {
+        var logger = Logger(label: "pgshard.test.proxy")
+        logger.logLevel = .critical
+        let server = ProxyServer(config: try ProxyConfig.parse(yaml: Self.yaml(shards: shards, port: 0, users: users, extra: extra)), logger: logger)
+        try server.start()
+        return server
+    }
+
+    /// The app user and an admin user `ops`.
+    static let usersWithAdmin = """
+          - { name: app, password: \(password) }
+          - { name: ops, password: \(password), admin: true }
+        """
+
+    /// A connection to the admin console of a proxy as `ops`.
+    static func adminConnection(port: Int) throws -> BlockingConnection {
+        try BlockingConnection(conninfo: "host=127.0.0.1 port=\(port) dbname=pgshard user=ops password=\(password) connect_timeout=2")
     }
 }

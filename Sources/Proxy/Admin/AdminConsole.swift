@@ -18,7 +18,7 @@ struct AdminConsole {
     static let commands: [(String, String)] = [
         ("SHOW HELP", "this list"),
         ("SHOW VERSION", "pgshard's version"),
-        ("SHOW SHARDS", "every shard: name, role, primary (password hidden), weight, pool size, connections active/idle, clients waiting"),
+        ("SHOW SHARDS", "every shard: name, role, primary (password hidden), state, weight, pool size, connections active/idle, clients waiting"),
         ("SHOW TABLES", "how each configured table is placed: kind, key, type, function"),
         ("SHOW SHARD FOR <table> <key>", "the shard holding one key of a sharded table"),
         ("SHOW CONFIG", "the settings in force"),
@@ -44,12 +44,14 @@ struct AdminConsole {
             return .rows(columns: ["version"], rows: [["pgshard \(ProxyServer.version)"]])
         case "SHOW SHARDS":
             let pools = context.pools.all
-            return .rows(columns: ["name", "role", "primary", "weight", "pool_size", "active", "idle", "waiting"],
+            return .rows(columns: ["name", "role", "primary", "state", "weight", "pool_size", "active", "idle", "waiting"],
                          rows: context.config.shards.enumerated().map { index, shard in
                              let counts = pools.filter { $0.shard == index }.map(\.monitor.counts)
-                             return [shard.name, "primary", ProxyConfig.redacted(shard.primary), String(shard.weight), String(context.config.pool.size),
-                                     String(counts.reduce(0) { $0 + $1.active }), String(counts.reduce(0) { $0 + $1.idle }),
-                                     String(counts.reduce(0) { $0 + $1.waiting })]
+                             let active = counts.reduce(0) { $0 + $1.active }, idle = counts.reduce(0) { $0 + $1.idle }
+                             // What pgshard knows without asking: connections in use, open, or none yet.
+                             let state = active > 0 ? "in use" : idle > 0 ? "connected" : "no connections"
+                             return [shard.name, "primary", ProxyConfig.redacted(shard.primary), state, String(shard.weight),
+                                     String(context.config.pool.size), String(active), String(idle), String(counts.reduce(0) { $0 + $1.waiting })]
                          })
         case "SHOW TABLES":
             return .rows(columns: ["table", "kind", "key", "type", "function"], rows: tables())
