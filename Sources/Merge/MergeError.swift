@@ -9,6 +9,8 @@ public enum MergeError: Error, Sendable, Equatable {
     case unsupportedType(column: String, typeOID: UInt32, use: String)
     /// Text ordered under a collation that is not byte order.
     case collationOrder(column: String)
+    /// Text ordered before pgshard could read the shards' collation.
+    case collationUnknown(column: String)
     /// Dates or intervals written in a style the merge does not read.
     case dateStyle(column: String, setting: String)
     /// Group or DISTINCT state beyond `merge.max_memory` (bytes).
@@ -37,6 +39,9 @@ public enum MergeError: Error, Sendable, Equatable {
         case .collationOrder(let column):
             return .error(.featureNotSupported, "pgshard cannot order text column \"\(column)\" across shards: the shards' collation is not byte order",
                           hint: "order by the expression COLLATE \"C\", or add a condition on the shard key so the statement runs on one shard")
+        case .collationUnknown(let column):
+            return .error(.featureNotSupported, "pgshard cannot order text column \"\(column)\" across shards yet: it has not read the shards' collation",
+                          hint: "retry in a moment (pgshard reads it in the background), order by the expression COLLATE \"C\", or add a condition on the shard key")
         case .dateStyle(let column, let setting):
             return .error(.featureNotSupported, "pgshard orders the values of column \"\(column)\" across shards only in \(setting)",
                           hint: "SET \(setting) for this session, or add a condition on the shard key")

@@ -70,6 +70,7 @@ public final class RowMerger {
     public let plan: MergePlan
     private let maxMemory: Int
     private let textIsBytes: Bool
+    private let collationKnown: Bool
     private let dateStyleISO: Bool
     private let resultFormats: [Int16]
     /// Client columns sent in binary.
@@ -113,9 +114,12 @@ public final class RowMerger {
     ///     IntervalStyle is `postgres` (the only forms the merge reads to order such values).
     ///   - resultFormats: the client's result format codes (Bind: none = text, one for all, or
     ///     one per column); binary columns are converted from the shards' text.
-    public init(plan: MergePlan, streams: Int, maxMemory: Int, textIsBytes: Bool, dateStyleISO: Bool = true,
+    ///   - collationKnown: false when the shards' collation has not been read yet (text order is
+    ///     then refused with a message that says so).
+    public init(plan: MergePlan, streams: Int, maxMemory: Int, textIsBytes: Bool, collationKnown: Bool = true, dateStyleISO: Bool = true,
                 intervalStylePostgres: Bool = true, limitValues: [Int: Int64] = [:], resultFormats: [Int16] = []) {
         self.plan = plan
+        self.collationKnown = collationKnown
         self.resultFormats = resultFormats
         self.dateStyleISO = dateStyleISO
         self.intervalStylePostgres = intervalStylePostgres
@@ -200,7 +204,9 @@ public final class RowMerger {
 
     private func order(for field: FieldDescription, use: String) throws(MergeError) -> ValueOrder {
         let kind = ValueKind(typeOID: field.dataTypeOID)
-        if kind == .collatable && !textIsBytes { throw .collationOrder(column: field.name) }
+        if kind == .collatable && !textIsBytes {
+            throw collationKnown ? .collationOrder(column: field.name) : .collationUnknown(column: field.name)
+        }
         if [.date, .timestamp, .timestamptz].contains(kind) && !dateStyleISO { throw .dateStyle(column: field.name, setting: "DateStyle = ISO") }
         if kind == .interval && !intervalStylePostgres { throw .dateStyle(column: field.name, setting: "IntervalStyle = postgres") }
         guard ValueOrder.canOrder(kind, textIsBytes: textIsBytes) else {

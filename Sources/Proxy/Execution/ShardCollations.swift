@@ -20,11 +20,18 @@ final class ShardCollations: @unchecked Sendable {
     /// True when every shard of `shards` is known to sort text as bytes. Unknown shards count
     /// as not (the merge then refuses to order text) and are probed.
     func textIsBytes(_ shards: [Int]) -> Bool {
-        let (answer, unknown) = lock.withLock {
-            (shards.allSatisfy { byteOrder[$0] == true }, shards.contains { byteOrder[$0] == nil })
-        }
-        if unknown { probe() }
-        return answer
+        textOrder(shards) == .bytes
+    }
+
+    enum TextOrder { case bytes, other, unknown }
+
+    /// How the shards of `shards` order text: all as bytes, some not, or not known yet (then
+    /// probed).
+    func textOrder(_ shards: [Int]) -> TextOrder {
+        let known = lock.withLock { shards.map { byteOrder[$0] } }
+        if known.contains(where: { $0 == nil }) { probe() }
+        if known.allSatisfy({ $0 == true }) { return .bytes }
+        return known.contains { $0 == false } ? .other : .unknown
     }
 
     /// Reads the collation of every shard not known yet, on a background thread.

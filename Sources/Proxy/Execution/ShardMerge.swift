@@ -31,13 +31,13 @@ final class ShardMerge: @unchecked Sendable {
     static let queueLimit = 256
     static let queueBytes = 1 << 20
 
-    init(session: ClientSession, links: [ShardLink], plan: MergePlan, maxMemory: Int, textIsBytes: Bool) {
+    init(session: ClientSession, links: [ShardLink], plan: MergePlan, maxMemory: Int, textOrder: ShardCollations.TextOrder) {
         self.session = session
         self.links = links
         let dateStyle = session.reportedParameters["DateStyle"] ?? "ISO"
         let intervalStyle = session.reportedParameters["IntervalStyle"] ?? "postgres"
-        self.merger = RowMerger(plan: plan, streams: links.count, maxMemory: maxMemory, textIsBytes: textIsBytes,
-                                dateStyleISO: dateStyle.hasPrefix("ISO"), intervalStylePostgres: intervalStyle == "postgres")
+        self.merger = RowMerger(plan: plan, streams: links.count, maxMemory: maxMemory, textIsBytes: textOrder == .bytes,
+                                collationKnown: textOrder != .unknown, dateStyleISO: dateStyle.hasPrefix("ISO"), intervalStylePostgres: intervalStyle == "postgres")
     }
 
     private var out: ClientConnection { session.connection }

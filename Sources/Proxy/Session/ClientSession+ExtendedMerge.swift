@@ -29,8 +29,9 @@ extension ClientSession {
         let portal = ClientPortal(name: bind.portal, statement: statement, route: route, links: targets, mode: .concatenate)
         let dateStyle = reportedParameters["DateStyle"] ?? "ISO"
         let intervalStyle = reportedParameters["IntervalStyle"] ?? "postgres"
+        let textOrder = context.collations.textOrder(shards)
         portal.merger = RowMerger(plan: plan, streams: targets.count, maxMemory: context.config.merge.maxMemory,
-                                  textIsBytes: context.collations.textIsBytes(shards), dateStyleISO: dateStyle.hasPrefix("ISO"),
+                                  textIsBytes: textOrder == .bytes, collationKnown: textOrder != .unknown, dateStyleISO: dateStyle.hasPrefix("ISO"),
                                   intervalStylePostgres: intervalStyle == "postgres", limitValues: limitValues,
                                   resultFormats: bind.resultFormats)
         ext.portals[bind.portal] = portal

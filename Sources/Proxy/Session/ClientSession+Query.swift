@@ -222,7 +222,7 @@ extension ClientSession {
                 return completion(false)
             }
             let merge = ShardMerge(session: self, links: targets, plan: plan, maxMemory: context.config.merge.maxMemory,
-                                   textIsBytes: context.collations.textIsBytes(shards))
+                                   textOrder: context.collations.textOrder(shards))
             merge.run { [self] ok in
                 if !ok { transaction?.failed = true }
                 reportParameterChanges(targets)
