@@ -34,6 +34,9 @@ public enum ScatterKind: Sendable, Equatable {
     /// A `SELECT` whose top level combines rows (ORDER BY, LIMIT, aggregates, GROUP BY,
     /// DISTINCT): every shard runs the plan's statement and the merge combines their rows.
     case merge(MergePlan)
+    /// `COPY … TO STDOUT`: the shards' data concatenated, one CopyOutResponse and CopyDone,
+    /// `COPY n` summed; `header`: a CSV header line comes from one shard only.
+    case copyOut(header: Bool)
 }
 
 /// Why a statement runs on every shard.

@@ -81,6 +81,7 @@ struct RouteExplainer {
         case .shard, .anyShard: "none (one shard answers)"
         case .scatter(_, .read): "rows of every shard concatenated, in no particular order"
         case .scatter(_, .merge(let plan)): Self.describe(plan)
+        case .scatter(_, .copyOut(let header)): "the shards' COPY data concatenated\(header ? ", one header line" : ""), COPY counts summed"
         case .scatter(_, .write), .insertSplit: "command tags summed, RETURNING rows concatenated"
         case .allShards: "one shard's answer stands for all; every shard must succeed"
         default: nil

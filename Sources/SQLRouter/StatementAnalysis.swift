@@ -115,6 +115,8 @@ struct StatementAnalysis {
             return .session(.acknowledge("CLOSE CURSOR ALL"))
         case "UnlistenStmt":
             return .session(.acknowledge("UNLISTEN"))
+        case "CopyStmt" where node.fields["is_from"]?.bool != true && node.fields["filename"] == nil:
+            return try routeCopyOut(node.fields, sql: sql, range: range, hint: hint)
         case "CreateTableAsStmt":
             let kind = node.fields["objtype"]?.string == "OBJECT_MATVIEW" ? "CREATE MATERIALIZED VIEW" : "CREATE TABLE … AS"
             return .refuse(.createTableAs(kind))
@@ -126,7 +128,9 @@ struct StatementAnalysis {
         }
     }
 
-    private func routeDML(_ statement: JSONValue, sql: String, range: Range<Int>, hint: RoutingHint?) throws(AnalysisError) -> Route {
+    /// `merging`: a cross-shard SELECT that needs the merge gets a plan (else ``RoutingError/mergeNeedsStatement``).
+    private func routeDML(_ statement: JSONValue, sql: String, range: Range<Int>, hint: RoutingHint?,
+                          merging: Bool = true) throws(AnalysisError) -> Route {
         let scanner = StatementScanner(
             schema: schema, predicates: KeyPredicates(text: text, parameterUse: parameterUse), maxDepth: limits.maxNestingDepth)
         try scanner.scanStatement(statement, ctes: [], parent: nil, depth: 0)
@@ -136,8 +140,51 @@ struct StatementAnalysis {
             splittable: isInsert && statement.node("InsertStmt")?["returningList"] == nil)
         trace.plan = plan
         let text = self.text
-        let planner = statement.node("SelectStmt").map { select in { MergePlanner(select: select, text: text, range: range).plan() } }
+        let planner = merging ? statement.node("SelectStmt").map { select in { MergePlanner(select: select, text: text, range: range).plan() } } : nil
         return finish(plan, sql: sql, hint: hint, mergePlanner: planner)
+    }
+
+    /// `COPY table TO STDOUT` and `COPY (SELECT …) TO STDOUT`: where the rows are read, as for
+    /// the SELECT; across shards the data is concatenated (text and CSV; not binary, whose
+    /// header and trailer each shard would repeat).
+    private func routeCopyOut(_ copy: JSONValue, sql: String, range: Range<Int>, hint: RoutingHint?) throws(AnalysisError) -> Route {
+        let select: JSONValue
+        if let query = copy["query"] {
+            select = query
+        } else if let relation = copy["relation"] {
+            select = .object([JSONMember(key: "SelectStmt", value: .object([
+                JSONMember(key: "fromClause", value: .array([.object([JSONMember(key: "RangeVar", value: relation)])])),
+            ]))])
+        } else {
+            return .refuse(.unsupportedStatement("this COPY", hint: "use COPY table TO STDOUT or COPY (SELECT …) TO STDOUT"))
+        }
+        let options = (copy["options"]?.elements ?? []).compactMap { $0.node("DefElem") }
+        func option(_ name: String) -> JSONValue? { options.first { $0["defname"]?.string == name } }
+        let format = option("format")?["arg"]?.node("String")?["sval"]?.string?.lowercased() ?? "text"
+        // HEADER, HEADER true/on/1 (a bare HEADER carries no argument).
+        var header = false
+        if let headerOption = option("header") {
+            let argument = headerOption["arg"]
+            let text = argument?.node("String")?["sval"]?.string?.lowercased() ?? argument?.node("Boolean").map { $0["boolval"]?.bool == true ? "true" : "false" }
+                ?? argument?.node("Integer").map { $0["ival"]?.integer == 1 ? "true" : "false" }
+            header = argument == nil || ["true", "on", "1", "match"].contains(text ?? "")
+        }
+        let route = try routeDML(select, sql: sql, range: range, hint: hint, merging: false)
+        switch route {
+        case .scatter(let shards, .read):
+            guard format != "binary" else {
+                return .refuse(.unsupportedStatement("COPY … TO STDOUT (FORMAT binary) across shards",
+                                                     hint: "use FORMAT text or csv, or add a condition on the shard key"))
+            }
+            return .scatter(shards, .copyOut(header: header))
+        case .refuse(.mergeNeedsStatement):
+            return .refuse(.unsupportedStatement("COPY of a SELECT with ORDER BY, LIMIT, aggregates or DISTINCT across shards",
+                                                 hint: "run the SELECT itself, or add a condition on the shard key"))
+        case .shard, .anyShard, .refuse:
+            return route
+        default:
+            return .refuse(.unsupportedStatement("this COPY", hint: "use COPY table TO STDOUT or COPY (SELECT …) TO STDOUT"))
+        }
     }
 
     /// Reads the key values of a planned statement and routes it.

@@ -269,6 +269,20 @@ final class SelectRoutingTests: XCTestCase {
         XCTAssertEqual(comment?.sql, "/* c */ SELECT count(*) FROM users -- tail")
     }
 
+    func testCopyToStdoutRoutesLikeTheSelect() {
+        let all = Array(0..<Fixture.shardCount)
+        XCTAssertEqual(Fixture.route("COPY users TO STDOUT"), .scatter(all, .copyOut(header: false)))
+        XCTAssertEqual(Fixture.route("COPY users (id, name) TO STDOUT WITH (FORMAT csv, HEADER)"), .scatter(all, .copyOut(header: true)))
+        XCTAssertEqual(Fixture.route("COPY users TO STDOUT WITH CSV HEADER"), .scatter(all, .copyOut(header: true)))
+        XCTAssertEqual(Fixture.route("COPY (SELECT * FROM users WHERE id = 1) TO STDOUT"), .shard(Fixture.shard(1)))
+        XCTAssertEqual(Fixture.route("COPY countries TO STDOUT"), .anyShard)
+        assertRoute("COPY users TO STDOUT (FORMAT binary)", .refused("FORMAT binary"))
+        assertRoute("COPY (SELECT id FROM users ORDER BY id) TO STDOUT", .refused("COPY of a SELECT with ORDER BY"))
+        assertRoute("COPY users FROM STDIN", .refused("COPY … FROM"))
+        assertRoute("COPY users TO '/tmp/users'", .refused("a file on the server"))
+        assertRoute("COPY nope TO STDOUT", .refused("table \"nope\" is not known"))
+    }
+
     /// A plan-cache hit re-plans a merge from the statement itself: the LIMIT of the new text counts.
     func testMergePlansDoNotComeFromTheCache() {
         XCTAssertEqual(mergePlan("SELECT id FROM users ORDER BY id LIMIT 5 OFFSET 1")?.sql, "SELECT id FROM users ORDER BY id LIMIT 6 OFFSET 0")

@@ -16,11 +16,18 @@ final class ShardFanOut {
     private var error: ErrorFields?
     private var completion: ((Bool) -> Void)?
 
-    init(session: ClientSession, links: [ShardLink], mode: FanOutMode, positionOffset: Int?) {
+    /// COPY TO STDOUT across shards: one CopyOutResponse and one CopyDone reach the client; with
+    /// `copyHeader` (CSV HEADER) the first CopyData of every shard but the first is its header.
+    private let copyHeader: Bool
+    private var copyStarted = false
+    private var copyDataSeen: Set<Int> = []
+
+    init(session: ClientSession, links: [ShardLink], mode: FanOutMode, positionOffset: Int?, copyHeader: Bool = false) {
         self.session = session
         self.links = links
         self.merge = FanOutMerge(mode: mode, shards: links.map(\.index))
         self.positionOffset = positionOffset
+        self.copyHeader = copyHeader
     }
 
     /// Sends `sql` (or the link's text in `perShard`) to every link; `completion(true)` when all
@@ -70,11 +77,32 @@ final class ShardFanOut {
             // The router refuses COPY FROM; a shard that asks for data anyway gets none.
             connection.send { $0.copyFail("COPY FROM STDIN is not supported by pgshard yet") }
         case BackendMessage.copyOutResponse, BackendMessage.copyData, BackendMessage.copyDone:
-            if merge.mode == .single { out.output.forward(message) }
+            if merge.mode == .single {
+                out.output.forward(message)
+            } else if merge.mode == .concatenate, !merge.failed {
+                copyMessage(message, shard: shard)
+            }
         default:
             break
         }
         return out.throttle(connection)
+    }
+
+    /// A COPY TO STDOUT message of one of several shards.
+    private func copyMessage(_ message: BackendMessage, shard: Int) {
+        switch message.type {
+        case BackendMessage.copyOutResponse:
+            guard !copyStarted else { return }
+            copyStarted = true
+            out.output.forward(message)
+        case BackendMessage.copyData:
+            let first = copyDataSeen.insert(shard).inserted
+            // The header line: the first shard to send one speaks for all.
+            if copyHeader, first, copyDataSeen.count > 1 { return }
+            out.output.forward(message)
+        default:
+            break  // CopyDone: one, before the summed tag (finish)
+        }
     }
 
     private func shardFinished(_ link: ShardLink, _ failure: BackendError?) {
@@ -94,6 +122,7 @@ final class ShardFanOut {
         if let error {
             out.output.errorResponse(error)
         } else if !merge.failed {
+            if copyStarted { out.output.copyDone() }
             let (tag, disagree) = merge.finalTag()
             if disagree {
                 out.output.noticeResponse(.error(

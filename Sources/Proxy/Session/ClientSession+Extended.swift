@@ -104,6 +104,9 @@ extension ClientSession {
             (shards, mode) = ([shard], .single)
         case .anyShard:
             (shards, mode) = ([batchShard()], .single)
+        case .scatter(_, .copyOut):
+            return failBatch(.error(.featureNotSupported, "COPY across shards is not supported in the extended query protocol",
+                                    hint: "send the COPY as a simple query (psql's \\copy, drivers' copy methods do)"))
         case .scatter(let scattered, .merge(let plan)):
             return bindMerge(bind, statement: statement, route: route, shards: scattered, plan: plan, parameters: parameters)
         case .scatter(let scattered, _):

@@ -121,6 +121,8 @@ extension ClientSession {
             runOnShards(shards, sql: statement.sql, mode: .concatenate, positionOffset: offset, completion: completion)
         case .scatter(let shards, .merge(let plan)):
             runMerge(shards, plan: plan, completion: completion)
+        case .scatter(let shards, .copyOut(let header)):
+            runOnShards(shards, sql: statement.sql, mode: .concatenate, positionOffset: offset, copyHeader: header, completion: completion)
         case .scatter(let shards, .write):
             runOnShards(shards, sql: statement.sql, mode: .concatenate, positionOffset: offset, atomic: true, completion: completion)
         case .allShards(.ddl):
@@ -190,7 +192,7 @@ extension ClientSession {
     /// writes on several shards in BEGIN/COMMIT on each, so an error on one undoes all.
     func runOnShards(
         _ shards: [Int], sql: String, perShard: [Int: String] = [:], mode: FanOutMode, positionOffset: Int?, atomic: Bool = false,
-        completion: @escaping (Bool) -> Void
+        copyHeader: Bool = false, completion: @escaping (Bool) -> Void
     ) {
         let targets = shards.map { links[$0] }
         let wrap = atomic && transaction == nil && targets.count > 1
@@ -200,7 +202,7 @@ extension ClientSession {
                 if wrap { finishImplicit(targets, commit: false) { _ in completion(false) } } else { completion(false) }
                 return
             }
-            let fanOut = ShardFanOut(session: self, links: targets, mode: mode, positionOffset: positionOffset)
+            let fanOut = ShardFanOut(session: self, links: targets, mode: mode, positionOffset: positionOffset, copyHeader: copyHeader)
             fanOut.run(sql, perShard: perShard) { [self] ok in
                 if !ok { transaction?.failed = true }
                 reportParameterChanges(targets)
