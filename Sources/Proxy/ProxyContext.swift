@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import SQLRouter
+import Synchronization
 
 /// What every session shares: the configuration in force, the router, the parameters the
 /// shards report, and the registry of live sessions (for cancel requests and limits).
@@ -104,13 +105,20 @@ final class ScratchStore: @unchecked Sendable {
 
 /// A context's successor, set once by a reload.
 final class SuccessorBox: @unchecked Sendable {
-    // Guarded by `lock`.
+    // Guarded by `lock`; `isSet` lets every message check without taking it.
     private let lock = NSLock()
     private var successor: ProxyContext?
+    private let isSet = Atomic<Bool>(false)
 
     var value: ProxyContext? {
-        get { lock.withLock { successor } }
-        set { lock.withLock { successor = newValue } }
+        get {
+            guard isSet.load(ordering: .acquiring) else { return nil }
+            return lock.withLock { successor }
+        }
+        set {
+            lock.withLock { successor = newValue }
+            isSet.store(newValue != nil, ordering: .releasing)
+        }
     }
 }
 
@@ -229,19 +237,26 @@ final class ShutdownHook: @unchecked Sendable {
 /// PAUSE and RESUME: while paused, a session between transactions holds its next message
 /// (and stops reading its socket) until RESUME; sessions inside a transaction go on.
 final class PauseGate: @unchecked Sendable {
-    // Guarded by `lock`.
+    // Guarded by `lock`; `flag` mirrors `paused` for the check every message makes.
     private let lock = NSLock()
     private var paused = false
+    private let flag = Atomic<Bool>(false)
     private var waiting: [(queue: DispatchQueue, resume: @Sendable () -> Void)] = []
 
-    var isPaused: Bool { lock.withLock { paused } }
+    var isPaused: Bool { flag.load(ordering: .acquiring) }
 
-    func pause() { lock.withLock { paused = true } }
+    func pause() {
+        lock.withLock {
+            paused = true
+            flag.store(true, ordering: .releasing)
+        }
+    }
 
     /// Lets every held session go on, each on its own queue.
     func resume() {
         let held = lock.withLock { () -> [(queue: DispatchQueue, resume: @Sendable () -> Void)] in
             paused = false
+            flag.store(false, ordering: .releasing)
             defer { waiting = [] }
             return waiting
         }

@@ -2,6 +2,7 @@ import Backend
 import CoreMetrics
 import Foundation
 import Prometheus
+import Synchronization
 import SQLRouter
 
 /// The proxy's Prometheus metrics, made through swift-metrics with a swift-prometheus factory of
@@ -126,12 +127,15 @@ final class ProxyMetrics: @unchecked Sendable {
     /// A statement was routed.
     func statement(_ kind: RouteKind) {
         statements[kind]?.increment()
-        lock.lock()
-        routed[kind, default: 0] += 1
-        lock.unlock()
+        routed[kind]?.count.add(1, ordering: .relaxed)
     }
 
-    private var routed: [RouteKind: Int] = [:]
+    /// Statements by route since start, for the cross-shard ratio (no lock on the statement path).
+    private let routed: [RouteKind: Tally] = Dictionary(uniqueKeysWithValues: RouteKind.allCases.map { ($0, Tally()) })
+
+    private final class Tally: Sendable {
+        let count = Atomic<Int>(0)
+    }
 
     /// A statement (or a message sent to one shard as a whole) ran this long.
     func duration(_ kind: RouteKind, nanoseconds: UInt64) {
@@ -195,9 +199,10 @@ final class ProxyMetrics: @unchecked Sendable {
             counters.errors.increment(by: Int64(now.3 - rendered[index].errors))
             rendered[index] = now
         }
-        let data = [RouteKind.single, .any, .multi, .all].reduce(0) { $0 + (routed[$1] ?? 0) }
-        let cross = (routed[.multi] ?? 0) + (routed[.all] ?? 0)
         lock.unlock()
+        func routedCount(_ kind: RouteKind) -> Int { routed[kind]?.count.load(ordering: .relaxed) ?? 0 }
+        let data = [RouteKind.single, .any, .multi, .all].reduce(0) { $0 + routedCount($1) }
+        let cross = routedCount(.multi) + routedCount(.all)
         crossShardRatio.set(data == 0 ? 0 : Double(cross) / Double(data))
         return registry.emitToString()
     }
