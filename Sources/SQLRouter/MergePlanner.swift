@@ -683,11 +683,12 @@ extension Optional where Wrapped == JSONValue {
 
 extension RoutingError {
     /// A cross-shard SELECT that needs a merge plan, routed from a plan where the statement's
-    /// tree is not at hand; also the refusal of such statements in the extended protocol.
+    /// tree is not at hand (a plan-cache hit, a prepared statement's Bind): the caller routes
+    /// the statement's text again. Reaching a client would be a bug.
     public static let mergeNeedsStatement = RoutingError(
-        sqlState: featureNotSupported,
-        message: "ORDER BY, LIMIT, DISTINCT, GROUP BY and aggregates across shards are supported only in the simple query protocol so far",
-        hint: "add a condition on the shard key so the statement runs on one shard, or send it as a simple query")
+        sqlState: "XX000",
+        message: "pgshard could not plan the merge of this statement across shards",
+        hint: "report this statement to the pgshard developers; adding a condition on the shard key avoids the merge")
 
     /// A cross-shard SELECT the merge cannot compute exactly.
     static func mergeNotSupported(_ what: String, hint: String? = nil) -> RoutingError {
