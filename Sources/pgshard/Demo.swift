@@ -52,7 +52,8 @@ struct Demo: ParsableCommand {
                     SELECT * FROM users WHERE id = 1000001;          -- one shard
                     SELECT * FROM users;                             -- every shard, rows concatenated
                     INSERT INTO users (id, name) VALUES (42, 'Ada');
-                    SELECT count(*) FROM users;                      -- refused: cross-shard aggregate
+                    SELECT count(*) FROM users;                      -- every shard, counts merged
+                    SELECT country, count(*) FROM users GROUP BY 1 ORDER BY 2 DESC LIMIT 3;
 
                 Ctrl-C stops the proxy and the shards; running the demo again reuses them.
                 """)

@@ -203,3 +203,32 @@ final class ExtendedProtocolTests: XCTestCase {
         XCTAssertEqual(try proxy.query("SELECT count(*) FROM users WHERE id = \(first)"), [["0"]])
     }
 }
+
+/// A CancelRequest reaches a statement of an extended-protocol batch that touched two shards
+/// (the statement described on one, run on another: pgshard holds the batch's Sync back until
+/// both answered, so no shard owes a ReadyForQuery yet). asyncpg's timeout does this.
+final class ExtendedCancelTests: XCTestCase {
+    func testCancelReachesABatchSpanningTwoShards() throws {
+        let cluster = try TestCluster.shared()
+        try DifferentialData.loadOnce(into: cluster)
+        let client = try RawClient(port: cluster.proxy.port)
+        let answers = client.authenticate(user: "app", password: TestCluster.password)
+        let key = try XCTUnwrap(answers.first { $0.type == "K" }?.body)
+        func int16(_ v: Int16) -> [UInt8] { [UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }
+        // A key on another shard than the first, where the Describe goes.
+        let id = (0..<100).map(DifferentialData.userID).first { HashPlacement.shard(of: $0, shardCount: 4) != 0 }!
+        let sql = "SELECT pg_sleep(20) FROM d_users WHERE id = \(id)"
+        var batch = RawClient.message("P", RawClient.cString("") + RawClient.cString(sql) + int16(0))
+        batch += RawClient.message("D", [UInt8(ascii: "S")] + RawClient.cString(""))
+        batch += RawClient.message("B", RawClient.cString("") + RawClient.cString("") + int16(0) + int16(0) + int16(0))
+        batch += RawClient.message("E", RawClient.cString("") + RawClient.int32(0))
+        batch += RawClient.message("S", [])
+        client.send(batch)
+        Thread.sleep(forTimeInterval: 0.5)
+        let cancel = try RawClient(port: cluster.proxy.port)
+        cancel.send(RawClient.int32(16) + RawClient.int32(80877102) + key)
+        let reply = client.readUntilReady()
+        let error = try XCTUnwrap(reply.first { $0.type == "E" }, "\(reply.map(\.type))")
+        XCTAssertEqual(RawClient.fields(error.body)["C"], "57014")
+    }
+}

@@ -233,7 +233,16 @@ final class ClientSession: @unchecked Sendable {
     /// A CancelRequest named this session: cancel whatever runs on its shards.
     func cancelRequested() {
         connection.queue.async { [self] in
-            let handles = links.compactMap { link in link.connection?.isBusy == true ? link.connection?.makeCancelHandle() : nil }
+            // A shard is running the client's work when it owes a ReadyForQuery, or when it
+            // has unanswered messages of an extended-protocol batch whose Sync pgshard holds
+            // back until every shard of the batch answered.
+            let handles = links.compactMap { link -> BackendCancelHandle? in
+                guard let backend = link.connection,
+                      backend.isBusy || ext.touched.contains(where: { $0 === link }) && ext.head < ext.owed.count
+                else { return nil }
+                return backend.makeCancelHandle()
+            }
+            logger.info("cancel request", metadata: ["shards": "\(handles.count)"])
             guard !handles.isEmpty else { return }
             DispatchQueue.global().async {
                 for handle in handles { handle.cancel() }
