@@ -105,16 +105,7 @@ public final class ProxyServer: @unchecked Sendable {
     /// to be cut off.
     @discardableResult
     public func drain(timeout: Double) -> Int {
-        reloadLock.withLock {
-            rowEstimates?.stop()
-            rowEstimates = nil
-        }
-        health?.stop()
-        health = nil
-        acceptQueue.sync {
-            listener?.stop()
-            listener = nil
-        }
+        stopAccepting()
         let deadline = DispatchTime.now() + timeout
         while true {
             var busy = 0
@@ -189,8 +180,8 @@ public final class ProxyServer: @unchecked Sendable {
         (rowEstimates ?? RowEstimates(context: context)).refresh()
     }
 
-    /// Stops accepting and closes every client connection.
-    public func stop() {
+    /// No new clients, no more HTTP answers or row estimates (the start of `drain` and `stop`).
+    private func stopAccepting() {
         reloadLock.withLock {
             rowEstimates?.stop()
             rowEstimates = nil
@@ -201,6 +192,11 @@ public final class ProxyServer: @unchecked Sendable {
             listener?.stop()
             listener = nil
         }
+    }
+
+    /// Stops accepting and closes every client connection.
+    public func stop() {
+        stopAccepting()
         for (loop, connections) in zip(loops, loopConnections) {
             loop.sync { connections.closeAll() }
         }
