@@ -102,7 +102,7 @@ struct MergePlanner {
                 throw .mergeNotSupported("an expression without aggregates next to aggregates, unless it is selected as a column of its own",
                                          hint: "select the expression as a column too, or add a condition on the shard key")
             }
-            let item = try self.item(for: leaf.node, span: span, name: nil, aggregated: true, hiddenName: hiddenName)
+            let item = try self.item(for: leaf.node, span: span, name: nil, hiddenName: hiddenName)
             hidden.append(Self.aliased(item, hiddenName))
             hiddenNodes.append((leaf.node, hidden.count - 1))
             return hidden.count - 1
@@ -143,7 +143,7 @@ struct MergePlanner {
             let span = targetSpans[index]
             let expressionSpan = target["name"] == nil ? span : try withoutAlias(span, tokens)
             let item = try resolved(self.item(for: target["val"], span: expressionSpan, name: target["name"]?.string,
-                                              aggregated: hasAggregates, hiddenName: hiddenName))
+                                              hiddenName: hiddenName))
             visible.append(item)
             if case .average(let sum, let count) = item {
                 edits.append((span, "\(sum), \(count)"))
@@ -199,7 +199,7 @@ struct MergePlanner {
                                        hint: "add the ORDER BY expressions to the select list")
                 }
                 let exprSpan = try expressionSpan(span, tokens)
-                let item = try resolved(self.item(for: expression, span: exprSpan, name: nil, aggregated: hasAggregates, hiddenName: hiddenName))
+                let item = try resolved(self.item(for: expression, span: exprSpan, name: nil, hiddenName: hiddenName))
                 order.append((nil, hidden.count, descending, nullsFirst, collation != nil))
                 hidden.append(Self.aliased(item, hiddenName))
             }
@@ -321,7 +321,7 @@ struct MergePlanner {
     /// Gives an unnamed hidden item its alias.
     private static func aliased(_ item: Item, _ hiddenName: () -> String) -> Item {
         switch item {
-        case .plain(let text): .plain(text.contains(" AS __pgshard_") ? text : "\(text) AS \(hiddenName())")
+        case .plain(let text): .plain("\(text) AS \(hiddenName())")
         case .aggregate(let kind, let text): .aggregate(kind, "\(text) AS \(hiddenName())")
         case .average, .countDistinct, .expression, .pendingExpression: item
         }
@@ -334,7 +334,7 @@ struct MergePlanner {
     ]
 
     /// What the shards return for one select-list (or hidden) expression.
-    private func item(for value: JSONValue?, span: Range<Int>, name: String?, aggregated: Bool,
+    private func item(for value: JSONValue?, span: Range<Int>, name: String?,
                       hiddenName: () -> String) throws(RoutingError) -> Item {
         guard let value else { throw .mergeNotSupported("this select list across shards") }
         let spanText = text.text(span)

@@ -91,10 +91,7 @@ struct RouteExplainer {
     /// What the merge of a cross-shard SELECT does.
     static func describe(_ plan: MergePlan) -> String {
         var steps: [String] = []
-        if let aggregation = plan.aggregation {
-            let keys = aggregation.columns.count - aggregation.partials.count
-            steps.append(keys == 0 && aggregation.partials.isEmpty ? "rows grouped" : "per-shard aggregates combined per group")
-        }
+        if plan.aggregation != nil { steps.append("per-shard aggregates combined per group") }
         if plan.distinct { steps.append("duplicate rows removed") }
         if !plan.order.isEmpty {
             steps.append(plan.aggregation == nil ? "k-way merge of the shards' sorted rows" : "groups sorted")
