@@ -32,6 +32,8 @@ final class ProxyContext: Sendable {
     let reload: ReloadHook
     /// The admin console's PAUSE: sessions between transactions wait before their next one.
     let pause: PauseGate
+    /// Distributed transaction ids, the commits running now, the recovery trigger.
+    let transactions: DistributedTransactions
     /// Counts reloads: 0 for the configuration pgshard started with.
     let generation: Int
     private let scratches: ScratchStore
@@ -83,6 +85,8 @@ final class ProxyContext: Sendable {
         self.shutdown = previous?.shutdown ?? ShutdownHook()
         self.reload = previous?.reload ?? ReloadHook()
         self.pause = previous?.pause ?? PauseGate()
+        // The node id is read once: transactions committing now keep their ids (needs a restart).
+        self.transactions = previous?.transactions ?? DistributedTransactions(nodeID: config.nodeID)
         self.generation = (previous?.generation ?? -1) + 1
     }
 }

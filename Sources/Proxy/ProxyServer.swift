@@ -23,6 +23,7 @@ public final class ProxyServer: @unchecked Sendable {
     private var listener: Listener?
     private var health: HealthServer?
     private var rowEstimates: RowEstimates?
+    private var recovery: InDoubtRecovery?
     /// The port of the HTTP health endpoint, when configured (after `start`).
     public private(set) var httpPort: Int?
     private var nextID = 0
@@ -63,6 +64,7 @@ public final class ProxyServer: @unchecked Sendable {
         self.listener = listener
         port = listener.port
         context.collations.probe()
+        startRecovery(context)
         if context.config.http != nil {
             // Row estimates are for /metrics: read them only when it is served.
             let estimates = RowEstimates(context: context)
@@ -162,6 +164,9 @@ public final class ProxyServer: @unchecked Sendable {
         for pool in old.pools.all {
             pool.queue.async { pool.retire() }
         }
+        if config.nodeID != old.config.nodeID { ignored.append("node_id") }
+        recovery?.stop()
+        startRecovery(new)
         if let estimates = rowEstimates {
             estimates.stop()
             let replacement = RowEstimates(context: new)
@@ -175,6 +180,23 @@ public final class ProxyServer: @unchecked Sendable {
         return .success(())
     }
 
+    /// Ends the prepared transactions a crash left behind: a pass now, then every
+    /// `transactions.recovery_interval` and soon after a commit whose outcome was lost.
+    private func startRecovery(_ context: ProxyContext) {
+        let recovery = InDoubtRecovery(context: context)
+        // The first pass before any client: it also creates the decision tables.
+        recovery.pass()
+        context.transactions.onRecoveryNeeded { [weak recovery] in recovery?.passSoon() }
+        recovery.start()
+        self.recovery = recovery
+    }
+
+    /// One recovery pass now (tests); returns the number of prepared transactions it ended.
+    @discardableResult
+    public func recoverTransactions() -> Int {
+        InDoubtRecovery(context: context).pass()
+    }
+
     /// Reads every shard's row estimates into the metrics now (tests; normally once a minute).
     public func refreshRowEstimates() {
         (rowEstimates ?? RowEstimates(context: context)).refresh()
@@ -185,6 +207,8 @@ public final class ProxyServer: @unchecked Sendable {
         reloadLock.withLock {
             rowEstimates?.stop()
             rowEstimates = nil
+            recovery?.stop()
+            recovery = nil
         }
         health?.stop()
         health = nil

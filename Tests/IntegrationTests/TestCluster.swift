@@ -84,6 +84,7 @@ final class TestCluster: @unchecked Sendable {
               member_notes: { key: member_id, type: bigint, function: directory, directory: members }
               d_users:   { key: id, type: bigint }
               d_orders:  { key: user_id, type: bigint }
+              tpc_items: { key: id, type: bigint }
             \(extra)
             """
     }

@@ -134,7 +134,7 @@ struct ConfigReader {
         guard let top = map(root ?? [String: Any](), "", allowed: [
             "listen", "auth", "auth_failure_delay", "users", "tls", "require_tls", "database", "shards", "tables",
             "limits", "backend", "log", "pool", "workers", "cross_shard", "directory", "shard_groups", "http", "shutdown_timeout",
-            "merge",
+            "merge", "transactions", "node_id",
         ]) else { return config }
         if let timeout = seconds(top["shutdown_timeout"], "shutdown_timeout", allowZero: true) { config.shutdownTimeout = timeout }
         if let http = map(top["http"], "http", allowed: ["host", "port"]) {
@@ -201,6 +201,10 @@ struct ConfigReader {
         if let merge = map(top["merge"], "merge", allowed: ["max_memory"]) {
             if let n = integer(merge["max_memory"], "merge.max_memory", range: (64 << 10)...(1 << 40)) { config.merge.maxMemory = n }
         }
+        if let transactions = map(top["transactions"], "transactions", allowed: ["recovery_interval"]) {
+            if let s = seconds(transactions["recovery_interval"], "transactions.recovery_interval") { config.transactions.recoveryInterval = s }
+        }
+        if let n = integer(top["node_id"], "node_id", range: 0...1023) { config.nodeID = n }
         if let backend = map(top["backend"], "backend", allowed: ["connect_timeout"]) {
             if let s = seconds(backend["connect_timeout"], "backend.connect_timeout") { config.backend.connectTimeout = s }
         }

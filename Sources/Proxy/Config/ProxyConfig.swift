@@ -27,6 +27,10 @@ public struct ProxyConfig: Sendable, Equatable {
     public var merge = MergeSettings()
     /// Backend connection settings.
     public var backend = BackendSettings()
+    /// Transactions across shards (two-phase commit recovery).
+    public var transactions = TransactionSettings()
+    /// This instance's number (0…1023): unique per pgshard instance sharing the same shards.
+    public var nodeID = 0
     /// Logging.
     public var log = LogSettings()
     /// How shard connections are shared between clients.
@@ -200,6 +204,12 @@ public struct ProxyConfig: Sendable, Equatable {
         /// The most memory one statement's GROUP BY / DISTINCT state may use (bytes); beyond
         /// it the statement fails with 53200.
         public var maxMemory = 64 << 20
+    }
+
+    /// Transactions that write on several shards.
+    public struct TransactionSettings: Sendable, Equatable {
+        /// Seconds between passes that end the prepared transactions a crash left behind.
+        public var recoveryInterval: Double = 10
     }
 
     /// Settings for connections to the shards.

@@ -19,7 +19,8 @@ final class ProxyMetrics: @unchecked Sendable {
     private let statements: [RouteKind: CoreMetrics.Counter]
     private let durations: [RouteKind: CoreMetrics.Timer]
     private let lock = NSLock()
-    private var errors: [String: CoreMetrics.Counter] = [:]
+    /// Counters with one label whose values appear as they happen (error classes, outcomes).
+    private var labeledCounters: [String: CoreMetrics.Counter] = [:]
     private let clients: Prometheus.Gauge
     private let planHits: Prometheus.Gauge
     private let planMisses: Prometheus.Gauge
@@ -144,11 +145,27 @@ final class ProxyMetrics: @unchecked Sendable {
 
     /// An error went to a client: counted by SQLSTATE class (its first two characters).
     func error(sqlState: String) {
-        let errorClass = String(sqlState.prefix(2))
+        count("pgshard_errors_total", "class", String(sqlState.prefix(2)))
+    }
+
+    /// A transaction that wrote on several shards ended its two-phase commit: `committed`,
+    /// `aborted` or `unknown` (the coordinator's answer was lost; recovery decides).
+    func twoPhaseCommit(outcome: String) {
+        count("pgshard_two_phase_commits_total", "outcome", outcome)
+    }
+
+    /// Recovery ended a prepared transaction a crash or a lost shard left behind.
+    func transactionRecovered(decision: String) {
+        count("pgshard_recovered_transactions_total", "decision", decision)
+    }
+
+    /// Increments the counter `name{label=value}`, made on first use.
+    private func count(_ name: String, _ label: String, _ value: String) {
+        let key = name + "\u{0}" + value
         lock.lock()
-        let counter = errors[errorClass] ?? {
-            let made = CoreMetrics.Counter(label: "pgshard_errors_total", dimensions: [("class", errorClass)], factory: factory)
-            errors[errorClass] = made
+        let counter = labeledCounters[key] ?? {
+            let made = CoreMetrics.Counter(label: name, dimensions: [(label, value)], factory: factory)
+            labeledCounters[key] = made
             return made
         }()
         lock.unlock()

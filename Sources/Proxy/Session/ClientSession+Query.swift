@@ -233,12 +233,14 @@ extension ClientSession {
         }
     }
 
-    /// Ends the implicit multi-shard transaction of one statement.
-    private func finishImplicit(_ targets: [ShardLink], commit: Bool, completion: @escaping (Bool) -> Void) {
+    /// Ends the implicit multi-shard transaction of one statement: atomically (see
+    /// ``commitAcrossShards(_:completion:)``) or rolled back.
+    func finishImplicit(_ targets: [ShardLink], commit: Bool, completion: @escaping (Bool) -> Void) {
         // Only shards that opened the implicit transaction: a ROLLBACK elsewhere would warn.
         let usable = targets.filter { $0.isUsable && $0.connection?.serverTransactionStatus != .idle }
-        runSilently(commit ? "COMMIT" : "ROLLBACK", on: usable) { [self] error in
-            if let error, commit {
+        guard commit else { return rollBack(usable) { completion(true) } }
+        commitAcrossShards(usable) { [self] error in
+            if let error {
                 fail(error)
                 completion(false)
                 return

@@ -129,9 +129,7 @@ extension ClientSession {
     }
 
     private func commit(_ participants: [ShardLink], current: TransactionState, completion: @escaping (Bool) -> Void) {
-        // Without two-phase commit (issue 6) shards commit one after the other; the first
-        // failure rolls back the shards not yet committed.
-        commitNext(participants, from: 0) { [self] error in
+        commitAcrossShards(participants) { [self] error in
             if let error {
                 transaction = nil
                 for link in links { link.inTransaction = false }
@@ -150,18 +148,6 @@ extension ClientSession {
             transaction = nil
             for link in links { link.inTransaction = false }
             complete("COMMIT", completion)
-        }
-    }
-
-    private func commitNext(_ participants: [ShardLink], from index: Int, completion: @escaping (ErrorFields?) -> Void) {
-        guard index < participants.count else { return completion(nil) }
-        runSilently("COMMIT", on: [participants[index]]) { [self] error in
-            if let error {
-                let rest = Array(participants[(index + 1)...])
-                runSilently("ROLLBACK", on: rest.filter(\.isUsable)) { _ in completion(error) }
-                return
-            }
-            commitNext(participants, from: index + 1, completion: completion)
         }
     }
 
