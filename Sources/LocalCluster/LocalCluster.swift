@@ -166,6 +166,14 @@ public final class LocalCluster: @unchecked Sendable {
         owned.removeAll()
     }
 
+    /// Stops one server (as `stop()` does); the next `start()` starts it again on its port.
+    public func stopServer(_ name: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let account, serverNames.contains(name) else { return }
+        launcher(account).stop(name)
+    }
+
     /// Creates database `name` on every server; a database that already exists is left alone.
     public func createDatabase(_ name: String) throws {
         lock.lock()

@@ -35,6 +35,9 @@ public enum ConfigCheck {
             if let encoding = connection.parameterStatus("server_encoding"), encoding != "UTF8" {
                 lines.append(Line(ok: false, text: "\(name): server_encoding is \(encoding); pgshard hashes text keys as UTF-8, use a UTF8 database"))
             }
+            if let rows = try? connection.query("SHOW max_prepared_transactions"), rows.first?.first == "0" {
+                lines.append(Line(ok: false, text: "\(name): max_prepared_transactions is 0, so transactions that write on several shards are refused (they commit in two phases); set it at least as high as max_connections and restart the shard"))
+            }
             lines += keyTypeProblems(config, shardLabel: name, connection: connection)
         }
         return lines

@@ -85,32 +85,49 @@ extension ClientSession {
         // Phase one: every writer but the coordinator prepares; readers commit meanwhile.
         var prepared = [Bool](repeating: false, count: others.count)
         var firstError: ErrorFields?
-        var remaining = others.count + readers.count
-        let phaseOneDone = { [self] in
-            if let error = firstError {
-                let toRollBack = zip(others, zip(gids, prepared)).filter { $0.1.1 }.map { ($0.0, $0.1.0) }
-                return abort(transaction, coordinator: coordinator, prepared: toRollBack) { completion(error) }
+        let links = others + readers
+        forEachStep(links.count, oneByOne: transactions.failpoint == .betweenPrepares, { [self] n, done in
+            guard n < others.count else {
+                return step("COMMIT", on: links[n]) { result in
+                    firstError = firstError ?? result.error
+                    done()
+                }
             }
-            decide(transaction, coordinator: coordinator, others: others, gids: gids, completion: completion)
-        }
-        for (n, link) in others.enumerated() {
-            step("PREPARE TRANSACTION '\(gids[n])'", on: link) { [self] result in
+            step("PREPARE TRANSACTION '\(gids[n])'", on: links[n]) { [self] result in
                 switch result {
                 case .done:
                     prepared[n] = true
                     transactions.reached(.betweenPrepares)
                 case .failed(let error), .lost(let error):
-                    firstError = firstError ?? preparationError(error, shard: link.name)
+                    firstError = firstError ?? preparationError(error, shard: links[n].name)
                 }
-                remaining -= 1
-                if remaining == 0 { phaseOneDone() }
+                done()
             }
+        }, then: { [self] in
+            if let error = firstError {
+                let toRollBack = zip(others, zip(gids, prepared)).filter { $0.1.1 }.map { ($0.0, $0.1.0) }
+                return abort(transaction, coordinator: coordinator, prepared: toRollBack) { completion(error) }
+            }
+            decide(transaction, coordinator: coordinator, others: others, gids: gids, completion: completion)
+        })
+    }
+
+    /// Runs `body` for steps `0..<count` — all at once, or one after another when a fault
+    /// test stops pgshard between two of them — then `then`.
+    private func forEachStep(_ count: Int, oneByOne: Bool, _ body: @escaping (Int, @escaping () -> Void) -> Void, then: @escaping () -> Void) {
+        guard count > 0 else { return then() }
+        if oneByOne {
+            func run(_ n: Int) {
+                guard n < count else { return then() }
+                body(n) { run(n + 1) }
+            }
+            return run(0)
         }
-        for link in readers {
-            step("COMMIT", on: link) { result in
-                if let error = result.error { firstError = firstError ?? error }
+        var remaining = count
+        for n in 0..<count {
+            body(n) {
                 remaining -= 1
-                if remaining == 0 { phaseOneDone() }
+                if remaining == 0 { then() }
             }
         }
     }
@@ -151,30 +168,29 @@ extension ClientSession {
     /// here; a participant that cannot be reached is finished by recovery.
     private func finishPrepared(_ transaction: GlobalTransaction, others: [ShardLink], gids: [String], completion: @escaping (ErrorFields?) -> Void) {
         let transactions = context.transactions
-        var remaining = others.count
         var unfinished: [String] = []
-        for (link, gid) in zip(others, gids) {
-            step("COMMIT PREPARED '\(gid)'", on: link) { [self] result in
+        forEachStep(others.count, oneByOne: transactions.failpoint == .betweenCommits, { [self] n, done in
+            step("COMMIT PREPARED '\(gids[n])'", on: others[n]) { [self] result in
                 if let error = result.error {
-                    unfinished.append(link.name)
+                    unfinished.append(others[n].name)
                     logger.warning("COMMIT PREPARED failed; recovery will finish it", metadata: [
-                        "transaction": "\(transaction.key)", "shard.name": "\(link.name)", "error": "\(error.message ?? "")",
+                        "transaction": "\(transaction.key)", "shard.name": "\(others[n].name)", "error": "\(error.message ?? "")",
                     ])
                 } else {
                     transactions.reached(.betweenCommits)
                 }
-                remaining -= 1
-                guard remaining == 0 else { return }
-                if !unfinished.isEmpty {
-                    connection.output.noticeResponse(.error(
-                        .warning, "the transaction is committed; shard(s) \(unfinished.joined(separator: ", ")) will apply it when pgshard's recovery reaches them",
-                        severity: "WARNING"))
-                }
-                transactions.finished(transaction, needsRecovery: !unfinished.isEmpty)
-                context.metrics.twoPhaseCommit(outcome: "committed")
-                completion(nil)
+                done()
             }
-        }
+        }, then: { [self] in
+            if !unfinished.isEmpty {
+                connection.output.noticeResponse(.error(
+                    .warning, "the transaction is committed; shard(s) \(unfinished.joined(separator: ", ")) will apply it when pgshard's recovery reaches them",
+                    severity: "WARNING"))
+            }
+            transactions.finished(transaction, needsRecovery: !unfinished.isEmpty)
+            context.metrics.twoPhaseCommit(outcome: "committed")
+            completion(nil)
+        })
     }
 
     /// Rolls back the coordinator's open transaction and the participants that prepared.
