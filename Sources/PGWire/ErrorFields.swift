@@ -54,6 +54,20 @@ public struct ErrorFields: Equatable, Sendable {
     /// The cursor position in the query text (`P`), 1-based, in characters.
     public var position: Int? { self[Code.position].flatMap { Int($0) } }
 
+    /// The same error with `detail` and `hint` added after any the error has (each on a line of its own).
+    public func adding(detail: String? = nil, hint: String? = nil) -> ErrorFields {
+        var copy = self
+        for (code, value) in [(Code.detail, detail), (Code.hint, hint)] {
+            guard let value else { continue }
+            if let index = copy.fields.firstIndex(where: { $0.code == code }) {
+                copy.fields[index].value += "\n" + value
+            } else {
+                copy.fields.append((code, value))
+            }
+        }
+        return copy
+    }
+
     public static func == (lhs: ErrorFields, rhs: ErrorFields) -> Bool {
         lhs.fields.elementsEqual(rhs.fields, by: { $0.code == $1.code && $0.value == $1.value })
     }

@@ -135,7 +135,7 @@ extension RoutingError {
     static func unknownTable(_ name: String) -> RoutingError {
         notSupported(
             "table \"\(name)\" is not known to pgshard",
-            hint: "add it under tables: in the pgshard configuration as a sharded (key:), reference (reference: true) or pinned (shard:) table")
+            hint: "add it under tables: in the pgshard configuration as a sharded (key:), reference (reference: true) or pinned (shard:) table, then reload pgshard (SIGHUP, or RELOAD on the admin console)")
     }
 
     /// A write to a system catalog.

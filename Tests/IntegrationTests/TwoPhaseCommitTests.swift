@@ -163,4 +163,74 @@ final class TwoPhaseCommitTests: XCTestCase {
         }
         XCTAssertEqual(try preparedCount(cluster), 0)
     }
+
+    /// DDL that cannot run in a transaction goes shard by shard; a failure says which shards have it.
+    func testConcurrentIndexGoesShardByShardAndReportsWhereItFailed() throws {
+        let cluster = try cluster()
+        let client = try cluster.proxyConnection()
+        try client.query("CREATE INDEX CONCURRENTLY IF NOT EXISTS tpc_items_id_v ON tpc_items (id, v)")
+        for shard in 0..<4 {
+            XCTAssertEqual(try cluster.shardConnection(shard).query("SELECT to_regclass('tpc_items_id_v') IS NOT NULL"), [["t"]])
+        }
+        // Shard 2 has an index of that name already: shards 0 and 1 get it, 2 fails, 3 is not reached.
+        try cluster.shardConnection(2).query("CREATE INDEX tpc_items_v_only ON tpc_items (v)")
+        defer {
+            _ = try? client.query("DROP INDEX CONCURRENTLY IF EXISTS tpc_items_v_only")
+            _ = try? client.query("DROP INDEX CONCURRENTLY IF EXISTS tpc_items_id_v")
+        }
+        do {
+            try client.query("CREATE INDEX CONCURRENTLY tpc_items_v_only ON tpc_items (v)")
+            XCTFail("CREATE INDEX CONCURRENTLY should have failed on shard 2")
+        } catch {
+            XCTAssertEqual(error.sqlState, "42P07")
+            XCTAssertTrue(error.diagnostics["D"]?.contains("It failed on shard s2; shard(s) s0, s1 have it; not run on s3") == true, "\(error)")
+        }
+        let present = try (0..<4).map { try cluster.shardConnection($0).query("SELECT to_regclass('tpc_items_v_only') IS NOT NULL")[0][0]! }
+        XCTAssertEqual(present, ["t", "t", "t", "f"])
+    }
+
+    /// Several statements in one Query are one transaction, as in PostgreSQL: an error in the
+    /// last undoes the first on another shard; without an error they commit in two phases.
+    func testAQueryWithSeveralStatementsIsOneTransaction() throws {
+        let cluster = try cluster()
+        let client = try cluster.proxyConnection()
+        let (a, b) = (key(on: 0), key(on: 1))
+        XCTAssertSQLError("22012") {
+            try client.query("INSERT INTO tpc_items (id) VALUES (\(a)); INSERT INTO tpc_items (id) VALUES (\(b)); SELECT 1 / 0 FROM tpc_items WHERE id = \(b)")
+        }
+        XCTAssertFalse(try ids(on: 0, cluster).contains(a))
+        XCTAssertFalse(try ids(on: 1, cluster).contains(b))
+        let before = try decisions(cluster)
+        try client.query("INSERT INTO tpc_items (id) VALUES (\(a)); INSERT INTO tpc_items (id) VALUES (\(b))")
+        XCTAssertTrue(try ids(on: 0, cluster).contains(a))
+        XCTAssertTrue(try ids(on: 1, cluster).contains(b))
+        XCTAssertEqual(try decisions(cluster), before + 1)
+        XCTAssertEqual(try client.query("SELECT 1"), [["1"]])
+    }
+
+    /// An extended-protocol batch (one Sync) outside a transaction block is one transaction:
+    /// its writes on two shards commit in two phases before ReadyForQuery.
+    func testAnExtendedBatchAcrossShardsCommitsAtomically() throws {
+        let cluster = try cluster()
+        let before = try decisions(cluster)
+        let (a, b) = (key(on: 2), key(on: 3))
+        let client = try RawClient(port: cluster.proxy.port)
+        client.login()
+        func int16(_ v: Int16) -> [UInt8] { [UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }
+        var batch: [UInt8] = []
+        for id in [a, b] {
+            batch += RawClient.message("P", RawClient.cString("") + RawClient.cString("INSERT INTO tpc_items (id, v) VALUES (\(id), NULL)") + int16(0))
+            batch += RawClient.message("B", RawClient.cString("") + RawClient.cString("") + int16(0) + int16(0) + int16(0))
+            batch += RawClient.message("E", RawClient.cString("") + RawClient.int32(0))
+        }
+        batch += RawClient.message("S", [])
+        client.send(batch)
+        let answers = client.readUntilReady()
+        XCTAssertEqual(answers.map(\.type), ["1", "2", "C", "1", "2", "C", "Z"])
+        XCTAssertEqual(answers.last?.body, [UInt8(ascii: "I")])
+        XCTAssertTrue(try ids(on: 2, cluster).contains(a))
+        XCTAssertTrue(try ids(on: 3, cluster).contains(b))
+        XCTAssertEqual(try decisions(cluster), before + 1)
+        XCTAssertEqual(try preparedCount(cluster), 0)
+    }
 }

@@ -1,5 +1,6 @@
 import Backend
 import PGWire
+import SQLRouter
 
 /// What one statement of the commit protocol did on one shard.
 enum CommitStep {
@@ -23,10 +24,14 @@ extension ClientSession {
     /// or on none: one shard that wrote commits alone; two or more that wrote commit in two
     /// phases (see ``DistributedTransactions``). Shards that only read simply commit. The
     /// completion gets the error the client should see; the links' transactions are over either way.
-    func commitAcrossShards(_ participants: [ShardLink], completion: @escaping (ErrorFields?) -> Void) {
+    ///
+    /// `twoPhase` false: one-phase commits in order (DDL on temporary objects, which PostgreSQL
+    /// cannot prepare and which vanish with the session anyway).
+    func commitAcrossShards(_ participants: [ShardLink], twoPhase: Bool = true, completion: @escaping (ErrorFields?) -> Void) {
         guard participants.count > 1 else {
             return runSilently("COMMIT", on: participants, completion: completion)
         }
+        guard twoPhase else { return commitInOrder(participants, completion: completion) }
         findWriters(participants) { [self] writers, error in
             if let error {
                 return rollBack(participants) { completion(error) }
@@ -232,6 +237,9 @@ extension ClientSession {
     /// A failed PREPARE TRANSACTION as the client sees it; "prepared transactions are
     /// disabled" says what to change.
     private func preparationError(_ error: ErrorFields, shard: String) -> ErrorFields {
+        if error.sqlState == .featureNotSupported, (error.message ?? "").contains("temporary objects") {
+            return error.adding(hint: "a transaction that wrote on several shards commits in two phases, which PostgreSQL does not allow once it used temporary tables; keep such a transaction on one shard")
+        }
         guard error.sqlState == .objectNotInPrerequisiteState, (error.message ?? "").contains("prepared transactions are disabled") else {
             return error
         }
@@ -267,5 +275,21 @@ extension ClientSession {
             }
             completion(error.map { .failed($0) } ?? .done(tag: tag))
         })
+    }
+}
+
+extension Route {
+    /// Whether a statement on this route may write; only what is certainly a read says no
+    /// (a SELECT that calls a writing function counts as a read).
+    func mayWrite(_ sql: String) -> Bool {
+        switch self {
+        case .scatter(_, .read), .scatter(_, .merge), .scatter(_, .copyOut), .anyShard, .session, .refuse, .explain:
+            return false
+        case .shard:
+            let start = sql.drop { $0.isWhitespace || $0 == "(" }.prefix(6).lowercased()
+            return !["select", "show", "values", "table"].contains { start.hasPrefix($0) }
+        case .scatter, .allShards, .insertSplit:
+            return true
+        }
     }
 }

@@ -203,6 +203,7 @@ extension ClientSession {
             return owe(.shard(portal.links[portal.cursor], .executePart(portal, maxRows: execute.maxRows, silent: false)))
         }
         portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index))
+        if portal.route.mayWrite(portal.statement.sql) { ext.mayHaveWritten = true }
         for (n, link) in portal.links.enumerated() {
             guard let backend = link.connection else { continue }
             touch(link)
@@ -257,10 +258,17 @@ extension ClientSession {
         ext.skipping = false
         ext.syncing = true
         ext.afterSync = next
+        // A batch outside a transaction block is one implicit transaction: when it wrote and
+        // spans shards, BEGIN turns each shard's implicit transaction (with what the batch
+        // did) into a block that stays open past Sync, to be committed atomically.
+        ext.commitOnSync = !ext.failed && transaction == nil && ext.mayHaveWritten && ext.touched.count > 1
         for link in ext.touched {
             guard let backend = link.connection, !backend.isBroken else { continue }
             if ext.failed, transaction == nil, !ext.failedLinks.contains(link.index) {
                 backend.send { $0.query("ROLLBACK") }
+                owe(.shard(link, .query))
+            } else if ext.commitOnSync {
+                backend.send { $0.query("BEGIN") }
                 owe(.shard(link, .query))
             }
             backend.send { $0.sync() }
@@ -636,6 +644,14 @@ extension ClientSession {
     private func finishBatchIfDone() {
         guard ext.syncing, ext.head == ext.owed.count else { return }
         for link in ext.touched { link.connection?.stopReceiving() }
+        if ext.commitOnSync {
+            ext.commitOnSync = false
+            let open = ext.touched.filter { $0.isUsable && $0.connection?.serverTransactionStatus == .inTransaction }
+            return commitAcrossShards(open) { [self] error in
+                if let error { fail(error) }
+                finishBatchIfDone()
+            }
+        }
         reportParameterChanges(ext.touched)
         if transaction == nil {
             // Outside a transaction block, Sync ends the implicit transaction and its portals.

@@ -36,8 +36,15 @@ extension ClientSession {
                     metrics.shardDuration(shard, nanoseconds: elapsed)
                     finishQuery()
                 }
+            } else if transaction == nil, statements.count > 1, !statements.contains(where: \.route.controlsTransaction) {
+                // Several statements in one Query are one implicit transaction in PostgreSQL:
+                // one transaction on every shard they use, committed together.
+                transaction = TransactionState(begin: "BEGIN")
+                runSequence(statements, from: 0) { [self] _ in
+                    endImplicitTransaction { self.finishQuery() }
+                }
             } else {
-                runSequence(statements, from: 0)
+                runSequence(statements, from: 0) { [self] _ in finishQuery() }
             }
         }
     }
@@ -76,13 +83,13 @@ extension ClientSession {
         return chosen ?? preferredShard()
     }
 
-    private func runSequence(_ statements: [RoutedStatement], from index: Int) {
+    /// Runs the statements in order until one fails; `completion(false)` after a failure.
+    private func runSequence(_ statements: [RoutedStatement], from index: Int, completion: @escaping (Bool) -> Void) {
         guard index < statements.count, !connection.isClosed else {
-            finishQuery()
-            return
+            return completion(index >= statements.count)
         }
         execute(statements[index]) { [self] ok in
-            if ok { runSequence(statements, from: index + 1) } else { finishQuery() }
+            if ok { runSequence(statements, from: index + 1, completion: completion) } else { completion(false) }
         }
     }
 
@@ -125,9 +132,11 @@ extension ClientSession {
             runOnShards(shards, sql: statement.sql, mode: .concatenate, positionOffset: offset, copyHeader: header, completion: completion)
         case .scatter(let shards, .write):
             runOnShards(shards, sql: statement.sql, mode: .concatenate, positionOffset: offset, atomic: true, completion: completion)
+        case .allShards(.ddl) where !Self.runsInTransactionBlock(statement.sql) && transaction == nil:
+            runShardByShard(all, statement: statement, completion: completion)
         case .allShards(.ddl):
-            let atomic = Self.runsInTransactionBlock(statement.sql)
-            runOnShards(all, sql: statement.sql, mode: .firstShard, positionOffset: offset, atomic: atomic, completion: completion)
+            runOnShards(all, sql: statement.sql, mode: .firstShard, positionOffset: offset, atomic: true,
+                        twoPhase: !Self.touchesTemporaryObjects(statement.sql), completion: completion)
         case .allShards(.referenceWrite):
             runOnShards(all, sql: statement.sql, mode: .firstShard, positionOffset: offset, atomic: true, completion: completion)
         case .explain(let inner, let explanation):
@@ -172,6 +181,52 @@ extension ClientSession {
         }
     }
 
+    /// DDL that cannot run inside a transaction (`CREATE INDEX CONCURRENTLY`, `VACUUM`, …): one
+    /// shard after another, stopping at the first failure, whose error says which shards have
+    /// the change and which do not.
+    private func runShardByShard(_ shards: [Int], statement: RoutedStatement, completion: @escaping (Bool) -> Void) {
+        let targets = shards.map { links[$0] }
+        var done: [String] = []
+        var lastTag = ""
+        func next(_ n: Int) {
+            guard n < targets.count else {
+                connection.output.commandComplete(lastTag)
+                return completion(true)
+            }
+            let link = targets[n]
+            prepare([link], begin: false) { [self] error in
+                if let error { return failed(error, at: n) }
+                step(statement.sql, on: link) { result in
+                    switch result {
+                    case .done(let tag):
+                        lastTag = tag
+                        done.append(link.name)
+                        next(n + 1)
+                    case .failed(let error), .lost(let error):
+                        failed(error, at: n)
+                    }
+                }
+            }
+        }
+        func failed(_ error: ErrorFields, at n: Int) {
+            let rest = targets[(n + 1)...].map(\.name)
+            var detail = "It failed on shard \(targets[n].name)"
+            detail += done.isEmpty ? "; no shard has it" : "; shard(s) \(done.joined(separator: ", ")) have it"
+            if !rest.isEmpty { detail += "; not run on \(rest.joined(separator: ", "))" }
+            fail(error.adding(detail: detail + ".",
+                              hint: "it cannot run in a transaction, so pgshard runs it shard by shard; fix the cause and run it again (with IF NOT EXISTS / IF EXISTS where the shards that have it would fail)"))
+            completion(false)
+        }
+        next(0)
+    }
+
+    /// DDL naming temporary objects (`CREATE TEMP TABLE`, `pg_temp.x`), which PostgreSQL
+    /// cannot commit in two phases.
+    static func touchesTemporaryObjects(_ sql: String) -> Bool {
+        let words = sql.lowercased().split { !($0.isLetter || $0.isNumber || $0 == "_") }
+        return words.contains { $0 == "temp" || $0 == "temporary" || $0 == "pg_temp" }
+    }
+
     /// Statements PostgreSQL refuses inside a transaction block are not wrapped in one.
     static func runsInTransactionBlock(_ sql: String) -> Bool {
         let lower = sql.lowercased()
@@ -192,7 +247,7 @@ extension ClientSession {
     /// writes on several shards in BEGIN/COMMIT on each, so an error on one undoes all.
     func runOnShards(
         _ shards: [Int], sql: String, perShard: [Int: String] = [:], mode: FanOutMode, positionOffset: Int?, atomic: Bool = false,
-        copyHeader: Bool = false, completion: @escaping (Bool) -> Void
+        twoPhase: Bool = true, copyHeader: Bool = false, completion: @escaping (Bool) -> Void
     ) {
         let targets = shards.map { links[$0] }
         let wrap = atomic && transaction == nil && targets.count > 1
@@ -210,7 +265,7 @@ extension ClientSession {
                     completion(ok)
                     return
                 }
-                finishImplicit(targets, commit: ok) { committed in completion(ok && committed) }
+                finishImplicit(targets, commit: ok, twoPhase: twoPhase) { committed in completion(ok && committed) }
             }
         }
     }
@@ -235,11 +290,11 @@ extension ClientSession {
 
     /// Ends the implicit multi-shard transaction of one statement: atomically (see
     /// ``commitAcrossShards(_:completion:)``) or rolled back.
-    func finishImplicit(_ targets: [ShardLink], commit: Bool, completion: @escaping (Bool) -> Void) {
+    func finishImplicit(_ targets: [ShardLink], commit: Bool, twoPhase: Bool = true, completion: @escaping (Bool) -> Void) {
         // Only shards that opened the implicit transaction: a ROLLBACK elsewhere would warn.
         let usable = targets.filter { $0.isUsable && $0.connection?.serverTransactionStatus != .idle }
         guard commit else { return rollBack(usable) { completion(true) } }
-        commitAcrossShards(usable) { [self] error in
+        commitAcrossShards(usable, twoPhase: twoPhase) { [self] error in
             if let error {
                 fail(error)
                 completion(false)
@@ -281,6 +336,18 @@ extension ClientSession {
 }
 
 extension Route {
+    /// BEGIN, COMMIT, ROLLBACK, savepoints, DISCARD ALL: statements that start or end
+    /// transactions themselves.
+    var controlsTransaction: Bool {
+        switch self {
+        case .session(.begin), .session(.commit), .session(.rollback), .session(.savepoint), .session(.release),
+             .session(.rollbackTo), .session(.discardAll):
+            true
+        default:
+            false
+        }
+    }
+
     /// In a failed transaction PostgreSQL accepts only the statements that end it.
     var isAllowedInFailedTransaction: Bool {
         switch self {

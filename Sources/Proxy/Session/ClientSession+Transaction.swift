@@ -27,7 +27,9 @@ extension ClientSession {
                 endTransaction(participants, sql: "ROLLBACK") { [self] in complete("ROLLBACK", completion) }
                 return
             }
-            commit(participants, current: current, completion: completion)
+            commit(participants, current: current) { [self] ok in
+                ok ? complete("COMMIT", completion) : completion(false)
+            }
 
         case .rollback:
             guard transaction != nil else {
@@ -128,6 +130,8 @@ extension ClientSession {
         }
     }
 
+    /// Commits atomically and makes the transaction's settings the session's; `completion(false)`
+    /// after an error (sent to the client).
     private func commit(_ participants: [ShardLink], current: TransactionState, completion: @escaping (Bool) -> Void) {
         commitAcrossShards(participants) { [self] error in
             if let error {
@@ -147,8 +151,18 @@ extension ClientSession {
             }
             transaction = nil
             for link in links { link.inTransaction = false }
-            complete("COMMIT", completion)
+            completion(true)
         }
+    }
+
+    /// Ends the implicit transaction of a Query with several statements: committed across its
+    /// shards unless a statement failed (the error was sent), rolled back otherwise.
+    func endImplicitTransaction(completion: @escaping () -> Void) {
+        let participants = links.filter(\.inTransaction)
+        guard let current = transaction, !current.failed else {
+            return endTransaction(participants, sql: "ROLLBACK", completion: completion)
+        }
+        commit(participants, current: current) { _ in completion() }
     }
 
     /// ROLLBACK on every participant; the transaction is over whatever they answer.

@@ -135,6 +135,10 @@ final class ExtendedState {
     var skipping = false
     /// An error happened in this batch.
     var failed = false
+    /// A statement of the batch may have written (see ``Route/mayWrite(_:)``).
+    var mayHaveWritten = false
+    /// The batch ends with a commit across its shards before ReadyForQuery.
+    var commitOnSync = false
     /// Links paused because their answers are not the client's next ones.
     var held: [BackendConnection] = []
     /// Whether a Sync is being answered (waiting for every shard's ReadyForQuery).
@@ -154,6 +158,8 @@ final class ExtendedState {
         touched.removeAll(keepingCapacity: true)
         skipping = false
         failed = false
+        mayHaveWritten = false
+        commitOnSync = false
         held.removeAll()
         syncing = false
         failedLinks.removeAll()
