@@ -134,8 +134,9 @@ struct ConfigReader {
         guard let top = map(root ?? [String: Any](), "", allowed: [
             "listen", "auth", "auth_failure_delay", "users", "tls", "require_tls", "database", "shards", "tables",
             "limits", "backend", "log", "pool", "workers", "cross_shard", "directory", "shard_groups", "http", "shutdown_timeout",
-            "merge",
+            "merge", "node_id",
         ]) else { return config }
+        if let node = readNodeID(top["node_id"]) { config.nodeID = node }
         if let timeout = seconds(top["shutdown_timeout"], "shutdown_timeout", allowZero: true) { config.shutdownTimeout = timeout }
         if let http = map(top["http"], "http", allowed: ["host", "port"]) {
             var endpoint = ProxyConfig.Listen()
@@ -218,6 +219,20 @@ struct ConfigReader {
             }
         }
         return config
+    }
+
+    /// `node_id`: 0…1023, the 10 bits of every global id that tell pgshard instances apart.
+    mutating func readNodeID(_ value: Any?) -> Int? {
+        guard let value else { return nil }
+        guard let node = value as? Int else {
+            problem("node_id", "expected a whole number from 0 to \(GlobalID.maxNodeID)")
+            return nil
+        }
+        guard (0...GlobalID.maxNodeID).contains(node) else {
+            problem("node_id", "must be between 0 and \(GlobalID.maxNodeID) (global ids keep 10 bits for it), got \(node)")
+            return nil
+        }
+        return node
     }
 
     mutating func readTLS(_ value: Any?) -> TLSSettings? {

@@ -41,6 +41,9 @@ public struct ProxyConfig: Sendable, Equatable {
     public var http: Listen?
     /// The directory database, for tables with `function: directory`.
     public var directory: DirectorySettings?
+    /// This instance's node id in the global ids it generates (`node_id`, 0…1023): instances
+    /// generating ids for the same tables need different ones.
+    public var nodeID = 0
     /// Whether statements may need several shards (`cross_shard`); a user may override it.
     public var crossShard: RoutingContext.CrossShard = .allow
 
@@ -143,6 +146,8 @@ public struct ProxyConfig: Sendable, Equatable {
         public var columns: [String]
         public var types: [ShardKeyType]
         public var function: FunctionSpec
+        /// How pgshard makes the key of a row inserted without one (`key_generator:`); nil: never.
+        public var keyGenerator: KeyGenerator? = nil
     }
 
     /// A sharding function and its parameters, shards by name.
