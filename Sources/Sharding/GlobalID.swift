@@ -31,6 +31,7 @@ public struct GlobalID: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// Ids one node can make in one millisecond (4096); more move on to the next millisecond.
     public static let idsPerMillisecond = 1 << sequenceBits
 
+    /// The id PostgreSQL stores as `value` (to decode its parts).
     public init(value: Int64) {
         self.value = value
     }
