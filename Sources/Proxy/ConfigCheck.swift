@@ -21,6 +21,10 @@ public enum ConfigCheck {
                 lines.append(Line(ok: true, text: "\(name): certificate and key loaded, TLS 1.2 or newer\(config.requireTLS ? ", required" : "")"))
             }
         }
+        let generated = config.tables.filter { if case .sharded(let spec) = $0.value { spec.keyGenerator != nil } else { false } }
+        if !generated.isEmpty {
+            lines.append(Line(ok: true, text: "global ids: node_id \(config.nodeID) for \(generated.keys.sorted().joined(separator: ", ")) (every pgshard instance in front of these shards needs its own node_id)"))
+        }
         for shard in config.shards {
             let name = "shard \(shard.name) (\(ProxyConfig.redacted(shard.primary)))"
             let connection: BlockingConnection
@@ -57,6 +61,9 @@ public enum ConfigCheck {
             guard let actual = ShardKeyType(sqlName: declared), actual.hashFamily == type.hashFamily else {
                 lines.append(Line(ok: false, text: "\(shardLabel): tables.\(table): key column \(key) is \(declared) on the shard but the configuration says \(type.rawValue)"))
                 continue
+            }
+            if spec.keyGenerator != nil, declared != "bigint" {
+                lines.append(Line(ok: false, text: "\(shardLabel): tables.\(table): key column \(key) is \(declared) on the shard; global ids need bigint"))
             }
             }
         }

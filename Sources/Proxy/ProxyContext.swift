@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import Sharding
 import SQLRouter
 import Synchronization
 
@@ -70,7 +71,9 @@ final class ProxyContext: Sendable {
         self.collations = ShardCollations(conninfos: config.shards.map(\.primary), timeout: Int(config.backend.connectTimeout.rounded(.up)))
         self.router = Router(
             schema: config.shardingSchema,
-            limits: RouterLimits(maxStatementBytes: config.limits.maxStatementSize)
+            limits: RouterLimits(maxStatementBytes: config.limits.maxStatementSize),
+            // Every generator of the process shares one sequence: a reload keeps ids increasing.
+            idGenerator: GlobalIDGenerator(nodeID: config.nodeID)
         )
         self.serverParameters = serverParameters
         self.logger = logger

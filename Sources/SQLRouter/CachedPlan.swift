@@ -16,6 +16,9 @@ enum CachedPlan: Sendable {
     case fixed(Route)
     /// `SET …`: replayed as the statement's own text.
     case set(isLocal: Bool)
+    /// An INSERT that leaves a generated key to pgshard: how to write new keys into its text.
+    /// The route comes from the rewritten text, so no key is ever replayed.
+    case generatedKey(GeneratedKeyInsert)
 }
 
 /// A literal the plan reads, found again in a new statement of the same shape.

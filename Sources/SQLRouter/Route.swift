@@ -15,8 +15,10 @@ public enum Route: Sendable, Equatable {
     /// `EXPLAIN` of a statement that runs as `route` says: the shards' plans, preceded by
     /// pgshard's own lines.
     indirect case explain(Route, Explanation)
-    /// A multi-row `INSERT … VALUES` whose rows belong to several shards: each shard gets the
-    /// statement with its own rows (in shard order); command tags are summed.
+    /// An `INSERT` sent as texts of pgshard's making, one per shard (in shard order), command
+    /// tags summed: a multi-row `INSERT … VALUES` whose rows belong to several shards, each shard
+    /// getting its own rows; or an INSERT whose generated keys pgshard wrote in (one part when
+    /// its rows are on one shard).
     case insertSplit([ShardStatement])
     /// A statement the proxy handles itself (transaction control, session settings).
     case session(SessionCommand)
@@ -78,6 +80,9 @@ public enum SessionCommand: Sendable, Equatable {
     /// `SET [LOCAL] pgshard.shard|pgshard.key = …` (`hint` set) or `RESET` of one (`hint` nil):
     /// the session's routing hint, which pgshard keeps itself (see ``RoutingContext``).
     case routingHint(name: String, hint: RoutingHint?, isLocal: Bool)
+    /// `SELECT pgshard.next_id('table') [AS column]`: pgshard answers one row with a new global
+    /// id (bigint) in a column of this name.
+    case nextID(column: String)
     /// A statement that has nothing to do because pgshard never lets its object exist
     /// (`CLOSE ALL`: no SQL cursors; `UNLISTEN`: no LISTEN): answered with this command tag.
     case acknowledge(String)
@@ -98,6 +103,9 @@ public struct RoutedStatement: Sendable, Equatable {
     /// A `$n` parameter stood where a shard key constant could: routed without parameter
     /// values, the route is the one for unknown keys; route again with the bound values.
     public var dependsOnParameters = false
+    /// An extended-protocol INSERT that leaves generated keys to pgshard: the shards prepare
+    /// ``GeneratedKeyParameters/sql`` and every Bind appends new keys (``Router/generatedKeys(_:context:)``).
+    public var generatedKeys: GeneratedKeyParameters?
 
     /// A routed statement; see the properties.
     public init(sql: String, characterOffset: Int, route: Route) {

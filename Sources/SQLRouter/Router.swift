@@ -1,3 +1,5 @@
+import Sharding
+
 /// Decides where each statement of a simple-protocol Query message runs.
 ///
 /// The router is pure: it parses the text with PostgreSQL's own parser (libpg_query), decodes
@@ -30,15 +32,22 @@ public final class Router: Sendable {
     public let schema: ShardingSchema
     /// The bounds on statement size and nesting, as applied (``RouterLimits/clamped``).
     public let limits: RouterLimits
-    private let pool: ParserPool
+    let pool: ParserPool
     /// Plans by statement shape: a hit routes without parsing.
-    private let cache: LRUCache<CachedEntry>
+    let cache: LRUCache<CachedEntry>
+    /// Makes the keys of tables with `key_generator: global_id` and `pgshard.next_id`.
+    let idGenerator: GlobalIDGenerator
+    /// Some table has a generated key: INSERTs are checked for keys left to pgshard.
+    private let generatesKeys: Bool
 
     /// A router for `schema`. The limits are clamped (``RouterLimits/clamped``). Parser threads
     /// are shared by all routers whose limits need the same stack size, and started by the
     /// first of them.
-    public init(schema: ShardingSchema, limits: RouterLimits = .init(), planCacheSize: Int = 10_000) {
+    public init(schema: ShardingSchema, limits: RouterLimits = .init(), planCacheSize: Int = 10_000,
+                idGenerator: GlobalIDGenerator = GlobalIDGenerator(nodeID: 0)) {
         self.schema = schema
+        self.idGenerator = idGenerator
+        self.generatesKeys = schema.tables.values.contains { if case .sharded(let key) = $0 { key.keyGenerator != nil } else { false } }
         self.limits = limits.clamped
         self.cache = LRUCache(capacity: planCacheSize)
         self.pool = ParserPool.shared(stackSize: ParserPool.stackSize(for: self.limits))
@@ -47,9 +56,17 @@ public final class Router: Sendable {
     /// Routes every statement of one Query message, or the statement of an extended-protocol
     /// Parse (`parameters` nil: `$n` values unknown) or Bind (`parameters` bound).
     public func route(_ sql: String, parameters: BoundParameters? = nil, context: RoutingContext = .init()) -> RoutingOutcome {
+        route(sql, parameters: parameters, context: context, generatingKeys: true)
+    }
+
+    /// `generatingKeys`: INSERTs that leave a generated key to pgshard get new keys written in.
+    func route(_ sql: String, parameters: BoundParameters?, context: RoutingContext, generatingKeys: Bool) -> RoutingOutcome {
         let bytes = sql.utf8.count
         guard bytes <= limits.maxStatementBytes else {
             return .failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes))
+        }
+        if generatingKeys, generatesKeys, parameters == nil, !sql.utf8.contains(0), let found = generatedInserts(sql) {
+            return routeGenerated(sql, found, context: context)
         }
         // The lexer refuses control characters, NUL included: the check below is for other texts.
         if cache.capacity > 0, parameters == nil, bytes <= StatementLexer.maxBytes, let normalized = StatementLexer.normalize(sql) {
@@ -80,6 +97,8 @@ public final class Router: Sendable {
         let offset = text.characterCount(from: 0, to: normalized.statement.lowerBound)
         var routed: RoutedStatement
         switch plan {
+        case .generatedKey:
+            return nil  // keys are written in before routing (generatedInserts)
         case .fixed(let route):
             routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: route)
         case .set(let isLocal):
@@ -131,12 +150,21 @@ public final class Router: Sendable {
     /// Routes the statement of an extended-protocol Parse (parameter values unknown). When its
     /// route depends on the parameters, also returns what ``route(_:parameters:)`` needs to
     /// route it at each Bind without parsing it again.
-    public func prepare(_ sql: String, context: RoutingContext = .init()) -> (outcome: RoutingOutcome, parameterized: ParameterizedRoute?) {
+    /// `parameterCount`: the parameter types the Parse declares (generated keys are appended
+    /// after the client's parameters, see ``GeneratedKeyParameters``).
+    public func prepare(_ sql: String, context: RoutingContext = .init(), parameterCount: Int = 0) -> (outcome: RoutingOutcome, parameterized: ParameterizedRoute?) {
+        prepare(sql, context: context, parameterCount: parameterCount, generatingKeys: true)
+    }
+
+    func prepare(_ sql: String, context: RoutingContext, parameterCount: Int = 0, generatingKeys: Bool) -> (outcome: RoutingOutcome, parameterized: ParameterizedRoute?) {
         let bytes = sql.utf8.count
         guard bytes <= limits.maxStatementBytes else {
             return (.failure(.statementTooLarge(bytes: bytes, limit: limits.maxStatementBytes)), nil)
         }
         guard !sql.utf8.contains(0) else { return (.failure(.nulCharacter), nil) }
+        if generatingKeys, generatesKeys, let found = generatedInserts(sql), found.count == 1, found[0].index == 0 {
+            return prepareGenerated(sql, found[0], parameterCount: parameterCount, context: context)
+        }
         if cache.capacity > 0, bytes <= StatementLexer.maxBytes, let normalized = StatementLexer.normalize(sql) {
             if let entry = cache.value(for: normalized.key) {
                 let plan = entry.plan
@@ -192,10 +220,17 @@ public final class Router: Sendable {
     /// Routes a message like ``route(_:parameters:context:)`` and explains every statement's
     /// route (``RoutedStatement/explanation``): for `pgshard route`.
     public func explain(_ sql: String, context: RoutingContext = .init()) -> RoutingOutcome {
+        // Generated keys are written in first, as when the statement runs (with other keys).
+        var refusals: [Int: RoutingError] = [:]
+        var sql = sql
+        if generatesKeys, let found = generatedInserts(sql) { (sql, refusals, _) = writeKeys(sql, found, context: context) }
         var routing = MessageRouting(schema: schema, limits: limits, context: context)
         routing.explain = true
-        let explaining = routing
-        return pool.run { explaining.route(sql, parameters: nil) }
+        let explaining = routing, message = sql
+        let outcome = pool.run { explaining.route(message, parameters: nil) }
+        guard !refusals.isEmpty, case .statements(var statements) = outcome else { return outcome }
+        for (index, error) in refusals where index < statements.count { statements[index].route = .refuse(error) }
+        return .statements(statements)
     }
 
     /// The deepest parse tree analysed on the caller's thread.

@@ -25,12 +25,16 @@ public struct ShardedTable: Sendable, Hashable {
     public var keyTypes: [ShardKeyType]
     /// The function that maps key values to shards.
     public var function: ShardingFunction
+    /// pgshard makes the key of rows inserted without one (one bigint column).
+    public var keyGenerator: KeyGenerator?
 
-    public init(keyColumns: [String], keyTypes: [ShardKeyType], function: ShardingFunction) {
+    public init(keyColumns: [String], keyTypes: [ShardKeyType], function: ShardingFunction, keyGenerator: KeyGenerator? = nil) {
         precondition(!keyColumns.isEmpty && keyColumns.count == keyTypes.count, "a shard key names its columns and their types")
+        precondition(keyGenerator == nil || (keyColumns.count == 1 && keyTypes[0] == .bigint), "a generated key is one bigint column")
         self.keyColumns = keyColumns
         self.keyTypes = keyTypes
         self.function = function
+        self.keyGenerator = keyGenerator
     }
 
     /// The shard holding the rows of `table` whose one-column key is `text` (written as SQL
@@ -53,6 +57,12 @@ public struct ShardedTable: Sendable, Hashable {
         function == other.function && keyTypes.count == other.keyTypes.count
             && zip(keyTypes, other.keyTypes).allSatisfy { $0.hashesAlike($1) }
     }
+}
+
+/// How pgshard makes the key of a row inserted without one (`key_generator:` in the configuration).
+public enum KeyGenerator: String, Sendable, Hashable {
+    /// A ``GlobalID``: time-ordered, unique across shards and pgshard instances.
+    case globalID = "global_id"
 }
 
 /// The tables pgshard knows and where their rows live.

@@ -74,6 +74,9 @@ struct StatementAnalysis {
         guard let node = statement.node else {
             return .refuse(.unsupportedStatement("this statement", hint: "report it to the pgshard developers"))
         }
+        if NextIDCall.mayAppear(in: sql), NextIDCall.isCalled(in: statement) {
+            return NextIDCall.route(statement, schema: schema)
+        }
         switch node.type {
         case "SelectStmt" where UtilityRouting.setConfigCall(node.fields) != nil:
             // `SELECT set_config(name, value, is_local)`: a session setting like SET, replayed

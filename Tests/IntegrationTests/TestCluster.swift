@@ -85,6 +85,7 @@ final class TestCluster: @unchecked Sendable {
               d_users:   { key: id, type: bigint }
               d_orders:  { key: user_id, type: bigint }
               tpc_items: { key: id, type: bigint }
+              gen_items: { key: id, type: bigint, key_generator: global_id }
             \(extra)
             """
     }
@@ -108,7 +109,8 @@ final class TestCluster: @unchecked Sendable {
             CREATE TABLE d_users (id bigint PRIMARY KEY, name text NOT NULL, city text, score int, rating float8,
                                   balance numeric(12,2), active bool, born date, created timestamptz);
             CREATE TABLE d_orders (id bigint NOT NULL, user_id bigint NOT NULL, amount numeric(10,2), qty int, status text,
-                                   placed date, PRIMARY KEY (user_id, id))
+                                   placed date, PRIMARY KEY (user_id, id));
+            CREATE TABLE gen_items (id bigint PRIMARY KEY, name text)
             """
         try proxyConnection(port: port).query(ddl)
         try BlockingConnection(conninfo: reference.conninfo(database: database)).query(ddl)

@@ -54,6 +54,55 @@ final class ProxyConfigTests: XCTestCase {
         }
     }
 
+    func testNodeIDAndGeneratedKeys() throws {
+        let yaml = """
+            auth: trust
+            node_id: 17
+            shards: [{ name: s0, primary: "host=a" }, { name: s1, primary: "host=b" }]
+            tables:
+              users: { key: id, type: bigint, key_generator: global_id }
+              events: { key: id, function: range, ranges: [{ to: 100, shard: s0 }, { from: 100, shard: s1 }], key_generator: global_id }
+              orders: { key: user_id }
+            """
+        let config = try ProxyConfig.parse(yaml: yaml)
+        XCTAssertEqual(config.nodeID, 17)
+        XCTAssertEqual(config.tables["users"], .sharded(.init(columns: ["id"], types: [.bigint], function: .hash, keyGenerator: .globalID)))
+        guard case .sharded(let users)? = config.shardingSchema.tables["users"], case .sharded(let orders)? = config.shardingSchema.tables["orders"] else {
+            return XCTFail("not sharded")
+        }
+        XCTAssertEqual(users.keyGenerator, .globalID)
+        XCTAssertNil(orders.keyGenerator)
+        XCTAssertEqual(try ProxyConfig.parse(yaml: "auth: trust\nshards: [{ name: s0, primary: a }]").nodeID, 0)
+        XCTAssertEqual(try ProxyConfig.parse(yaml: "auth: trust\nshards: [{ name: s0, primary: a }]", environment: ["PGSHARD_NODE_ID": "1023"]).nodeID, 1023)
+
+        let bad = """
+            auth: trust
+            node_id: 1024
+            shards: [{ name: s0, primary: "host=a" }]
+            tables:
+              a: { key: id, type: integer, key_generator: global_id }
+              b: { key: [x, y], key_generator: global_id }
+              c: { key: id, key_generator: snowflake }
+              d: { key: id, function: directory, key_generator: global_id }
+            directory: { conninfo: "host=d" }
+            """
+        XCTAssertThrowsError(try ProxyConfig.parse(yaml: bad)) { error in
+            XCTAssertEqual((error as! ConfigError).problems.map(\.description).sorted(), [
+                "node_id: must be between 0 and 1023 (global ids keep 10 bits for it), got 1024",
+                "tables.a.key_generator: global_id makes 64-bit ids: the key type must be bigint, not integer",
+                "tables.b.key_generator: a generated key is one column; this key has 2",
+                "tables.c.key_generator: unknown key generator \"snowflake\"; use global_id",
+                "tables.d.key_generator: global_id needs a function that places a new key by itself (hash, range, list, consistent or modulo-md5), not directory",
+            ])
+        }
+        XCTAssertThrowsError(try ProxyConfig.parse(yaml: "auth: trust\nshards: [{ name: s0, primary: a }]", environment: ["PGSHARD_NODE_ID": "-1"])) { error in
+            XCTAssertEqual((error as! ConfigError).problems.map(\.description), ["node_id: must be between 0 and 1023 (global ids keep 10 bits for it), got -1"])
+        }
+        XCTAssertThrowsError(try ProxyConfig.parse(yaml: "auth: trust\nnode_id: two\nshards: [{ name: s0, primary: a }]")) { error in
+            XCTAssertEqual((error as! ConfigError).problems.map(\.description), ["node_id: expected a whole number from 0 to 1023"])
+        }
+    }
+
     func testPasswordsAreRedacted() {
         XCTAssertEqual(ProxyConfig.redacted("host=a password=secret dbname=x"), "host=a password=*** dbname=x")
         XCTAssertEqual(ProxyConfig.redacted("host=a password='se cret' dbname=x"), "host=a password=*** dbname=x")

@@ -11,6 +11,7 @@ extension ProxyConfig {
         "tls.cert", "tls.key", "cross_shard", "workers", "pool.mode", "pool.size", "pool.query_wait_timeout", "pool.lifetime",
         "pool.idle_timeout", "limits.max_message_size", "limits.max_statement_size", "limits.max_client_connections",
         "backend.connect_timeout", "log.level", "log.format", "directory.conninfo", "directory.cache_size", "shutdown_timeout",
+        "node_id",
     ]
 
     /// Parses `yaml` after expanding `${NAME}` references and applying `PGSHARD_…` overrides

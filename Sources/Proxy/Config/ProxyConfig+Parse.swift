@@ -136,6 +136,7 @@ struct ConfigReader {
             "limits", "backend", "log", "pool", "workers", "cross_shard", "directory", "shard_groups", "http", "shutdown_timeout",
             "merge", "transactions", "node_id",
         ]) else { return config }
+        if let node = readNodeID(top["node_id"]) { config.nodeID = node }
         if let timeout = seconds(top["shutdown_timeout"], "shutdown_timeout", allowZero: true) { config.shutdownTimeout = timeout }
         if let http = map(top["http"], "http", allowed: ["host", "port"]) {
             var endpoint = ProxyConfig.Listen()
@@ -204,7 +205,6 @@ struct ConfigReader {
         if let transactions = map(top["transactions"], "transactions", allowed: ["recovery_interval"]) {
             if let s = seconds(transactions["recovery_interval"], "transactions.recovery_interval") { config.transactions.recoveryInterval = s }
         }
-        if let n = integer(top["node_id"], "node_id", range: 0...1023) { config.nodeID = n }
         if let backend = map(top["backend"], "backend", allowed: ["connect_timeout"]) {
             if let s = seconds(backend["connect_timeout"], "backend.connect_timeout") { config.backend.connectTimeout = s }
         }
@@ -222,6 +222,20 @@ struct ConfigReader {
             }
         }
         return config
+    }
+
+    /// `node_id`: 0…1023, the 10 bits of every global id that tell pgshard instances apart.
+    mutating func readNodeID(_ value: Any?) -> Int? {
+        guard let value else { return nil }
+        guard let node = value as? Int else {
+            problem("node_id", "expected a whole number from 0 to \(GlobalID.maxNodeID)")
+            return nil
+        }
+        guard (0...GlobalID.maxNodeID).contains(node) else {
+            problem("node_id", "must be between 0 and \(GlobalID.maxNodeID) (global ids keep 10 bits for it), got \(node)")
+            return nil
+        }
+        return node
     }
 
     mutating func readTLS(_ value: Any?) -> TLSSettings? {

@@ -16,7 +16,8 @@ extension ProxyConfig {
             switch table {
             case .sharded(let spec):
                 rules[name] = .sharded(ShardedTable(
-                    keyColumns: spec.columns, keyTypes: spec.types, function: function(spec.function, index: index, store: store)))
+                    keyColumns: spec.columns, keyTypes: spec.types, function: function(spec.function, index: index, store: store),
+                    keyGenerator: spec.keyGenerator))
             case .reference:
                 rules[name] = .reference
             case .pinned(let shard):

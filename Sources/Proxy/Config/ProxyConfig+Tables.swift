@@ -1,9 +1,10 @@
 import Foundation
 import Sharding
+import SQLRouter
 
 /// The `tables:` section: sharded (with their functions), reference and pinned tables.
 extension ConfigReader {
-    static let tableSettings: Set<String> = ["key", "type", "function", "reference", "shard", "ranges", "lists", "default", "vnodes", "directory", "groups"]
+    static let tableSettings: Set<String> = ["key", "type", "function", "reference", "shard", "ranges", "lists", "default", "vnodes", "directory", "groups", "key_generator"]
 
     /// `shard_groups: { name: [shard, …] }`: every shard in at most one group.
     mutating func readShardGroups(_ value: Any?, shardNames: [String]) -> [String: [String]] {
@@ -100,8 +101,9 @@ extension ConfigReader {
             problem("\(path).key", "function \(functionName) takes one key column; only hash takes several")
             return nil
         }
+        let generator = readKeyGenerator(entry["key_generator"], path: "\(path).key_generator", columns: columns, types: types, function: functionName)
         let spec = { (function: ProxyConfig.FunctionSpec) in
-            ProxyConfig.ShardKeySpec(columns: columns.map { $0.lowercased() }, types: types, function: function)
+            ProxyConfig.ShardKeySpec(columns: columns.map { $0.lowercased() }, types: types, function: function, keyGenerator: generator)
         }
         switch functionName {
         case "hash":
@@ -158,6 +160,29 @@ extension ConfigReader {
         default:
             return spec(.moduloMD5)
         }
+    }
+
+    /// `key_generator: global_id`: pgshard makes the key of rows inserted without one. Only for
+    /// one bigint column placed by a function that places a new key by itself.
+    private mutating func readKeyGenerator(_ value: Any?, path: String, columns: [String], types: [ShardKeyType], function: String) -> KeyGenerator? {
+        guard let name = string(value, path) else { return nil }
+        guard let generator = KeyGenerator(rawValue: name) else {
+            problem(path, "unknown key generator \"\(name)\"; use global_id")
+            return nil
+        }
+        guard columns.count == 1 else {
+            problem(path, "a generated key is one column; this key has \(columns.count)")
+            return nil
+        }
+        guard types[0] == .bigint else {
+            problem(path, "global_id makes 64-bit ids: the key type must be bigint, not \(types[0].rawValue)")
+            return nil
+        }
+        guard !["directory", "group"].contains(function) else {
+            problem(path, "global_id needs a function that places a new key by itself (hash, range, list, consistent or modulo-md5), not \(function)")
+            return nil
+        }
+        return generator
     }
 
     private mutating func readRanges(_ value: Any?, path: String, type: ShardKeyType, shardNames: [String]) -> [ProxyConfig.RangeRule]? {

@@ -29,8 +29,6 @@ public struct ProxyConfig: Sendable, Equatable {
     public var backend = BackendSettings()
     /// Transactions across shards (two-phase commit recovery).
     public var transactions = TransactionSettings()
-    /// This instance's number (0…1023): unique per pgshard instance sharing the same shards.
-    public var nodeID = 0
     /// Logging.
     public var log = LogSettings()
     /// How shard connections are shared between clients.
@@ -45,6 +43,9 @@ public struct ProxyConfig: Sendable, Equatable {
     public var http: Listen?
     /// The directory database, for tables with `function: directory`.
     public var directory: DirectorySettings?
+    /// This instance's node id in the global ids it generates and in the names of its
+    /// two-phase commits (`node_id`, 0…1023): instances sharing shards need different ones.
+    public var nodeID = 0
     /// Whether statements may need several shards (`cross_shard`); a user may override it.
     public var crossShard: RoutingContext.CrossShard = .allow
 
@@ -147,6 +148,8 @@ public struct ProxyConfig: Sendable, Equatable {
         public var columns: [String]
         public var types: [ShardKeyType]
         public var function: FunctionSpec
+        /// How pgshard makes the key of a row inserted without one (`key_generator:`); nil: never.
+        public var keyGenerator: KeyGenerator? = nil
     }
 
     /// A sharding function and its parameters, shards by name.

@@ -1,4 +1,5 @@
 import Foundation
+import Sharding
 
 /// What every session's two-phase commits and the recovery pass share: the transaction ids
 /// this process hands out, the ones whose commit is running now (recovery leaves those
@@ -17,9 +18,9 @@ final class DistributedTransactions: @unchecked Sendable {
     let nodeID: Int
     /// Where the test suite stops pgshard (SIGKILL) during a commit: `PGSHARD_FAILPOINT`.
     let failpoint: Failpoint?
+    private let ids: GlobalIDGenerator
     private let lock = NSLock()
     // Guarded by `lock`.
-    private var lastID: UInt64 = 0
     private var running: Set<UInt64> = []
     /// Shards known to hold the decision table (created by recovery).
     private var decisionTables: Set<String> = []
@@ -28,19 +29,15 @@ final class DistributedTransactions: @unchecked Sendable {
 
     init(nodeID: Int, failpoint: Failpoint? = Failpoint(environment: ProcessInfo.processInfo.environment)) {
         self.nodeID = nodeID
+        self.ids = GlobalIDGenerator(nodeID: nodeID)
         self.failpoint = failpoint
     }
 
-    /// A new transaction id, marked as committing until `finished` is called. Ids are
-    /// microseconds since 1970, made strictly increasing: unique for this node across restarts
-    /// unless more than a million commits a second were sustained.
+    /// A new transaction id — a global id (time, node, sequence), so unique across instances
+    /// and restarts — marked as committing until `finished` is called.
     func begin() -> GlobalTransaction {
-        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000))
-        let id = lock.withLock {
-            lastID = max(lastID + 1, now)
-            running.insert(lastID)
-            return lastID
-        }
+        let id = UInt64(ids.next().value)
+        lock.withLock { _ = running.insert(id) }
         return GlobalTransaction(node: nodeID, id: id)
     }
 

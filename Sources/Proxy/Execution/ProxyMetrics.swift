@@ -118,6 +118,7 @@ final class ProxyMetrics: @unchecked Sendable {
         case .shard: .single
         case .anyShard: .any
         case .scatter(let shards, _): shards.count >= shardCount ? .all : .multi
+        case .insertSplit(let parts) where parts.count == 1: .single  // generated keys written in
         case .allShards, .insertSplit: .all
         case .session: .session
         case .refuse: .refused

@@ -23,7 +23,7 @@ extension ClientSession {
         }
         let routed: RoutedStatement?
         let routingContext = self.routingContext
-        let (outcome, parameterized) = context.router.prepare(parse.query, context: routingContext)
+        let (outcome, parameterized) = context.router.prepare(parse.query, context: routingContext, parameterCount: parse.parameterTypeOIDs.count)
         switch outcome {
         case .failure(let error):
             return failBatch(clientError(error))
@@ -33,17 +33,22 @@ extension ClientSession {
             }
             routed = statements.first
         }
-        let backendName = parse.name.isEmpty ? "" : context.statementNames.name(sql: parse.query, types: parse.parameterTypeOIDs)
+        // Generated keys: the shards prepare the text with the keys as extra parameters.
+        let (sql, types) = routed?.generatedKeys.map { Self.generatedKeyParse($0, types: parse.parameterTypeOIDs) }
+            ?? (parse.query, parse.parameterTypeOIDs)
+        let backendName = parse.name.isEmpty ? "" : context.statementNames.name(sql: sql, types: types)
         let statement = ClientStatement(
-            sql: parse.query, parameterTypes: parse.parameterTypeOIDs, routed: routed, parameterized: parameterized,
+            sql: sql, parameterTypes: types, routed: routed, parameterized: parameterized,
             backendName: backendName, routingContext: routingContext)
         statement.generation = context.generation
+        statement.generatedKeys = routed?.generatedKeys
         ext.statements[parse.name] = statement
         owe(.local(.parseComplete))
     }
 
-    func bindReceived(_ bind: Bind) {
+    func bindReceived(_ clientBind: Bind) {
         guard !ext.skipping else { return }
+        var bind = clientBind
         guard let statement = ext.statements[bind.statement] else {
             return failBatch(.error(.invalidSQLStatementName, "prepared statement \"\(bind.statement)\" does not exist"))
         }
@@ -63,6 +68,9 @@ extension ClientSession {
         }
         var route = routed.route
         let routingContext = self.routingContext
+        if let generated = statement.generatedKeys {
+            bind = Self.appendingKeys(context.router.generatedKeys(generated, context: routingContext), to: bind)
+        }
         let formats = bind.parameters.indices.map { bind.parameterFormat(at: $0) ?? 0 }
         let parameters = BoundParameters(values: bind.parameters, formats: formats, types: statement.parameterTypes)
         if routingContext != statement.routingContext || statement.generation != context.generation {
@@ -98,7 +106,9 @@ extension ClientSession {
         case .refuse(let error):
             return failBatch(clientError(error))
         case .session:
-            ext.portals[bind.portal] = ClientPortal(name: bind.portal, statement: statement, route: route, links: [], mode: .single)
+            let portal = ClientPortal(name: bind.portal, statement: statement, route: route, links: [], mode: .single)
+            portal.resultFormats = bind.resultFormats
+            ext.portals[bind.portal] = portal
             return owe(.local(.bindComplete))
         case .shard(let shard):
             (shards, mode) = ([shard], .single)
@@ -151,17 +161,19 @@ extension ClientSession {
             guard statement.routed != nil else {
                 return owe(.local(.emptyStatementDescription))
             }
+            if describeLocalStatement(statement) { return }
             let link = links[batchShard()]
             withLinks([link]) { [self] in
                 guard let backend = link.connection else { return }
                 ensurePrepared(statement, on: link)
                 backend.send { $0.describe(.statement, name: statement.backendName) }
-                owe(.shard(link, .describeStatement(silent: false)))
+                owe(.shard(link, .describeStatement(silent: false, hiddenParameters: statement.generatedKeys?.count ?? 0)))
             }
         case .portal:
             guard let portal = ext.portals[describe.name] else {
                 return failBatch(.error(.invalidCursorName, "portal \"\(describe.name)\" does not exist"))
             }
+            if answerNextIDPortal(portal, execute: false) { return }
             guard let link = portal.links.first, let backend = link.connection else {
                 return owe(.local(.noData))
             }
@@ -181,6 +193,7 @@ extension ClientSession {
             return failBatch(.error(.invalidCursorName, "portal \"\(execute.portal)\" does not exist"))
         }
         guard !portal.links.isEmpty else {
+            if answerNextIDPortal(portal, execute: true) { return }
             guard let routed = portal.statement.routed, case .session(let command) = portal.route else {
                 return owe(.local(.emptyQuery))
             }
@@ -418,6 +431,9 @@ extension ClientSession {
             output.output.noData()
         case .commandComplete(let tag): output.output.commandComplete(tag)
         case .error(let fields): output.output.errorResponse(fields)
+        case .parameterDescription(let types): output.output.parameterDescription(types)
+        case .rowDescription(let fields): output.output.rowDescription(fields)
+        case .dataRow(let values): output.output.dataRow(values)
         }
     }
 
@@ -485,8 +501,14 @@ extension ClientSession {
         case .bind(let silent):
             if !silent { connection.output.forward(message) }
             finished = true
-        case .describeStatement(let silent):
-            if !silent { connection.output.forward(message) }
+        case .describeStatement(let silent, let hidden):
+            if !silent {
+                if hidden > 0, message.type == BackendMessage.parameterDescription {
+                    connection.output.parameterDescription(Array(message.parameterTypes.dropLast(hidden)))
+                } else {
+                    connection.output.forward(message)
+                }
+            }
             finished = message.type != BackendMessage.parameterDescription
         case .describePortal(let silent), .close(let silent):
             if !silent { connection.output.forward(message) }

@@ -78,6 +78,9 @@ extension ClientSession {
         case .acknowledge(let tag):
             complete(tag, completion)
 
+        case .nextID(let column):
+            answerNextID(column: column, completion: completion)
+
         case .routingHint(let name, let hint, let isLocal):
             // pgshard's own settings: kept here, never sent to a shard. SET LOCAL outside a
             // transaction changes nothing, as in PostgreSQL.

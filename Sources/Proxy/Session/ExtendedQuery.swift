@@ -21,6 +21,9 @@ final class ClientStatement {
     let routingContext: RoutingContext
     /// The configuration generation it was routed under: after a reload it is routed again.
     var generation = 0
+    /// An INSERT whose generated keys each Bind appends as parameters (`sql` and
+    /// `parameterTypes` are the shards' Parse, with those parameters).
+    var generatedKeys: GeneratedKeyParameters?
 
     init(sql: String, parameterTypes: [UInt32], routed: RoutedStatement?, parameterized: ParameterizedRoute?, backendName: String,
          routingContext: RoutingContext) {
@@ -56,6 +59,8 @@ final class ClientPortal {
     var mergeDescribed = false
     /// Streams (positions in `links`) whose shard portal reached its end.
     var mergeEnded: Set<Int> = []
+    /// The Bind's result formats, for portals pgshard answers itself (`pgshard.next_id`).
+    var resultFormats: [Int16] = []
 
     init(name: String, statement: ClientStatement, route: Route, links: [ShardLink], mode: FanOutMode) {
         self.name = name
@@ -85,13 +90,19 @@ enum LocalAnswer {
     case emptyStatementDescription
     case commandComplete(String)
     case error(ErrorFields)
+    /// `pgshard.next_id`: its Describe and its row.
+    case parameterDescription([UInt32])
+    case rowDescription([FieldDescription])
+    case dataRow([[UInt8]?])
 }
 
 enum ShardAnswer {
     /// Parse of the statement under its shard-side name (the client got ParseComplete already).
     case parse(name: String)
     case bind(silent: Bool)
-    case describeStatement(silent: Bool)
+    /// `hiddenParameters`: trailing parameters pgshard appends (generated keys), left out of
+    /// the ParameterDescription the client sees.
+    case describeStatement(silent: Bool, hiddenParameters: Int)
     case describePortal(silent: Bool)
     case execute(ClientPortal, last: Bool, silent: Bool)
     /// Execute of a portal on several shards read one after the other (row limit `maxRows`).
@@ -110,7 +121,7 @@ enum ShardAnswer {
         switch self {
         case .parse: self
         case .bind: .bind(silent: true)
-        case .describeStatement: .describeStatement(silent: true)
+        case .describeStatement(_, let hidden): .describeStatement(silent: true, hiddenParameters: hidden)
         case .describePortal: .describePortal(silent: true)
         case .describeMerge(let portal, _): .describeMerge(portal, silent: true)
         case .execute(let portal, let last, _): .execute(portal, last: last, silent: true)
