@@ -18,6 +18,9 @@ public enum Route: Sendable, Equatable {
     /// A multi-row `INSERT … VALUES` whose rows belong to several shards: each shard gets the
     /// statement with its own rows (in shard order); command tags are summed.
     case insertSplit([ShardStatement])
+    /// `COPY table FROM STDIN`: the client's rows are streamed to the shards that own them,
+    /// all in one transaction.
+    case copyIn(CopyInPlan)
     /// A statement the proxy handles itself (transaction control, session settings).
     case session(SessionCommand)
     /// The statement cannot be routed exactly; send this error to the client.

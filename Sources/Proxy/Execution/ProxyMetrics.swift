@@ -118,6 +118,7 @@ final class ProxyMetrics: @unchecked Sendable {
         case .anyShard: .any
         case .scatter(let shards, _): shards.count >= shardCount ? .all : .multi
         case .allShards, .insertSplit: .all
+        case .copyIn(let plan): plan.shards.count >= shardCount ? .all : plan.shards.count == 1 ? .single : .multi
         case .session: .session
         case .refuse: .refused
         case .explain(let inner, _): kind(of: inner, shardCount: shardCount)

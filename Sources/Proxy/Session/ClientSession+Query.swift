@@ -132,6 +132,8 @@ extension ClientSession {
             runOnShards(all, sql: statement.sql, mode: .firstShard, positionOffset: offset, atomic: true, completion: completion)
         case .explain(let inner, let explanation):
             explain(inner, explanation, statement: statement, completion: completion)
+        case .copyIn(let plan):
+            runCopyIn(plan, statement: statement, completion: completion)
         case .insertSplit(let parts):
             // Error positions refer to each shard's own text, not the client's: leave them out.
             let texts = Dictionary(uniqueKeysWithValues: parts.map { ($0.shard, $0.sql) })
@@ -150,7 +152,7 @@ extension ClientSession {
         case .scatter(let shards, _): for shard in shards { texts[shard] = statement.sql }
         case .allShards: for link in links { texts[link.index] = statement.sql }
         case .insertSplit(let parts): for part in parts { texts[part.shard] = part.sql }
-        case .refuse, .session, .explain: break
+        case .refuse, .session, .explain, .copyIn: break
         }
         let shards = texts.keys.sorted()
         guard explanation.textFormat else {
@@ -234,7 +236,7 @@ extension ClientSession {
     }
 
     /// Ends the implicit multi-shard transaction of one statement.
-    private func finishImplicit(_ targets: [ShardLink], commit: Bool, completion: @escaping (Bool) -> Void) {
+    func finishImplicit(_ targets: [ShardLink], commit: Bool, completion: @escaping (Bool) -> Void) {
         // Only shards that opened the implicit transaction: a ROLLBACK elsewhere would warn.
         let usable = targets.filter { $0.isUsable && $0.connection?.serverTransactionStatus != .idle }
         runSilently(commit ? "COMMIT" : "ROLLBACK", on: usable) { [self] error in
