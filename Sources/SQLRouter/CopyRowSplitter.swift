@@ -89,7 +89,7 @@ public struct CopyRowSplitter {
     /// Reads one chunk of client data; complete rows go to their shards' pending bytes.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(CopyDataError) {
         if isAtEnd {
-            if layout.options.format == .binary, !bytes.isEmpty { throw .dataAfterEndMarker() }
+            if layout.options.format == .binary, !bytes.isEmpty { throw located(.dataAfterEndMarker()) }
             return
         }
         buffer.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))

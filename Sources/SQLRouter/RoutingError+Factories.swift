@@ -370,7 +370,7 @@ extension RoutingError {
 
     /// A COPY option PostgreSQL rejects too (same SQLSTATE and message), found before any row.
     static func copyOption(_ sqlState: String, _ message: String) -> RoutingError {
-        RoutingError(sqlState: sqlState, message: message)
+        RoutingError(sqlState: sqlState, message: message, hint: "PostgreSQL rejects these COPY options too; see its COPY documentation")
     }
 
     static func unsupportedStatement(_ kind: String, hint: String) -> RoutingError {
