@@ -9,28 +9,7 @@ final class PsqlTests: XCTestCase {
 
     /// psql with `arguments` after the common ones (`-X`, stop on the first error).
     private func psql(_ arguments: [String], input: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        let candidates = ["/usr/bin/psql", "/usr/lib/postgresql/15/bin/psql"]
-        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("psql is not installed")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["-X", "-v", "ON_ERROR_STOP=1"] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["PGPASSWORD"] = TestCluster.password
-        environment["PGCONNECT_TIMEOUT"] = "10"
-        process.environment = environment
-        let out = Pipe(), err = Pipe(), inPipe = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = inPipe
-        try process.run()
-        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-        try inPipe.fileHandleForWriting.close()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        try Psql.run(arguments, input: input)
     }
 
     func testDescribeCommandsAndQueries() throws {

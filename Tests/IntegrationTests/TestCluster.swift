@@ -84,6 +84,13 @@ final class TestCluster: @unchecked Sendable {
               member_notes: { key: member_id, type: bigint, function: directory, directory: members }
               d_users:   { key: id, type: bigint }
               d_orders:  { key: user_id, type: bigint }
+              copy_rows: { key: id, type: bigint }
+              copy_ref:  { reference: true }
+              copy_pinned: { shard: s1 }
+              pgbench_accounts: { key: aid, type: integer }
+              pgbench_tellers:  { key: tid, type: integer }
+              pgbench_branches: { key: bid, type: integer }
+              pgbench_history:  { key: aid, type: integer }
             \(extra)
             """
     }
