@@ -269,11 +269,10 @@ final class ShardCopyIn: @unchecked Sendable {
 
     private func throttleIfBehind() {
         guard phase == .copying else { return }
-        let behind = links.compactMap(\.connection).filter { $0.unsentByteCount > Self.shardHighWater }
-        guard !behind.isEmpty else { return }
-        throttled = true
-        out.wantsInput = false
-        for backend in behind {
+        for link in links {
+            guard let backend = link.connection, backend.unsentByteCount > Self.shardHighWater else { continue }
+            throttled = true
+            out.wantsInput = false
             backend.onOutputDrained = { [weak self] in self?.shardDrained() }
         }
     }
