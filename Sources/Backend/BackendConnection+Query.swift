@@ -270,6 +270,10 @@ extension BackendConnection {
             output.consume(n)
         }
         watcher?.wantsWrite = false
+        if let drained = onOutputDrained {
+            onOutputDrained = nil
+            drained()
+        }
     }
 
     /// The connection is unusable: every waiting party hears it once.

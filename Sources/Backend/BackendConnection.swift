@@ -51,6 +51,11 @@ public final class BackendConnection: @unchecked Sendable {
     /// Names of the prepared statements this connection holds, with when each was last used;
     /// kept by the session layer, which prepares statements lazily per connection.
     public var preparedStatements: [String: UInt64] = [:]
+    /// Called once when everything queued for the shard has been written (set again to wait
+    /// for the next drain): COPY FROM stops reading its client while a shard is behind.
+    public var onOutputDrained: (() -> Void)?
+    /// Bytes queued for the shard and not yet written.
+    public var unsentByteCount: Int { output.count }
     /// Run-time parameters the shard reported.
     var parameters: [String: String] = [:]
     var transactionStatus: TransactionStatus = .idle
@@ -136,6 +141,7 @@ public final class BackendConnection: @unchecked Sendable {
         connectTimer = nil
         connectCompletion = nil
         messageHandler = nil
+        onOutputDrained = nil
         failureHandler = nil
         isBroken = true
         sslHandle = nil

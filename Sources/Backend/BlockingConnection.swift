@@ -79,6 +79,40 @@ public final class BlockingConnection {
         try run("", parameters: parameters.map { $0.map { Array($0.utf8) } }, types: [], binary: false, statement: (name, false), Self.rows)
     }
 
+    /// Runs `COPY … FROM STDIN` with `data` as the client's data (sent in 8 KB CopyData
+    /// messages, as psql does); returns the command tag or throws the server's error.
+    @discardableResult
+    public func copyIn(_ sql: String, data: [UInt8]) throws(BlockingQueryError) -> String {
+        guard let started = PQexec(conn, sql) else {
+            throw BlockingQueryError(sqlState: "08006", message: String(cString: PQerrorMessage(conn)))
+        }
+        guard PQresultStatus(started) == PGRES_COPY_IN else {
+            return try finish(started) { _ in "" }
+        }
+        PQclear(started)
+        var offset = 0
+        while offset < data.count {
+            let end = min(offset + 8192, data.count)
+            let sent = data[offset..<end].withUnsafeBufferPointer { chunk in
+                chunk.withMemoryRebound(to: CChar.self) { PQputCopyData(conn, $0.baseAddress, Int32($0.count)) }
+            }
+            if sent != 1 { break }
+            offset = end
+        }
+        PQputCopyEnd(conn, nil)
+        var tag = ""
+        var failure: BlockingQueryError?
+        while let result = PQgetResult(conn) {
+            do throws(BlockingQueryError) {
+                tag = try finish(result) { String(cString: PQcmdStatus($0)) }
+            } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        return tag
+    }
+
     private static func rows(_ result: OpaquePointer) -> [[String?]] {
         var rows: [[String?]] = []
         for row in 0..<PQntuples(result) {
@@ -147,5 +181,7 @@ public struct BlockingQueryError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var hint: String?
     public var diagnostics: Diagnostics = Diagnostics(fields: [])
+    /// The CONTEXT field, if the server sent one.
+    public var context: String? { diagnostics["W"] }
     public var description: String { "\(sqlState): \(message)" + (hint.map { " (hint: \($0))" } ?? "") }
 }

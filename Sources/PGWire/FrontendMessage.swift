@@ -85,6 +85,29 @@ extension FrontendMessage {
         }
     }
 
+    /// The type byte of a typed message (`Q`, `P`, …); 0 for the untyped startup packets.
+    public var typeByte: UInt8 {
+        let id: ID
+        switch self {
+        case .startup, .sslRequest, .gssEncRequest, .cancelRequest: return 0
+        case .query: id = .query
+        case .terminate: id = .terminate
+        case .password: id = .password
+        case .parse: id = .parse
+        case .bind: id = .bind
+        case .describe: id = .describe
+        case .execute: id = .execute
+        case .close: id = .close
+        case .sync: id = .sync
+        case .flush: id = .flush
+        case .copyData: id = .copyData
+        case .copyDone: id = .copyDone
+        case .copyFail: id = .copyFail
+        case .functionCall: id = .functionCall
+        }
+        return id.rawValue
+    }
+
     /// Decodes the body of a typed message; the reader must be consumed exactly.
     static func decode(_ id: ID, from reader: inout ByteReader) throws(PayloadError) -> FrontendMessage {
         let message: FrontendMessage

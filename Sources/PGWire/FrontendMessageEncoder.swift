@@ -96,6 +96,13 @@ public struct FrontendMessageEncoder: Sendable {
         end(start)
     }
 
+    /// `d` CopyData from borrowed bytes (COPY FROM rows on their way to a shard).
+    public mutating func copyData(_ bytes: UnsafeRawBufferPointer) {
+        let start = begin(UInt8(ascii: "d"))
+        buffer.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
+        end(start)
+    }
+
     /// `c` CopyDone.
     public mutating func copyDone() { empty(UInt8(ascii: "c")) }
 

@@ -20,6 +20,9 @@ public enum Route: Sendable, Equatable {
     /// getting its own rows; or an INSERT whose generated keys pgshard wrote in (one part when
     /// its rows are on one shard).
     case insertSplit([ShardStatement])
+    /// `COPY table FROM STDIN`: the client's rows are streamed to the shards that own them,
+    /// all in one transaction.
+    case copyIn(CopyInPlan)
     /// A statement the proxy handles itself (transaction control, session settings).
     case session(SessionCommand)
     /// The statement cannot be routed exactly; send this error to the client.

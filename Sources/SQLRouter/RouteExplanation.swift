@@ -70,6 +70,12 @@ struct RouteExplainer {
         case .allShards(.ddl): "runs on every shard: schema change"
         case .allShards(.referenceWrite): "runs on every shard: write to a reference table"
         case .insertSplit(let parts): "split into one INSERT per shard (\(names(parts.map(\.shard))))"
+        case .copyIn(let plan):
+            switch plan.target {
+            case .sharded(_, let shards): "COPY FROM STDIN: each row to the shard of its key (\(names(shards))), in one transaction"
+            case .reference: "COPY FROM STDIN into a reference table: every row to every shard, in one transaction"
+            case .pinned(let shard): "COPY FROM STDIN: runs on shard \(name(shard))"
+            }
         case .session: "handled by pgshard (session or transaction control)"
         case .refuse(let error): "refused: \(error.sqlState) \(error.message)" + (error.hint.map { " (hint: \($0))" } ?? "")
         case .explain(let inner, _): summary(inner)

@@ -354,6 +354,25 @@ extension RoutingError {
     }
 
     /// A statement kind pgshard does not route.
+    /// COPY FROM into a sharded table whose column list leaves out a key column.
+    static func copyWithoutKey(table: String, column: String) -> RoutingError {
+        notSupported(
+            "COPY into sharded table \(table) without its shard key column \(column)",
+            hint: "add \(column) to the column list: pgshard places each row by its key")
+    }
+
+    /// Binary COPY FROM into a table with a numeric shard key, whose binary form pgshard does not read.
+    static func copyBinaryNumericKey(table: String) -> RoutingError {
+        notSupported(
+            "COPY … FROM STDIN (FORMAT binary) into table \(table), whose shard key is numeric",
+            hint: "use FORMAT text or csv")
+    }
+
+    /// A COPY option PostgreSQL rejects too (same SQLSTATE and message), found before any row.
+    static func copyOption(_ sqlState: String, _ message: String) -> RoutingError {
+        RoutingError(sqlState: sqlState, message: message, hint: "PostgreSQL rejects these COPY options too; see its COPY documentation")
+    }
+
     static func unsupportedStatement(_ kind: String, hint: String) -> RoutingError {
         notSupported("\(kind) through pgshard is not supported yet", hint: hint)
     }

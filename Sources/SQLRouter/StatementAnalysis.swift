@@ -120,6 +120,9 @@ struct StatementAnalysis {
             return .session(.acknowledge("UNLISTEN"))
         case "CopyStmt" where node.fields["is_from"]?.bool != true && node.fields["filename"] == nil:
             return try routeCopyOut(node.fields, sql: sql, range: range, hint: hint)
+        case "CopyStmt" where node.fields["is_from"]?.bool == true:
+            // Rows are placed by their own keys: a routing hint does not apply.
+            return CopyInRouting(schema: schema).route(node.fields)
         case "CreateTableAsStmt":
             let kind = node.fields["objtype"]?.string == "OBJECT_MATVIEW" ? "CREATE MATERIALIZED VIEW" : "CREATE TABLE … AS"
             return .refuse(.createTableAs(kind))

@@ -120,9 +120,6 @@ enum UtilityRouting {
         let onEachShard = "run it on each shard directly"
         switch type {
         case "CopyStmt":
-            if statement["is_from"]?.bool == true {
-                return .unsupportedStatement("COPY … FROM", hint: "use INSERT (COPY FROM through pgshard needs two-phase commit across shards)")
-            }
             return .unsupportedStatement("COPY to or from a file on the server", hint: "use COPY … TO STDOUT (psql: \\copy)")
         case "DoStmt":
             return .unsupportedStatement("DO", hint: "run the code from the application, or \(onEachShard)")

@@ -79,6 +79,11 @@ extension ShardKeyType {
     /// A value in the binary format of this type (int2/int4/int8 big-endian, uuid's 16 bytes,
     /// text as its UTF-8 bytes); nil when the bytes do not have the type's size or encoding.
     public func decodeBinary(_ bytes: [UInt8]) -> ShardKeyValue? {
+        bytes.withUnsafeBytes { decodeBinary($0) }
+    }
+
+    /// ``decodeBinary(_:)-([UInt8])`` of borrowed bytes (COPY's binary rows, without a copy).
+    public func decodeBinary(_ bytes: UnsafeRawBufferPointer) -> ShardKeyValue? {
         func integer(_ size: Int) -> Int64? {
             guard bytes.count == size else { return nil }
             var value: UInt64 = 0
@@ -90,13 +95,13 @@ extension ShardKeyType {
         case .smallint: return integer(2).map { .integer($0) }
         case .integer: return integer(4).map { .integer($0) }
         case .bigint: return integer(8).map { .integer($0) }
-        case .uuid: return UUIDBytes(bytes).map { .uuid($0) }
+        case .uuid: return UUIDBytes(Array(bytes)).map { .uuid($0) }
         case .date: return integer(4).map { .date(Int32($0)) }
         case .timestamp: return integer(8).map { .timestamp($0) }
         case .timestamptz: return integer(8).map { .timestamptz($0) }
         case .numeric: return nil
         case .text, .varchar:
-            guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
+            guard let text = String(validating: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else { return nil }
             return .text(text)
         }
     }

@@ -86,6 +86,13 @@ final class TestCluster: @unchecked Sendable {
               d_orders:  { key: user_id, type: bigint }
               tpc_items: { key: id, type: bigint }
               gen_items: { key: id, type: bigint, key_generator: global_id }
+              copy_rows: { key: id, type: bigint }
+              copy_ref:  { reference: true }
+              copy_pinned: { shard: s1 }
+              pgbench_accounts: { key: aid, type: integer }
+              pgbench_tellers:  { key: tid, type: integer }
+              pgbench_branches: { key: bid, type: integer }
+              pgbench_history:  { key: aid, type: integer }
             \(extra)
             """
     }

@@ -103,6 +103,9 @@ final class RouterFuzzTests: XCTestCase {
             XCTAssertTrue(shards.allSatisfy { (0..<Fixture.shardCount).contains($0) }, sql)
         case .insertSplit(let parts):
             XCTAssertGreaterThanOrEqual(parts.count, 2, sql)
+        case .copyIn(let plan):
+            XCTAssertFalse(plan.shards.isEmpty, sql)
+            XCTAssertTrue(plan.shards.allSatisfy { (0..<Fixture.shardCount).contains($0) }, sql)
         case .explain(let inner, _):
             check(inner, sql)
         case .refuse(let error):

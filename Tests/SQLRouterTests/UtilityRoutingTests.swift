@@ -63,7 +63,7 @@ final class UtilityRoutingTests: XCTestCase {
 
     func testRefusedStatementKinds() {
         let cases: [(String, String, String)] = [
-            ("COPY users FROM STDIN", "COPY … FROM through pgshard is not supported yet", "use INSERT (COPY FROM through pgshard needs two-phase commit across shards)"),
+            ("COPY users FROM '/tmp/users'", "COPY to or from a file on the server", "use COPY … FROM STDIN (psql: \\copy)"),
             ("DO $$ BEGIN END $$", "DO through pgshard", "run the code from the application, or run it on each shard directly"),
             ("CALL p()", "CALL through pgshard", "call the procedure on each shard directly"),
             ("PREPARE q AS SELECT 1", "PREPARE through pgshard", "use the extended query protocol (your driver's prepared statements)"),

@@ -120,6 +120,7 @@ final class ProxyMetrics: @unchecked Sendable {
         case .scatter(let shards, _): shards.count >= shardCount ? .all : .multi
         case .insertSplit(let parts) where parts.count == 1: .single  // generated keys written in
         case .allShards, .insertSplit: .all
+        case .copyIn(let plan): plan.shards.count >= shardCount ? .all : plan.shards.count == 1 ? .single : .multi
         case .session: .session
         case .refuse: .refused
         case .explain(let inner, _): kind(of: inner, shardCount: shardCount)

@@ -288,7 +288,7 @@ extension Route {
         case .shard:
             let start = sql.drop { $0.isWhitespace || $0 == "(" }.prefix(6).lowercased()
             return !["select", "show", "values", "table"].contains { start.hasPrefix($0) }
-        case .scatter, .allShards, .insertSplit:
+        case .scatter, .allShards, .insertSplit, .copyIn:
             return true
         }
     }

@@ -134,6 +134,9 @@ extension ClientSession {
                                         hint: "send the EXPLAIN as a simple query (psql does)"))
             }
             (shards, mode) = ([shard], .single)
+        case .copyIn:
+            return failBatch(.error(.featureNotSupported, "COPY FROM STDIN is not supported in the extended query protocol by pgshard",
+                                    hint: "send the COPY as a simple query (psql's \\copy and drivers' copy methods do)"))
         case .insertSplit:
             return failBatch(.error(.featureNotSupported, "multi-row INSERT spanning several shards is not supported in the extended query protocol",
                                     hint: "insert the rows of each shard in a separate statement, or send the INSERT as a simple query"))

@@ -141,6 +141,8 @@ extension ClientSession {
             runOnShards(all, sql: statement.sql, mode: .firstShard, positionOffset: offset, atomic: true, completion: completion)
         case .explain(let inner, let explanation):
             explain(inner, explanation, statement: statement, completion: completion)
+        case .copyIn(let plan):
+            runCopyIn(plan, statement: statement, completion: completion)
         case .insertSplit(let parts):
             // Error positions refer to each shard's own text, not the client's: leave them out.
             let texts = Dictionary(uniqueKeysWithValues: parts.map { ($0.shard, $0.sql) })
@@ -159,7 +161,7 @@ extension ClientSession {
         case .scatter(let shards, _): for shard in shards { texts[shard] = statement.sql }
         case .allShards: for link in links { texts[link.index] = statement.sql }
         case .insertSplit(let parts): for part in parts { texts[part.shard] = part.sql }
-        case .refuse, .session, .explain: break
+        case .refuse, .session, .explain, .copyIn: break
         }
         let shards = texts.keys.sorted()
         guard explanation.textFormat else {

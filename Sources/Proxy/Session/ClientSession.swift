@@ -47,6 +47,8 @@ final class ClientSession: @unchecked Sendable {
     var routingHints: [String: RoutingHint] = [:]
     /// The session's queue (its connection's), for work sent from other threads.
     let queue: DispatchQueue
+    /// The `COPY … FROM STDIN` running, which takes the client's CopyData, CopyDone and CopyFail.
+    var copyIn: ShardCopyIn?
     /// PAUSE holds the session's next message.
     private var heldByPause = false
 
@@ -79,7 +81,7 @@ final class ClientSession: @unchecked Sendable {
     }
 
     /// Whether the connection may hand over the next message.
-    var acceptsMessages: Bool { !isBusy }
+    var acceptsMessages: Bool { !isBusy || copyIn?.acceptsData == true }
 
     /// Sends the startup answer: AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery.
     /// The database name of the admin console.
@@ -151,6 +153,9 @@ final class ClientSession: @unchecked Sendable {
     static let reportedNames = Set(BackendConnection.reportedParameters)
 
     func received(_ message: FrontendMessage) {
+        if let copyIn, copyIn.receivesClientMessages {
+            return copyReceived(message, by: copyIn)
+        }
         if !batchIsOpen, !isAdmin, transaction == nil, !isTerminate(message), context.pause.isPaused {
             // PAUSE: the next transaction waits for RESUME; the socket is not read meanwhile.
             connection.wantsInput = false
@@ -255,6 +260,8 @@ final class ClientSession: @unchecked Sendable {
     /// (the shards roll back).
     func ended() {
         context.registry.unregister(processID: processID)
+        copyIn?.clientLeft()
+        copyIn = nil
         let reusable = context.config.pool.mode == .transaction && !pinned
         for link in links {
             guard let backend = link.connection else { continue }
