@@ -92,6 +92,7 @@ listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$WORK'
 max_connections = 50
+max_prepared_transactions = 50   # pgshard commits writes on several shards in two phases
 shared_buffers = 256MB
 fsync = off
 synchronous_commit = off
