@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CPgQuery", providers: [.apt(["libpg-query-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CEpoll"),
 
         // Pure core.
         .target(name: "PGWire", dependencies: ["COpenSSL"]),
@@ -27,7 +28,7 @@ let package = Package(
         .target(name: "Merge", dependencies: ["PGWire", "Sharding"]),
 
         // I/O shell.
-        .target(name: "Backend", dependencies: ["CLibPQ", "COpenSSL", "PGWire", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Backend", dependencies: ["CLibPQ", "COpenSSL", "CEpoll", "PGWire", .product(name: "Logging", package: "swift-log")]),
         .target(name: "LocalCluster"),
         .target(
             name: "Proxy",

@@ -1,22 +1,26 @@
+import CEpoll
 import Dispatch
+import Foundation
 
-/// Watches one non-blocking socket with a Dispatch read source and a write source, both
-/// targeting the queue of the session that owns the socket.
+/// Watches one non-blocking socket for the serial queue of the session that owns it: the
+/// handlers run on that queue (confined to it, like everything the session does).
 ///
-/// Dispatch sources must be balanced (every `suspend` matched by a `resume`) and must not see
-/// their file descriptor closed before their cancel handler ran, or a reused descriptor number
-/// could be unregistered by the old source. This type keeps both rules in one place: callers
-/// say which directions they want and, when done, `cancel(then:)` closes the descriptor only
-/// after both sources are gone.
+/// Readiness comes from a ``PollThread`` — one thread per queue blocked in `epoll_wait` — which
+/// runs the handlers of every ready socket itself, inside one `queue.sync`. A Dispatch source
+/// would deliver each event through libdispatch's manager thread and then wake a worker thread
+/// to drain the queue: two thread switches per readiness, which on the single-shard path cost
+/// more than routing the statement.
+///
+/// The descriptor must not be closed while it is registered (a reused number would then be
+/// watched for the wrong socket): callers say which directions they want and, when done,
+/// `cancel(then:)` unregisters it and only then runs their `close`.
 ///
 /// Confined to `queue`: every method must be called on it.
 public final class SocketWatcher {
     public let fileDescriptor: Int32
-    private let readSource: DispatchSourceRead
-    private let writeSource: DispatchSourceWrite
-    private var readEnabled = false
-    private var writeEnabled = false
-    private var cancelled = false
+    private let registration: PollRegistration
+    private let poller: PollThread
+    private let queue: DispatchQueue
 
     public init(
         fileDescriptor: Int32,
@@ -25,73 +29,212 @@ public final class SocketWatcher {
         onWritable: @escaping () -> Void
     ) {
         self.fileDescriptor = fileDescriptor
-        readSource = DispatchSource.makeReadSource(fileDescriptor: fileDescriptor, queue: queue)
-        writeSource = DispatchSource.makeWriteSource(fileDescriptor: fileDescriptor, queue: queue)
-        let read = UncheckedHandler(onReadable)
-        let write = UncheckedHandler(onWritable)
-        readSource.setEventHandler { read.body() }
-        writeSource.setEventHandler { write.body() }
+        self.queue = queue
+        poller = PollThread.serving(queue)
+        registration = PollRegistration(fileDescriptor: fileDescriptor, onReadable: onReadable, onWritable: onWritable)
     }
 
     /// Whether the owner wants to hear that the socket is readable.
     public var wantsRead: Bool {
-        get { readEnabled }
+        get { registration.wantsRead }
         set {
-            guard !cancelled, newValue != readEnabled else { return }
-            readEnabled = newValue
-            if newValue { readSource.resume() } else { readSource.suspend() }
+            guard !registration.cancelled, newValue != registration.wantsRead else { return }
+            registration.wantsRead = newValue
+            poller.update(registration)
         }
     }
 
     /// Whether the owner wants to hear that the socket is writable. Keep it off unless output
     /// is pending: a writable socket fires continuously.
     public var wantsWrite: Bool {
-        get { writeEnabled }
+        get { registration.wantsWrite }
         set {
-            guard !cancelled, newValue != writeEnabled else { return }
-            writeEnabled = newValue
-            if newValue { writeSource.resume() } else { writeSource.suspend() }
+            guard !registration.cancelled, newValue != registration.wantsWrite else { return }
+            registration.wantsWrite = newValue
+            poller.update(registration)
         }
     }
 
-    /// Stops both sources; `close` runs once both are cancelled, and is where the owner closes
-    /// the descriptor (or hands it to `PQfinish`).
+    /// Runs `work` on the queue soon: right after the socket events being handled now, in the
+    /// same turn of the poll thread, or (called outside one) as a queue task. Cheaper than
+    /// `queue.async`, which would wake another thread and then make the poll thread wait for it.
+    public func soon(_ work: @escaping () -> Void) {
+        poller.soon(work)
+    }
+
+    /// Stops watching; `close` runs afterwards on the queue, and is where the owner closes the
+    /// descriptor (or hands it to `PQfinish`).
     public func cancel(then close: @escaping () -> Void) {
-        guard !cancelled else { return }
-        cancelled = true
-        let remaining = CancelCountdown(count: 2, whenDone: close)
-        readSource.setCancelHandler { remaining.tick() }
-        writeSource.setCancelHandler { remaining.tick() }
-        readSource.setEventHandler(handler: nil)
-        writeSource.setEventHandler(handler: nil)
-        readSource.cancel()
-        writeSource.cancel()
-        // A suspended (or never activated) source runs its cancel handler only once resumed.
-        if !readEnabled { readSource.resume() }
-        if !writeEnabled { writeSource.resume() }
+        guard !registration.cancelled else { return }
+        registration.cancelled = true
+        poller.remove(registration)
+        let close = UncheckedHandler(close)
+        queue.async { close.body() }
     }
 
     deinit {
-        precondition(cancelled, "SocketWatcher released without cancel(then:)")
+        precondition(registration.cancelled, "SocketWatcher released without cancel(then:)")
     }
 }
 
-/// Counts the cancel handlers of a watcher's two sources; both run on the watcher's queue.
-private final class CancelCountdown: @unchecked Sendable {
-    private var count: Int
-    private let whenDone: () -> Void
-    init(count: Int, whenDone: @escaping () -> Void) {
-        self.count = count
-        self.whenDone = whenDone
+/// One watched socket as the poll thread sees it. `wantsRead`, `wantsWrite` and `cancelled` are
+/// written on the owner's queue and read by the poll thread only inside `queue.sync`.
+final class PollRegistration: @unchecked Sendable {
+    let fileDescriptor: Int32
+    let onReadable: () -> Void
+    let onWritable: () -> Void
+    var wantsRead = false
+    var wantsWrite = false
+    var cancelled = false
+    /// In the epoll set (with the mask of the directions wanted); guarded by the poll thread's lock.
+    var registered = false
+    /// The epoll key (never reused), set when first added.
+    var token: UInt64 = 0
+
+    init(fileDescriptor: Int32, onReadable: @escaping () -> Void, onWritable: @escaping () -> Void) {
+        self.fileDescriptor = fileDescriptor
+        self.onReadable = onReadable
+        self.onWritable = onWritable
     }
-    func tick() {
-        count -= 1
-        if count == 0 { whenDone() }
+}
+
+/// A thread blocked in `epoll_wait` on the sockets of one queue, running their handlers.
+final class PollThread: @unchecked Sendable {
+    private let epoll: Int32
+    private let queue: DispatchQueue
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var registrations: [UInt64: PollRegistration] = [:]
+    private var nextToken: UInt64 = 1
+
+    // Touched on `queue` only: whether the handlers of a batch are running, and the work
+    // `soon` put after them.
+    private var firing = false
+    private var deferred: [() -> Void] = []
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var threads: [ObjectIdentifier: PollThread] = [:]
+
+    /// The poll thread of `queue`, started on first use. Queues live as long as the process
+    /// (the server's loops, its accept queue), and so do their threads.
+    static func serving(_ queue: DispatchQueue) -> PollThread {
+        lock.withLock {
+            if let thread = threads[ObjectIdentifier(queue)] { return thread }
+            let thread = PollThread(queue: queue)
+            threads[ObjectIdentifier(queue)] = thread
+            return thread
+        }
+    }
+
+    private init(queue: DispatchQueue) {
+        self.queue = queue
+        epoll = pgshard_epoll_create()
+        precondition(epoll >= 0, "epoll_create1 failed: errno \(errno)")
+        let thread = Thread { [self] in run() }
+        thread.name = "pgshard.poll." + queue.label
+        thread.qualityOfService = .userInteractive
+        thread.start()
+    }
+
+    /// Puts the registration's wanted directions in force: in the set with that mask, or out of
+    /// it when it wants nothing (epoll reports hang-ups even for an empty mask, which would
+    /// spin on a socket nobody reads).
+    func update(_ registration: PollRegistration) {
+        var mask: UInt32 = 0
+        if registration.wantsRead { mask |= pgshard_epoll_in | pgshard_epoll_rdhup }
+        if registration.wantsWrite { mask |= pgshard_epoll_out }
+        lock.lock()
+        defer { lock.unlock() }
+        if mask == 0 {
+            guard registration.registered else { return }
+            registration.registered = false
+            registrations[registration.token] = nil
+            _ = pgshard_epoll_ctl(epoll, Self.delete, registration.fileDescriptor, 0, 0)
+            return
+        }
+        if registration.registered {
+            _ = pgshard_epoll_ctl(epoll, Self.modify, registration.fileDescriptor, mask, registration.token)
+        } else {
+            registration.token = nextToken
+            nextToken += 1
+            registrations[registration.token] = registration
+            registration.registered = pgshard_epoll_ctl(epoll, Self.add, registration.fileDescriptor, mask, registration.token) == 0
+            if !registration.registered { registrations[registration.token] = nil }
+        }
+    }
+
+    func remove(_ registration: PollRegistration) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard registration.registered else { return }
+        registration.registered = false
+        registrations[registration.token] = nil
+        _ = pgshard_epoll_ctl(epoll, Self.delete, registration.fileDescriptor, 0, 0)
+    }
+
+    private static let (add, delete, modify): (Int32, Int32, Int32) = (1, 2, 3)
+
+    private func run() {
+        let capacity = 64
+        let tokens = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        let events = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+        var ready: [(PollRegistration, UInt32)] = []
+        ready.reserveCapacity(capacity)
+        while true {
+            let count = pgshard_epoll_wait(epoll, tokens, events, Int32(capacity), -1)
+            if count < 0 {
+                if errno == EINTR { continue }
+                fatalError("epoll_wait failed: errno \(errno)")
+            }
+            lock.lock()
+            for i in 0..<Int(count) {
+                if let registration = registrations[tokens[i]] { ready.append((registration, events[i])) }
+            }
+            lock.unlock()
+            guard !ready.isEmpty else { continue }
+            let batch = ready
+            ready.removeAll(keepingCapacity: true)
+            // Runs here, on this thread, unless the queue is busy (then after it).
+            queue.sync { fire(batch) }
+        }
+    }
+
+    /// Calls each ready socket's handlers, as its owner wants them now (an earlier handler of
+    /// the batch may have changed that). A hang-up or error goes to whichever handler is on:
+    /// its read or write then fails and the owner closes.
+    /// See ``SocketWatcher/soon(_:)``; called on `queue`.
+    func soon(_ work: @escaping () -> Void) {
+        if firing {
+            deferred.append(work)
+        } else {
+            let work = UncheckedHandler(work)
+            queue.async { work.body() }
+        }
+    }
+
+    private func fire(_ batch: [(PollRegistration, UInt32)]) {
+        firing = true
+        defer { firing = false }
+        let readable = pgshard_epoll_in | pgshard_epoll_rdhup | pgshard_epoll_hup | pgshard_epoll_err
+        let writable = pgshard_epoll_out | pgshard_epoll_hup | pgshard_epoll_err
+        for (registration, events) in batch {
+            if events & readable != 0, registration.wantsRead, !registration.cancelled {
+                registration.onReadable()
+            }
+            if events & writable != 0, registration.wantsWrite, !registration.cancelled {
+                registration.onWritable()
+            }
+        }
+        while !deferred.isEmpty {
+            let work = deferred
+            deferred = []
+            for item in work { item() }
+        }
     }
 }
 
 /// A handler that is only ever invoked on the serial queue its owner is confined to.
-struct UncheckedHandler: @unchecked Sendable {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
+public struct UncheckedHandler: @unchecked Sendable {
+    public let body: () -> Void
+    public init(_ body: @escaping () -> Void) { self.body = body }
 }

@@ -197,9 +197,20 @@ final class ClientConnection: @unchecked Sendable {
     func scheduleFlush() {
         guard !flushScheduled, !isClosed else { return }
         flushScheduled = true
-        queue.async { [self] in
+        soon { [self] in
             flushScheduled = false
             flush()
+        }
+    }
+
+    /// Runs `work` on `queue` after the socket events being handled now (see
+    /// ``SocketWatcher/soon(_:)``).
+    func soon(_ work: @escaping () -> Void) {
+        if let watcher {
+            watcher.soon(work)
+        } else {
+            let work = UncheckedHandler(work)
+            queue.async { work.body() }
         }
     }
 

@@ -416,7 +416,7 @@ extension ClientSession {
         guard !ext.held.isEmpty else { return }
         let held = ext.held
         ext.held = []
-        connection.queue.async {
+        connection.soon {
             for backend in held { backend.resumeReading() }
         }
     }

@@ -175,7 +175,7 @@ extension ClientSession {
         for (stream, backend) in execution.waiting
         where all || (execution.merger.queued(stream) < ShardMerge.queueLimit / 2 && execution.merger.queuedBytes(stream) < ShardMerge.queueBytes / 2) {
             execution.waiting[stream] = nil
-            connection.queue.async { backend.resumeReading() }
+            connection.soon { backend.resumeReading() }
         }
     }
 
