@@ -27,7 +27,14 @@ extension BackendConnection {
                 | Int(output.buffer[offset + 3]) << 8 | Int(output.buffer[offset + 4])
             offset += 1 + length
         }
-        flush()
+        guard let watcher, watcher.isHandlingEvents else { return flush() }
+        // Inside a turn of the poll thread: one write for every message of the turn.
+        guard !flushPending else { return }
+        flushPending = true
+        watcher.soon { [weak self] in
+            self?.flushPending = false
+            self?.flush()
+        }
     }
 
     /// Delivers every message the shard sends to `handler` until `stopReceiving()`; `failure`

@@ -62,6 +62,10 @@ public final class SocketWatcher {
         poller.soon(work)
     }
 
+    /// Whether the poll thread is running socket handlers of this queue now (the caller is one
+    /// of them, or runs inside one): work given to `soon` runs before the turn ends.
+    public var isHandlingEvents: Bool { poller.isFiring }
+
     /// Stops watching; `close` runs afterwards on the queue, and is where the owner closes the
     /// descriptor (or hands it to `PQfinish`).
     public func cancel(then close: @escaping () -> Void) {
@@ -86,10 +90,17 @@ final class PollRegistration: @unchecked Sendable {
     var wantsRead = false
     var wantsWrite = false
     var cancelled = false
-    /// In the epoll set (with the mask of the directions wanted); guarded by the poll thread's lock.
+    /// In the epoll set; guarded by the poll thread's lock.
     var registered = false
+    /// The events epoll reports for it: what it wants, or more until an event disarms it.
+    var armed: UInt32 = 0
     /// The epoll key (never reused), set when first added.
     var token: UInt64 = 0
+
+    /// The epoll events of the directions wanted now.
+    var wantedMask: UInt32 {
+        (wantsRead ? pgshard_epoll_in | pgshard_epoll_rdhup : 0) | (wantsWrite ? pgshard_epoll_out : 0)
+    }
 
     init(fileDescriptor: Int32, onReadable: @escaping () -> Void, onWritable: @escaping () -> Void) {
         self.fileDescriptor = fileDescriptor
@@ -136,31 +147,33 @@ final class PollThread: @unchecked Sendable {
         thread.start()
     }
 
-    /// Puts the registration's wanted directions in force: in the set with that mask, or out of
-    /// it when it wants nothing (epoll reports hang-ups even for an empty mask, which would
-    /// spin on a socket nobody reads).
-    func update(_ registration: PollRegistration) {
-        var mask: UInt32 = 0
-        if registration.wantsRead { mask |= pgshard_epoll_in | pgshard_epoll_rdhup }
-        if registration.wantsWrite { mask |= pgshard_epoll_out }
+    /// Makes epoll report what the registration wants. Interest is added at once; interest
+    /// dropped stays armed until an event for it arrives (then `fire` disarms it): sessions
+    /// turn reading off and on around every statement, and most of those turns would
+    /// otherwise cost two `epoll_ctl` calls for nothing.
+    func update(_ registration: PollRegistration, lazily: Bool = true) {
+        let wanted = registration.wantedMask
+        if lazily, wanted & ~registration.armed == 0 { return }
         lock.lock()
         defer { lock.unlock() }
-        if mask == 0 {
+        if wanted == 0 {
             guard registration.registered else { return }
             registration.registered = false
+            registration.armed = 0
             registrations[registration.token] = nil
             _ = pgshard_epoll_ctl(epoll, Self.delete, registration.fileDescriptor, 0, 0)
             return
         }
         if registration.registered {
-            _ = pgshard_epoll_ctl(epoll, Self.modify, registration.fileDescriptor, mask, registration.token)
+            _ = pgshard_epoll_ctl(epoll, Self.modify, registration.fileDescriptor, wanted, registration.token)
         } else {
             registration.token = nextToken
             nextToken += 1
             registrations[registration.token] = registration
-            registration.registered = pgshard_epoll_ctl(epoll, Self.add, registration.fileDescriptor, mask, registration.token) == 0
+            registration.registered = pgshard_epoll_ctl(epoll, Self.add, registration.fileDescriptor, wanted, registration.token) == 0
             if !registration.registered { registrations[registration.token] = nil }
         }
+        registration.armed = registration.registered ? wanted : 0
     }
 
     func remove(_ registration: PollRegistration) {
@@ -168,6 +181,7 @@ final class PollThread: @unchecked Sendable {
         defer { lock.unlock() }
         guard registration.registered else { return }
         registration.registered = false
+        registration.armed = 0
         registrations[registration.token] = nil
         _ = pgshard_epoll_ctl(epoll, Self.delete, registration.fileDescriptor, 0, 0)
     }
@@ -202,6 +216,8 @@ final class PollThread: @unchecked Sendable {
     /// Calls each ready socket's handlers, as its owner wants them now (an earlier handler of
     /// the batch may have changed that). A hang-up or error goes to whichever handler is on:
     /// its read or write then fails and the owner closes.
+    var isFiring: Bool { firing }
+
     /// See ``SocketWatcher/soon(_:)``; called on `queue`.
     func soon(_ work: @escaping () -> Void) {
         if firing {
@@ -223,6 +239,10 @@ final class PollThread: @unchecked Sendable {
             }
             if events & writable != 0, registration.wantsWrite, !registration.cancelled {
                 registration.onWritable()
+            }
+            // An event for a direction no longer wanted: disarm it now (see `update`).
+            if !registration.cancelled, registration.armed & ~registration.wantedMask != 0 {
+                update(registration, lazily: false)
             }
         }
         while !deferred.isEmpty {
