@@ -234,14 +234,16 @@ final class PollThread: @unchecked Sendable {
         let readable = pgshard_epoll_in | pgshard_epoll_rdhup | pgshard_epoll_hup | pgshard_epoll_err
         let writable = pgshard_epoll_out | pgshard_epoll_hup | pgshard_epoll_err
         for (registration, events) in batch {
+            // An event for a direction not wanted when it came: disarm that now (see `update`).
+            let stray = events & readable != 0 && !registration.wantsRead
+                || events & pgshard_epoll_out != 0 && !registration.wantsWrite
             if events & readable != 0, registration.wantsRead, !registration.cancelled {
                 registration.onReadable()
             }
             if events & writable != 0, registration.wantsWrite, !registration.cancelled {
                 registration.onWritable()
             }
-            // An event for a direction no longer wanted: disarm it now (see `update`).
-            if !registration.cancelled, registration.armed & ~registration.wantedMask != 0 {
+            if stray, !registration.cancelled, registration.armed & ~registration.wantedMask != 0 {
                 update(registration, lazily: false)
             }
         }
