@@ -34,9 +34,8 @@ final class InDoubtRecovery: @unchecked Sendable {
     private let interval: Double
     private let logger: Logger
     private let metrics: ProxyMetrics
-    // Touched on `queue` only.
-    private let queue = DispatchQueue(label: "pgshard.recovery")
-    private var timer: DispatchSourceTimer?
+    private let task = PeriodicTask(label: "pgshard.recovery")
+    // Touched on the task's queue only.
     private var soon = false
 
     /// Decision rows older than this, whose transaction has nothing prepared on any shard, are deleted.
@@ -52,31 +51,22 @@ final class InDoubtRecovery: @unchecked Sendable {
     }
 
     func start() {
-        queue.async { [self] in
-            let timer = DispatchSource.makeTimerSource(queue: queue)
-            timer.schedule(deadline: .now() + interval, repeating: interval)
-            timer.setEventHandler { [weak self] in self?.pass() }
-            timer.resume()
-            self.timer = timer
-        }
+        task.start(after: interval, every: interval) { [weak self] in self?.pass() }
     }
 
     func stop() {
-        queue.sync {
-            timer?.cancel()
-            timer = nil
-        }
+        task.stop()
     }
 
     /// A pass within a second (after a commit whose outcome is unknown).
     func passSoon() {
-        queue.async { [self] in
-            guard !soon, timer != nil else { return }
+        task.queue.async { [self] in
+            guard !soon, task.isRunning else { return }
             soon = true
-            queue.asyncAfter(deadline: .now() + 1) { [weak self] in
+            task.queue.asyncAfter(deadline: .now() + 1) { [weak self] in
                 guard let self else { return }
                 self.soon = false
-                if self.timer != nil { self.pass() }
+                if self.task.isRunning { self.pass() }
             }
         }
     }

@@ -8,9 +8,7 @@ import Foundation
 final class RowEstimates: @unchecked Sendable {
     private let context: ProxyContext
     private let interval: Double
-    // Touched on `queue` only.
-    private let queue = DispatchQueue(label: "pgshard.row-estimates")
-    private var timer: DispatchSourceTimer?
+    private let task = PeriodicTask(label: "pgshard.row-estimates")
 
     init(context: ProxyContext, interval: Double = 60) {
         self.context = context
@@ -18,20 +16,11 @@ final class RowEstimates: @unchecked Sendable {
     }
 
     func start() {
-        queue.async { [self] in
-            let timer = DispatchSource.makeTimerSource(queue: queue)
-            timer.schedule(deadline: .now(), repeating: interval)
-            timer.setEventHandler { [weak self] in self?.refresh() }
-            timer.resume()
-            self.timer = timer
-        }
+        task.start(after: 0, every: interval) { [weak self] in self?.refresh() }
     }
 
     func stop() {
-        queue.sync {
-            timer?.cancel()
-            timer = nil
-        }
+        task.stop()
     }
 
     /// One round over every shard, now (on the caller's thread).
