@@ -69,11 +69,9 @@ done
 # Tools and the pgshard binary.
 
 source scripts/setup.sh
-PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 for tool in psql pg_isready python3 timeout awk; do
     command -v "$tool" >/dev/null 2>&1 || { echo "bench-merge: $tool is required" >&2; exit 1; }
 done
-[ -x "$PG_BIN/initdb" ] || { echo "bench-merge: PostgreSQL server binaries not found under /usr/lib/postgresql" >&2; exit 1; }
 
 if [ "$BUILD" = 1 ]; then
     echo "bench-merge: building pgshard (release)" >&2
@@ -81,101 +79,10 @@ if [ "$BUILD" = 1 ]; then
 fi
 [ -x "$PGSHARD" ] || { echo "bench-merge: $PGSHARD is missing; build it, drop --no-build or pass --pgshard PATH" >&2; exit 1; }
 
-# Servers run as a non-root user when this script runs as root (initdb refuses root).
-# setpriv executes the program in place, so $! is the program's own pid.
-AS_USER=()
-if [ "$(id -u)" -eq 0 ]; then
-    if ! id "$RUN_USER" >/dev/null 2>&1; then
-        useradd --system --user-group --home-dir /nonexistent --shell /usr/sbin/nologin "$RUN_USER"
-    fi
-    AS_USER=(setpriv "--reuid=$RUN_USER" "--regid=$(id -g "$RUN_USER")" --init-groups --)
-fi
+# Servers, processes and cleanup: shared with the other benchmarks.
 
-# ---------------------------------------------------------------------------------------------
-# Temporary directory, processes, cleanup.
-
-WORK=$(mktemp -d /tmp/pgshard-bench-merge.XXXXXX)
-chmod 755 "$WORK"
-[ ${#AS_USER[@]} -eq 0 ] || chown "$RUN_USER:$(id -g "$RUN_USER")" "$WORK"
-declare -A STARTED=()   # pid -> its start time: only processes this script started are signalled
-PG_PIDS=()              # postmaster pid of each shard
-PGSHARD_PID=""
-
-start_time() {   # start_time PID: field 22 of /proc/PID/stat, empty when the process is gone
-    local line rest
-    read -r line 2>/dev/null <"/proc/$1/stat" || return 0
-    rest=${line##*) }
-    set -- $rest
-    echo "${20}"
-}
-
-started() {   # started PID: remember a process this script started
-    STARTED[$1]=$(start_time "$1")
-}
-
-running() {   # running PID: the process this script started is still there (not a reused pid)
-    [ -n "${STARTED[$1]:-}" ] && [ "$(start_time "$1")" = "${STARTED[$1]}" ]
-}
-
-stop_pid() {   # stop_pid PID: SIGTERM, wait up to 10 s, then SIGKILL
-    local pid=$1 i
-    running "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do running "$pid" || return 0; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-}
-
-is_postmaster() {   # is_postmaster PID
-    local pid
-    for pid in "${PG_PIDS[@]}"; do [ "$pid" = "$1" ] && return 0; done
-    return 1
-}
-
-cleanup() {
-    local status=$? pid i log
-    trap - EXIT INT TERM
-    # pgshard and the clients first, then the servers (pg_ctl stop, or the postmaster's pid).
-    for pid in "${!STARTED[@]}"; do is_postmaster "$pid" || stop_pid "$pid"; done
-    for i in "${!PG_PIDS[@]}"; do
-        running "${PG_PIDS[$i]}" || continue
-        "${AS_USER[@]}" "$PG_BIN/pg_ctl" -D "$WORK/s$i" -m fast -t 30 stop >/dev/null 2>&1 || stop_pid "${PG_PIDS[$i]}"
-    done
-    if [ "$KEEP" = 1 ]; then
-        echo "bench-merge: kept $WORK (logs, configs, timings)" >&2
-    else
-        if [ "$status" -ne 0 ] && [ "$status" -ne 130 ] && [ "$status" -ne 143 ]; then
-            for log in "$WORK"/*.log; do [ -f "$log" ] && { echo "--- last lines of $(basename "$log")" >&2; tail -n 5 "$log" >&2; }; done
-        fi
-        rm -rf "$WORK"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_ports() {   # free_ports N: N distinct free loopback ports
-    python3 - "$1" <<'EOF'
-import socket, sys
-sockets = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    sockets.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in sockets))
-EOF
-}
-
-wait_ready() {   # wait_ready PORT PID NAME: until the server answers (at most 30 s)
-    local port=$1 pid=$2 name=$3 i
-    for i in $(seq 1 300); do
-        running "$pid" || { echo "bench-merge: $name exited at start-up: $(tail -n 3 "$WORK/$name.log" 2>/dev/null | tr '\n' ' ')" >&2; return 1; }
-        pg_isready -q -h 127.0.0.1 -p "$port" -U postgres -d bench -t 1 && return 0
-        sleep 0.1
-    done
-    echo "bench-merge: $name did not answer on port $port within 30 s" >&2
-    return 1
-}
+BENCH_NAME=bench-merge
+source scripts/bench-servers.sh
 
 read -r -a PORTS <<<"$(free_ports $((SHARDS + 1)))"
 SHARD_PORTS=("${PORTS[@]:0:$SHARDS}")
@@ -199,28 +106,7 @@ echo
 # a shard on its own machine would, and the figures do not depend on how many workers it gets.
 
 for ((i = 0; i < SHARDS; i++)); do
-    data=$WORK/s$i
-    "${AS_USER[@]}" "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C >"$WORK/initdb-s$i.log" 2>&1 \
-        || { echo "bench-merge: initdb failed:"; tail -n 5 "$WORK/initdb-s$i.log"; exit 1; }
-    cat >>"$data/postgresql.conf" <<EOF
-# scripts/bench-merge.sh
-listen_addresses = '127.0.0.1'
-port = ${SHARD_PORTS[$i]}
-unix_socket_directories = '$WORK'
-max_connections = 50
-shared_buffers = 256MB
-fsync = off
-synchronous_commit = off
-max_wal_size = 4GB
-max_parallel_workers_per_gather = 0
-jit = off
-log_min_messages = warning
-EOF
-    "${AS_USER[@]}" "$PG_BIN/pg_ctl" -D "$data" -l "$WORK/s$i.log" -w -t 60 start >/dev/null \
-        || { echo "bench-merge: PostgreSQL s$i did not start:"; tail -n 5 "$WORK/s$i.log"; exit 1; }
-    PG_PIDS[$i]=$(head -n 1 "$data/postmaster.pid")
-    started "${PG_PIDS[$i]}"
-    timeout 60 psql -X -q -h 127.0.0.1 -p "${SHARD_PORTS[$i]}" -U postgres -d postgres -c "CREATE DATABASE bench" >/dev/null
+    start_server "s$i" "${SHARD_PORTS[$i]}" bench
 done
 
 # Rows straight into each shard: a read benchmark does not care which shard holds a row. Ids
@@ -265,10 +151,7 @@ if ! output=$("$WORK/pgshard" check --config "$WORK/pgshard.yaml" 2>&1); then
     echo "bench-merge: pgshard check failed: $(grep -v '^ok\|configuration is valid' <<<"$output" | head -n 3 | tr '\n' ' ')"
     exit 1
 fi
-"${AS_USER[@]}" "$WORK/pgshard" run --config "$WORK/pgshard.yaml" >"$WORK/pgshard.log" 2>&1 &
-PGSHARD_PID=$!
-started "$PGSHARD_PID"
-wait_ready "$PROXY_PORT" "$PGSHARD_PID" pgshard
+start_pgshard "$PGSHARD" "$WORK/pgshard.yaml" "$PROXY_PORT" || exit 1
 
 # ---------------------------------------------------------------------------------------------
 # Latency: one psql session per target runs the statement once unmeasured, then $REPS times
