@@ -120,6 +120,13 @@ final class TwoPhaseCommitTests: XCTestCase {
         XCTAssertSQLError("23505") { try client.query("UPDATE tpc_items SET v = 70005 WHERE id IN (\(a), \(b))") }
         XCTAssertEqual(try cluster.shardConnection(1).query("SELECT v FROM tpc_items WHERE id = \(a)"), [["70003"]])
         XCTAssertEqual(try preparedCount(cluster), 0)
+        // A reference-table write changes every shard's copy in one two-phase transaction.
+        let beforeReference = try decisions(cluster)
+        try client.query("INSERT INTO countries (code, name) VALUES ('tp', 'Two-Phase') ON CONFLICT (code) DO NOTHING")
+        XCTAssertEqual(try decisions(cluster), beforeReference + 1)
+        for shard in 0..<4 {
+            XCTAssertEqual(try cluster.shardConnection(shard).query("SELECT name FROM countries WHERE code = 'tp'"), [["Two-Phase"]])
+        }
     }
 
     /// Prepared transactions without a process that commits them: recovery ends each one as
