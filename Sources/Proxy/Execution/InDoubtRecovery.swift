@@ -8,7 +8,9 @@ import Logging
 enum CommitDecisions {
     static let table = "pgshard.commit_decisions"
 
+    /// (Quietly: "already exists, skipping" notices would reach libpq's stderr at every start.)
     static let create = """
+        SET client_min_messages = warning;
         CREATE SCHEMA IF NOT EXISTS pgshard;
         CREATE TABLE IF NOT EXISTS pgshard.commit_decisions (
             transaction text PRIMARY KEY,
