@@ -63,6 +63,9 @@ public final class ProxyServer: @unchecked Sendable {
         }
         self.listener = listener
         port = listener.port
+        // Before any client: the shards' collations (ordered merges of text need them) and
+        // the prepared transactions a crash left.
+        context.collations.read()
         context.collations.probe()
         startRecovery(context)
         if context.config.http != nil {

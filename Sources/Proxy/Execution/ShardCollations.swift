@@ -43,16 +43,22 @@ final class ShardCollations: @unchecked Sendable {
         }
         guard start else { return }
         let thread = Thread { [self] in
-            for (index, conninfo) in conninfos.enumerated() where lock.withLock({ byteOrder[index] == nil }) {
-                guard let connection = try? BlockingConnection(conninfo: conninfo, timeout: timeout),
-                      let rows = try? connection.query("SELECT datcollate FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()"),
-                      let collation = rows.first?.first ?? nil
-                else { continue }
-                lock.withLock { byteOrder[index] = Self.isByteOrder(collation) }
-            }
+            read()
             lock.withLock { probing = false }
         }
         thread.start()
+    }
+
+    /// Reads the collation of every shard not known yet, on the caller's thread (at start,
+    /// before clients are accepted, so that their first ordered merges need not wait).
+    func read() {
+        for (index, conninfo) in conninfos.enumerated() where lock.withLock({ byteOrder[index] == nil }) {
+            guard let connection = try? BlockingConnection(conninfo: conninfo, timeout: timeout),
+                  let rows = try? connection.query("SELECT datcollate FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()"),
+                  let collation = rows.first?.first ?? nil
+            else { continue }
+            lock.withLock { byteOrder[index] = Self.isByteOrder(collation) }
+        }
     }
 
     static func isByteOrder(_ collation: String) -> Bool {
