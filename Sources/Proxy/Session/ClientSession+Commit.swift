@@ -50,19 +50,17 @@ extension ClientSession {
     private func findWriters(_ participants: [ShardLink], completion: @escaping ([ShardLink], ErrorFields?) -> Void) {
         var wrote = [Bool](repeating: false, count: participants.count)
         var firstError: ErrorFields?
-        var remaining = participants.count
-        for (n, link) in participants.enumerated() {
-            step("SELECT 1 WHERE pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL", on: link) { result in
+        forEachStep(participants.count, oneByOne: false, { [self] n, done in
+            step("SELECT 1 WHERE pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL", on: participants[n]) { result in
                 switch result {
                 case .done(let tag): wrote[n] = tag == "SELECT 1"
                 case .failed(let error), .lost(let error): firstError = firstError ?? error
                 }
-                remaining -= 1
-                if remaining == 0 {
-                    completion(zip(participants, wrote).filter(\.1).map(\.0), firstError)
-                }
+                done()
             }
-        }
+        }, then: {
+            completion(zip(participants, wrote).filter(\.1).map(\.0), firstError)
+        })
     }
 
     /// One-phase commits, one after another; the first failure rolls back the rest.
@@ -202,36 +200,27 @@ extension ClientSession {
     private func abort(
         _ transaction: GlobalTransaction, coordinator: ShardLink, prepared: [(ShardLink, String)], completion: @escaping () -> Void
     ) {
-        var remaining = prepared.count + 1
         var leftPrepared = false
-        let done = { [self] in
-            remaining -= 1
-            guard remaining == 0 else { return }
-            context.transactions.finished(transaction, needsRecovery: leftPrepared)
-            context.metrics.twoPhaseCommit(outcome: "aborted")
-            completion()
-        }
-        rollBack([coordinator]) { done() }
-        for (link, gid) in prepared {
-            step("ROLLBACK PREPARED '\(gid)'", on: link) { result in
+        forEachStep(prepared.count + 1, oneByOne: false, { [self] n, done in
+            guard n < prepared.count else { return rollBack([coordinator], completion: done) }
+            step("ROLLBACK PREPARED '\(prepared[n].1)'", on: prepared[n].0) { result in
                 if result.error != nil { leftPrepared = true }
                 done()
             }
-        }
+        }, then: { [self] in
+            context.transactions.finished(transaction, needsRecovery: leftPrepared)
+            context.metrics.twoPhaseCommit(outcome: "aborted")
+            completion()
+        })
     }
 
     /// ROLLBACK on the links that still have a transaction open (nothing is sent elsewhere: a
     /// ROLLBACK outside a transaction would warn the client).
     func rollBack(_ links: [ShardLink], completion: @escaping () -> Void) {
         let open = links.filter { $0.isUsable && $0.connection?.serverTransactionStatus != .idle }
-        var remaining = open.count
-        guard remaining > 0 else { return completion() }
-        for link in open {
-            step("ROLLBACK", on: link) { _ in
-                remaining -= 1
-                if remaining == 0 { completion() }
-            }
-        }
+        forEachStep(open.count, oneByOne: false, { [self] n, done in
+            step("ROLLBACK", on: open[n]) { _ in done() }
+        }, then: completion)
     }
 
     /// A failed PREPARE TRANSACTION as the client sees it; "prepared transactions are
