@@ -704,6 +704,9 @@ extension ClientSession {
             ext.touched = []
             runSessionCommand(command, statement: routed) { [self] ok in
                 for link in touched { touch(link) }
+                // What the batch wrote so far was committed or rolled back with the transaction.
+                if case .commit = command { ext.mayHaveWritten = false }
+                if case .rollback = command { ext.mayHaveWritten = false }
                 if !ok {
                     if !ext.syncing { ext.skipping = true }
                     ext.failed = true
