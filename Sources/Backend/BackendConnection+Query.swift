@@ -208,6 +208,11 @@ extension BackendConnection {
         // A held message is delivered again later; what it says about the connection is
         // recorded once, before its handler sees it.
         if !heldMessageTracked { track(message) }
+        if message.type == BackendMessage.notificationResponse {
+            // Asynchronous: never part of the exchange a handler reads.
+            notificationHandler?(message)
+            return .proceed
+        }
         if let handler = messageHandler {
             let flow = handler(message)
             heldMessageTracked = flow == .hold
@@ -216,7 +221,7 @@ extension BackendConnection {
         switch message.type {
         case BackendMessage.noticeResponse:
             noticeHandler?(Diagnostics(message))
-        case BackendMessage.notificationResponse, BackendMessage.parameterStatus, BackendMessage.readyForQuery:
+        case BackendMessage.parameterStatus, BackendMessage.readyForQuery:
             break
         case BackendMessage.errorResponse:
             // An error outside any exchange: the server is going away (shutdown, terminated).

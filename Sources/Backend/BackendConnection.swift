@@ -65,6 +65,9 @@ public final class BackendConnection: @unchecked Sendable {
 
     /// Receives NoticeResponses (warnings, notices) the shard sends, whenever they come.
     public var noticeHandler: ((Diagnostics) -> Void)?
+    /// Receives every NotificationResponse (`LISTEN`), whenever it comes: during a statement
+    /// or while the connection is idle.
+    public var notificationHandler: ((BackendMessage) -> Void)?
     /// True once the connection failed; it must be closed and not reused.
     public internal(set) var isBroken = false
     /// True while the shard owes answers (a statement runs or waits to be answered).

@@ -120,7 +120,7 @@ struct StatementFacts {
     /// `random()`, `nextval()`, `CURRENT_TIMESTAMP`, …), as written.
     var volatileFunction: String?
     /// A call of a session-state function whose effect lives on the shard that runs it:
-    /// advisory locks (must always be the same shard), `set_config` (refused).
+    /// advisory locks and `pg_notify` (must always be the same shard), `set_config` (refused).
     var sessionFunction: String?
 
     /// The first refusal that only says the key is unknown (INSERT without the key, with a key

@@ -116,8 +116,10 @@ struct StatementAnalysis {
             return UtilityRouting.discard(node.fields)
         case "ClosePortalStmt" where node.fields["portalname"] == nil:
             return .session(.acknowledge("CLOSE CURSOR ALL"))
-        case "UnlistenStmt":
-            return .session(.acknowledge("UNLISTEN"))
+        case "ListenStmt", "UnlistenStmt", "NotifyStmt":
+            // Notifications live on one server: every session's LISTEN and NOTIFY go to the
+            // first shard, as advisory locks do; LISTEN pins the session to its connection.
+            return .shard(0)
         case "CopyStmt" where node.fields["is_from"]?.bool != true && node.fields["filename"] == nil:
             return try routeCopyOut(node.fields, sql: sql, range: range, hint: hint)
         case "CopyStmt" where node.fields["is_from"]?.bool == true:

@@ -246,7 +246,7 @@ final class StatementScanner {
 
     private func noteFunctionCall(_ call: JSONValue, level: Int) {
         if let name = call["funcname"]?.nameList?.last?.lowercased(),
-           name.hasPrefix("pg_advisory") || name.hasPrefix("pg_try_advisory") || name == "set_config" {
+           name.hasPrefix("pg_advisory") || name.hasPrefix("pg_try_advisory") || name == "set_config" || name == "pg_notify" {
             facts.sessionFunction = facts.sessionFunction ?? name
         }
         if let name = Volatility.volatileName(ofCall: call) {

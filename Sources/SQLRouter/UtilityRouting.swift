@@ -130,8 +130,6 @@ enum UtilityRouting {
             return .unsupportedStatement(kind, hint: "use the extended query protocol (your driver's prepared statements)")
         case "DeclareCursorStmt", "FetchStmt", "ClosePortalStmt":
             return .unsupportedStatement("cursors (DECLARE, FETCH, CLOSE)", hint: "use the extended query protocol, which can fetch rows in batches")
-        case "ListenStmt", "NotifyStmt", "UnlistenStmt":
-            return .unsupportedStatement("LISTEN, NOTIFY and UNLISTEN", hint: "connect to a shard directly for notifications")
         case "LockStmt":
             return .unsupportedStatement("LOCK TABLE", hint: "use SELECT … FOR UPDATE with the shard key fixed")
         case "CheckPointStmt":

@@ -132,4 +132,30 @@ final class PoolingTests: XCTestCase {
         }
         XCTAssertEqual(try a.query("SELECT pg_advisory_unlock(960042)"), [["t"]])
     }
+
+    /// LISTEN pins the client under transaction pooling; a NOTIFY from another client (or
+    /// `pg_notify`) reaches it while it is idle and inside its own statements.
+    func testListenNotifyReachesTheListener() throws {
+        try startProxy(size: 2)
+        let listener = try RawClient(port: server.port)
+        listener.login()
+        listener.send(RawClient.message("Q", RawClient.cString("LISTEN pgshard_test_channel")))
+        // (ParameterStatus: this test's shard connections carry their own application_name.)
+        XCTAssertEqual(listener.readUntilReady().map(\.type).filter { $0 != "S" }, ["C", "Z"])
+        // Other clients use the pool meanwhile; the listener keeps its connection.
+        let other = try client()
+        for n in 0..<3 { _ = try other.query("NOTIFY pgshard_test_channel, 'idle \(n)'") }
+        for n in 0..<3 {
+            let message = try XCTUnwrap(listener.readMessage(), "no notification \(n)")
+            XCTAssertEqual(message.type, "A")
+            XCTAssertTrue(String(decoding: message.body, as: UTF8.self).hasSuffix("pgshard_test_channel\u{0}idle \(n)\u{0}"))
+        }
+        _ = try other.query("SELECT pg_notify('pgshard_test_channel', 'by function')")
+        XCTAssertEqual(listener.readMessage()?.type, "A")
+        // Its own NOTIFY comes back before its ReadyForQuery, as from PostgreSQL.
+        listener.send(RawClient.message("Q", RawClient.cString("NOTIFY pgshard_test_channel, 'self'")))
+        XCTAssertEqual(listener.readUntilReady().map(\.type), ["C", "A", "Z"])
+        listener.send(RawClient.message("Q", RawClient.cString("UNLISTEN *")))
+        XCTAssertEqual(listener.readUntilReady().map(\.type), ["C", "Z"])
+    }
 }

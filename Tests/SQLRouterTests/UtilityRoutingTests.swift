@@ -72,8 +72,6 @@ final class UtilityRoutingTests: XCTestCase {
             ("DECLARE c CURSOR FOR SELECT 1", "cursors (DECLARE, FETCH, CLOSE)", "use the extended query protocol, which can fetch rows in batches"),
             ("FETCH 10 FROM c", "cursors", "use the extended query protocol, which can fetch rows in batches"),
             ("CLOSE c", "cursors", "use the extended query protocol, which can fetch rows in batches"),
-            ("LISTEN x", "LISTEN, NOTIFY and UNLISTEN", "connect to a shard directly for notifications"),
-            ("NOTIFY x, 'y'", "LISTEN, NOTIFY and UNLISTEN", "connect to a shard directly for notifications"),
             ("LOCK TABLE users", "LOCK TABLE through pgshard", "use SELECT … FOR UPDATE with the shard key fixed"),
             ("CHECKPOINT", "CHECKPOINT through pgshard", "run it on each shard directly"),
             ("LOAD 'auto_explain'", "LOAD through pgshard", "run it on each shard directly"),
@@ -116,7 +114,11 @@ final class UtilityRoutingTests: XCTestCase {
             ("SELECT set_config('jit', $1, false)",
              .route(.session(.setConfig(sql: "SELECT set_config('jit', $1, false)", isLocal: false, parameter: 1, location: 25)))),
             ("CLOSE ALL", .route(.session(.acknowledge("CLOSE CURSOR ALL")))),
-            ("UNLISTEN *", .route(.session(.acknowledge("UNLISTEN")))),
+            // Notifications live on the first shard, as advisory locks do.
+            ("UNLISTEN *", .route(.shard(0))),
+            ("LISTEN x", .route(.shard(0))),
+            ("NOTIFY x, 'y'", .route(.shard(0))),
+            ("SELECT pg_notify('x', 'y')", .route(.shard(0))),
         ]
         for (sql, expected) in cases { assertRoute(sql, expected) }
     }

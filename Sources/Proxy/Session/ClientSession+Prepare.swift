@@ -48,6 +48,7 @@ extension ClientSession {
                     return
                 }
                 backend.noticeHandler = { [weak self] notice in self?.forwardNotice(notice) }
+                backend.notificationHandler = { [weak self] notification in self?.forwardNotification(notification) }
                 link.connection = backend
                 self.runPrelude(link, begin: begin, completion: completion)
             case .failure(let error):
@@ -202,6 +203,14 @@ extension ClientSession {
     }
 
     /// Forwards a shard's NoticeResponse; the same notice from several shards is shown once.
+    /// A NotificationResponse of a channel the client listens on (`LISTEN` runs on the first
+    /// shard): passed on as it came, between statements or in the middle of one, as
+    /// PostgreSQL sends it.
+    func forwardNotification(_ notification: BackendMessage) {
+        connection.output.forward(notification)
+        connection.scheduleFlush()
+    }
+
     func forwardNotice(_ notice: Diagnostics) {
         guard forwardedNotices.insert(notice.fields).inserted else { return }
         connection.output.noticeResponse(ErrorFields(fields: notice.fields.map { ($0.code, $0.value) }))
