@@ -105,6 +105,8 @@ public struct ParameterizedRoute: Sendable {
     let sql: String
     /// The nesting depth of the tree: shallow trees are analysed on the caller's thread.
     let depth: Int
+    /// For a one-table plan whose text has no hint comment (``Router/prepare(_:context:parameterCount:)``).
+    var fast: FastRoute?
 }
 
 extension JSONValue {

@@ -153,7 +153,12 @@ public final class Router: Sendable {
     /// `parameterCount`: the parameter types the Parse declares (generated keys are appended
     /// after the client's parameters, see ``GeneratedKeyParameters``).
     public func prepare(_ sql: String, context: RoutingContext = .init(), parameterCount: Int = 0) -> (outcome: RoutingOutcome, parameterized: ParameterizedRoute?) {
-        prepare(sql, context: context, parameterCount: parameterCount, generatingKeys: true)
+        var (outcome, parameterized) = prepare(sql, context: context, parameterCount: parameterCount, generatingKeys: true)
+        // A one-table shape whose text names no hint: each Bind takes the fast route.
+        if let plan = parameterized?.plan, RoutingHint.comment(in: sql, shardNames: schema.shardNames) == nil {
+            parameterized?.fast = FastRoute(plan, shardCount: schema.shardCount)
+        }
+        return (outcome, parameterized)
     }
 
     func prepare(_ sql: String, context: RoutingContext, parameterCount: Int = 0, generatingKeys: Bool) -> (outcome: RoutingOutcome, parameterized: ParameterizedRoute?) {
@@ -194,6 +199,11 @@ public final class Router: Sendable {
     /// The route of a prepared statement with the values a Bind supplied.
     public func route(_ prepared: ParameterizedRoute, parameters: BoundParameters, context: RoutingContext = .init()) -> Route {
         let schema = self.schema, limits = self.limits
+        if let fast = prepared.fast, context.hint == nil {
+            // What the analysis below would answer, without copying the plan's facts.
+            let route = fast.route(KeyResolver(parameters: parameters, literals: prepared.literals), context: context)
+            if route != .refuse(.mergeNeedsStatement) { return route }
+        }
         if let plan = prepared.plan {
             // Reading key values does not recurse along the parse tree: no big stack needed.
             var analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(prepared.sql), parameters: parameters, context: context)
