@@ -240,4 +240,26 @@ final class TwoPhaseCommitTests: XCTestCase {
         XCTAssertEqual(try decisions(cluster), before + 1)
         XCTAssertEqual(try preparedCount(cluster), 0)
     }
+
+    /// A shard that only took part by reading (or notifying) ends with the decision: a NOTIFY
+    /// of a transaction that fails to commit elsewhere is never delivered.
+    func testReadOnlyShardsEndWithTheDecision() throws {
+        let cluster = try cluster()
+        let listener = try RawClient(port: cluster.proxy.port)
+        listener.login()
+        listener.send(RawClient.message("Q", RawClient.cString("LISTEN tpc_channel")))
+        XCTAssertEqual(listener.readUntilReady().map(\.type).filter { $0 != "S" }, ["C", "Z"])
+        let client = try cluster.proxyConnection()
+        let (a, b, c) = (key(on: 1), key(on: 2), key(on: 2))
+        try client.query("BEGIN")
+        try client.query("NOTIFY tpc_channel, 'rolled back'")
+        try client.query("INSERT INTO tpc_items (id, v) VALUES (\(a), NULL)")
+        try client.query("INSERT INTO tpc_items (id, v) VALUES (\(b), 70010), (\(c), 70010)")
+        XCTAssertSQLError("23505") { try client.query("COMMIT") }
+        try client.query("NOTIFY tpc_channel, 'committed'")
+        let notification = try XCTUnwrap(listener.readMessage())
+        XCTAssertEqual(notification.type, "A")
+        XCTAssertTrue(String(decoding: notification.body, as: UTF8.self).hasSuffix("tpc_channel\u{0}committed\u{0}"),
+                      String(decoding: notification.body, as: UTF8.self))
+    }
 }

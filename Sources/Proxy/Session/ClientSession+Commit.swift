@@ -85,33 +85,27 @@ extension ClientSession {
         let gids = others.map { transaction.gid(coordinator: coordinator.name, participant: $0.name) }
         transactions.reached(.beforePrepare)
 
-        // Phase one: every writer but the coordinator prepares; readers commit meanwhile.
+        // Phase one: every writer but the coordinator prepares. Shards that only read end with
+        // the decision (their locks held until then, a NOTIFY sent only if it commits).
         var prepared = [Bool](repeating: false, count: others.count)
         var firstError: ErrorFields?
-        let links = others + readers
-        forEachStep(links.count, oneByOne: transactions.failpoint == .betweenPrepares, { [self] n, done in
-            guard n < others.count else {
-                return step("COMMIT", on: links[n]) { result in
-                    firstError = firstError ?? result.error
-                    done()
-                }
-            }
-            step("PREPARE TRANSACTION '\(gids[n])'", on: links[n]) { [self] result in
+        forEachStep(others.count, oneByOne: transactions.failpoint == .betweenPrepares, { [self] n, done in
+            step("PREPARE TRANSACTION '\(gids[n])'", on: others[n]) { [self] result in
                 switch result {
                 case .done:
                     prepared[n] = true
                     transactions.reached(.betweenPrepares)
                 case .failed(let error), .lost(let error):
-                    firstError = firstError ?? preparationError(error, shard: links[n].name)
+                    firstError = firstError ?? preparationError(error, shard: others[n].name)
                 }
                 done()
             }
         }, then: { [self] in
             if let error = firstError {
                 let toRollBack = zip(others, zip(gids, prepared)).filter { $0.1.1 }.map { ($0.0, $0.1.0) }
-                return abort(transaction, coordinator: coordinator, prepared: toRollBack) { completion(error) }
+                return abort(transaction, rollingBack: [coordinator] + readers, prepared: toRollBack) { completion(error) }
             }
-            decide(transaction, coordinator: coordinator, others: others, gids: gids, completion: completion)
+            decide(transaction, coordinator: coordinator, others: others, gids: gids, readers: readers, completion: completion)
         })
     }
 
@@ -138,7 +132,7 @@ extension ClientSession {
     /// The decision: the coordinator records it and commits in one step. Its answer decides
     /// the transaction; then the prepared participants follow.
     private func decide(
-        _ transaction: GlobalTransaction, coordinator: ShardLink, others: [ShardLink], gids: [String],
+        _ transaction: GlobalTransaction, coordinator: ShardLink, others: [ShardLink], gids: [String], readers: [ShardLink],
         completion: @escaping (ErrorFields?) -> Void
     ) {
         let transactions = context.transactions
@@ -152,27 +146,34 @@ extension ClientSession {
                 logger.error("commit outcome unknown", metadata: ["transaction": "\(transaction.key)", "shard.name": "\(coordinator.name)"])
                 transactions.finished(transaction, needsRecovery: true)
                 context.metrics.twoPhaseCommit(outcome: "unknown")
-                completion(.error(SQLState(rawValue: "08007"), "the connection to shard \"\(coordinator.name)\" was lost while committing: \(error.message ?? "")",
-                                  hint: "pgshard's recovery commits or rolls back the transaction on every shard; check whether it committed before retrying"))
+                let lost = ErrorFields.error(SQLState(rawValue: "08007"), "the connection to shard \"\(coordinator.name)\" was lost while committing: \(error.message ?? "")",
+                                             hint: "pgshard's recovery commits or rolls back the transaction on every shard; check whether it committed before retrying")
+                rollBack(readers) { completion(lost) }
             case .failed(let error):
-                abort(transaction, coordinator: coordinator, prepared: Array(zip(others, gids))) { completion(error) }
+                abort(transaction, rollingBack: [coordinator] + readers, prepared: Array(zip(others, gids))) { completion(error) }
             case .done(tag: "ROLLBACK"):
                 // COMMIT of a transaction the shard had aborted.
                 let error = ErrorFields.error(.transactionRollback, "the transaction was rolled back on shard \"\(coordinator.name)\"")
-                abort(transaction, coordinator: coordinator, prepared: Array(zip(others, gids))) { completion(error) }
+                abort(transaction, rollingBack: [coordinator] + readers, prepared: Array(zip(others, gids))) { completion(error) }
             case .done:
                 transactions.reached(.afterDecision)
-                finishPrepared(transaction, others: others, gids: gids, completion: completion)
+                finishPrepared(transaction, others: others, gids: gids, readers: readers, completion: completion)
             }
         }
     }
 
-    /// Phase two: COMMIT PREPARED everywhere. The transaction is committed whatever happens
-    /// here; a participant that cannot be reached is finished by recovery.
-    private func finishPrepared(_ transaction: GlobalTransaction, others: [ShardLink], gids: [String], completion: @escaping (ErrorFields?) -> Void) {
+    /// Phase two: COMMIT PREPARED everywhere, and COMMIT where the transaction only read. It is
+    /// committed whatever happens here; a participant that cannot be reached is finished by recovery.
+    private func finishPrepared(
+        _ transaction: GlobalTransaction, others: [ShardLink], gids: [String], readers: [ShardLink], completion: @escaping (ErrorFields?) -> Void
+    ) {
         let transactions = context.transactions
         var unfinished: [String] = []
-        forEachStep(others.count, oneByOne: transactions.failpoint == .betweenCommits, { [self] n, done in
+        forEachStep(others.count + readers.count, oneByOne: transactions.failpoint == .betweenCommits, { [self] n, done in
+            guard n < others.count else {
+                // A shard that only read: its COMMIT changes nothing that recovery would need.
+                return step("COMMIT", on: readers[n - others.count]) { _ in done() }
+            }
             step("COMMIT PREPARED '\(gids[n])'", on: others[n]) { [self] result in
                 if let error = result.error {
                     unfinished.append(others[n].name)
@@ -196,13 +197,14 @@ extension ClientSession {
         })
     }
 
-    /// Rolls back the coordinator's open transaction and the participants that prepared.
+    /// Rolls back the open transactions of `open` (the coordinator, the shards that only read)
+    /// and the participants that prepared.
     private func abort(
-        _ transaction: GlobalTransaction, coordinator: ShardLink, prepared: [(ShardLink, String)], completion: @escaping () -> Void
+        _ transaction: GlobalTransaction, rollingBack open: [ShardLink], prepared: [(ShardLink, String)], completion: @escaping () -> Void
     ) {
         var leftPrepared = false
         forEachStep(prepared.count + 1, oneByOne: false, { [self] n, done in
-            guard n < prepared.count else { return rollBack([coordinator], completion: done) }
+            guard n < prepared.count else { return rollBack(open, completion: done) }
             step("ROLLBACK PREPARED '\(prepared[n].1)'", on: prepared[n].0) { result in
                 if result.error != nil { leftPrepared = true }
                 done()
