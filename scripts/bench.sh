@@ -26,6 +26,7 @@ usage: scripts/bench.sh [options]           (each option also reads an environme
   --workloads LIST        BENCH_WORKLOADS      comma-separated subset of
                                                select-simple,select-prepared,tpcb-simple (none: no runs)
   --idle-connections N    BENCH_IDLE_CONNECTIONS  idle clients for the memory test (5000; 0: skip)
+  --workers N             BENCH_WORKERS        pgshard's event loops (workers:); default: one per core
   --no-build              BENCH_BUILD=0        use the existing .build/release/pgshard
   --keep                  BENCH_KEEP=1         keep the temporary directory (logs, configs)
   --user NAME             BENCH_USER           non-root user that runs the servers (postgres)
@@ -34,7 +35,7 @@ EOF
 }
 
 flag_quick="" flag_seconds="" flag_reps="" flag_warmup="" flag_scale="" flag_clients="" flag_threads=""
-flag_workloads="" flag_idle="" flag_build="" flag_keep="" flag_user=""
+flag_workloads="" flag_workers="" flag_idle="" flag_build="" flag_keep="" flag_user=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) flag_quick=1 ;;
@@ -46,6 +47,7 @@ while [ $# -gt 0 ]; do
         --threads) flag_threads=${2:?--threads needs a value}; shift ;;
         --workloads) flag_workloads=${2:?--workloads needs a value}; shift ;;
         --idle-connections) flag_idle=${2:?--idle-connections needs a value}; shift ;;
+        --workers) flag_workers=${2:?--workers needs a value}; shift ;;
         --no-build) flag_build=0 ;;
         --keep) flag_keep=1 ;;
         --user) flag_user=${2:?--user needs a value}; shift ;;
@@ -65,13 +67,14 @@ CLIENTS=${flag_clients:-${BENCH_CLIENTS:-16}}
 THREADS=${flag_threads:-${BENCH_THREADS:-2}}
 WORKLOADS=${flag_workloads:-${BENCH_WORKLOADS:-select-simple,select-prepared,tpcb-simple}}
 IDLE_CONNECTIONS=${flag_idle:-${BENCH_IDLE_CONNECTIONS:-5000}}
+WORKERS=${flag_workers:-${BENCH_WORKERS:-}}
 BUILD=${flag_build:-${BENCH_BUILD:-1}}
 KEEP=${flag_keep:-${BENCH_KEEP:-0}}
 RUN_USER=${flag_user:-${BENCH_USER:-postgres}}
 SHARDS=4                      # the sharded target; the single-shard target always has 1
 POOL_BLOCK='pool: { mode: transaction, size: 20 }'
 
-for pair in "seconds:$RUN_SECONDS" "reps:$REPS" "scale:$SCALE" "clients:$CLIENTS" "threads:$THREADS"; do
+for pair in ${WORKERS:+"workers:$WORKERS"} "seconds:$RUN_SECONDS" "reps:$REPS" "scale:$SCALE" "clients:$CLIENTS" "threads:$THREADS"; do
     [[ "${pair#*:}" =~ ^[1-9][0-9]*$ ]] || { echo "bench: --${pair%%:*} must be a positive whole number" >&2; exit 2; }
 done
 for pair in "warmup:$WARMUP" "idle-connections:$IDLE_CONNECTIONS"; do
@@ -340,6 +343,7 @@ write_pgshard_config() {   # write_pgshard_config FILE PORT SHARD_COUNT MAX_CLIE
         echo "  pgbench_history:  { key: aid, type: integer, function: hash }"
         echo "limits: { max_client_connections: $max_clients }"
         echo "log: { level: warning }"
+        if [ -n "$WORKERS" ]; then echo "workers: $WORKERS"; fi
         if [ "$with_pool" = 1 ]; then echo "$POOL_BLOCK"; fi
     } >"$file"
 }

@@ -66,8 +66,10 @@ extension BackendConnection {
         watcher = SocketWatcher(
             fileDescriptor: fd,
             queue: queue,
-            onReadable: { [weak self] in self?.socketReadable() },
-            onWritable: { [weak self] in self?.socketWritable() }
+            // Unowned: the watcher is cancelled in `close()` or `deinit`, after which no handler
+            // runs (a weak reference would slow every retain of the connection).
+            onReadable: { [unowned self] in socketReadable() },
+            onWritable: { [unowned self] in socketWritable() }
         )
     }
 

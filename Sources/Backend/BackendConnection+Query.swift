@@ -31,9 +31,9 @@ extension BackendConnection {
         // Inside a turn of the poll thread: one write for every message of the turn.
         guard !flushPending else { return }
         flushPending = true
-        watcher.soon { [weak self] in
-            self?.flushPending = false
-            self?.flush()
+        watcher.soon { [self] in
+            flushPending = false
+            flush()
         }
     }
 

@@ -59,7 +59,21 @@ public final class BackendConnection: @unchecked Sendable {
     /// Bytes queued for the shard and not yet written.
     public var unsentByteCount: Int { output.count }
     /// Run-time parameters the shard reported.
-    var parameters: [String: String] = [:]
+    var parameters: [String: String] = [:] {
+        didSet { parameterFingerprint = Self.fingerprint(of: parameters) }
+    }
+    /// A hash of every reported parameter and its value: connections of a pool mostly report
+    /// the same, and a session compares this number, not the parameters, after each statement.
+    public private(set) var parameterFingerprint = 0
+
+    private static func fingerprint(of parameters: [String: String]) -> Int {
+        var hasher = Hasher()
+        for name in parameters.keys.sorted() {
+            hasher.combine(name)
+            hasher.combine(parameters[name])
+        }
+        return hasher.finalize()
+    }
     var transactionStatus: TransactionStatus = .idle
     static let readChunk = 32 << 10
 

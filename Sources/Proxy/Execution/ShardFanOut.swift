@@ -58,6 +58,10 @@ final class ShardFanOut {
             if merge.rowArrived(fromShard: shard) { out.output.forward(message) }
         case BackendMessage.rowDescription:
             if merge.descriptionArrived(fromShard: shard) { out.output.forward(message) }
+        case BackendMessage.commandComplete where merge.mode == .single:
+            // Forwarded as it is: no need to read the tag.
+            merge.singleShardCompleted()
+            out.output.forward(message)
         case BackendMessage.commandComplete:
             if merge.completed(fromShard: shard, tag: CommandTag(message.commandTag)) != nil {
                 out.output.forward(message)

@@ -103,6 +103,7 @@ final class ShardPool: @unchecked Sendable {
     func release(_ connection: BackendConnection, reusable: Bool) {
         connection.stopReceiving()
         connection.noticeHandler = nil
+        connection.notificationHandler = nil
         let tooOld = connection.age > settings.lifetime
         guard reusable, !tooOld, !retired, connection.isConnected, !connection.isBroken, !connection.isBusy,
               connection.serverTransactionStatus == .idle

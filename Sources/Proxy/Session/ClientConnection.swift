@@ -68,8 +68,10 @@ final class ClientConnection: @unchecked Sendable {
         let watcher = SocketWatcher(
             fileDescriptor: fd,
             queue: queue,
-            onReadable: { [weak self] in self?.socketReadable() },
-            onWritable: { [weak self] in self?.socketWritable() }
+            // Unowned: `close()` cancels the watcher, after which no handler runs (a weak
+            // reference would give the connection a side table and slow every retain).
+            onReadable: { [unowned self] in socketReadable() },
+            onWritable: { [unowned self] in socketWritable() }
         )
         self.watcher = watcher
         watcher.wantsRead = true

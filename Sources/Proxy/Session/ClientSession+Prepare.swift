@@ -39,22 +39,24 @@ extension ClientSession {
         }
         link.inTransaction = false
         let pool = link.pool
-        pool.acquire { [weak self, weak link] result in
+        // Strong captures: a waiting client is kept until the pool answers (at most the query
+        // wait timeout); weak ones would slow every retain of the session and link.
+        pool.acquire { [self] result in
             switch result {
             case .success(let backend):
-                guard let self, let link, !self.connection.isClosed else {
+                guard !hasEnded else {
                     // The client left while waiting: the connection goes back unused.
                     pool.release(backend, reusable: true)
                     return
                 }
-                backend.noticeHandler = { [weak self] notice in self?.forwardNotice(notice) }
-                backend.notificationHandler = { [weak self] notification in self?.forwardNotification(notification) }
+                backend.noticeHandler = noticeForwarder
+                backend.notificationHandler = notificationForwarder
                 link.connection = backend
-                self.runPrelude(link, begin: begin, completion: completion)
+                runPrelude(link, begin: begin, completion: completion)
             case .failure(let error):
-                guard let self, let link else { return }
-                self.logger.warning("shard connection failed", metadata: ["shard.name": "\(link.name)", "error": "\(error.message)"])
-                completion(self.shardFailure(error, link: link))
+                guard !hasEnded else { return }
+                logger.warning("shard connection failed", metadata: ["shard.name": "\(link.name)", "error": "\(error.message)"])
+                completion(shardFailure(error, link: link))
             }
         }
     }

@@ -328,6 +328,8 @@ extension ClientSession {
     func reportParameterChanges(_ targets: [ShardLink]) {
         for link in targets {
             guard let backend = link.connection else { continue }
+            guard link.reportedFingerprint != backend.parameterFingerprint else { continue }
+            link.reportedFingerprint = backend.parameterFingerprint
             for name in Self.reportedNames where name != "session_authorization" {
                 guard let value = backend.parameterStatus(name), reportedParameters[name] != value else { continue }
                 reportedParameters[name] = value

@@ -51,6 +51,18 @@ final class ClientSession: @unchecked Sendable {
     var copyIn: ShardCopyIn?
     /// PAUSE holds the session's next message.
     private var heldByPause = false
+    /// The client went away (``ended()``): `connection` must not be touched any more.
+    private(set) var hasEnded = false
+    /// Connected to the admin console (its user is an admin: checked at start).
+    let isAdmin: Bool
+    /// The user's `cross_shard`, or the configuration's (read once per configuration).
+    private var crossShard: RoutingContext.CrossShard
+
+    /// Given to every shard connection the session takes, and taken back when the connection
+    /// returns to its pool (``ShardPool/release(_:reusable:)``), before the session can end.
+    /// Made once: a closure per acquisition would cost an allocation per transaction.
+    private(set) lazy var noticeForwarder: (Diagnostics) -> Void = { [unowned self] in forwardNotice($0) }
+    private(set) lazy var notificationForwarder: (BackendMessage) -> Void = { [unowned self] in forwardNotification($0) }
 
     init(connection: ClientConnection, startup: StartupMessage) {
         self.connection = connection
@@ -59,6 +71,8 @@ final class ClientSession: @unchecked Sendable {
         self.context = connection.context
         let pools = context.pools.pools(for: connection.queue)
         self.links = context.config.shards.enumerated().map { ShardLink(index: $0, name: $1.name, pool: pools[$0]) }
+        self.isAdmin = startup.database == Self.adminDatabase
+        self.crossShard = Self.crossShard(of: startup, in: connection.context)
     }
 
     /// What the router needs to know about this session besides the SQL: the user's
@@ -75,8 +89,7 @@ final class ClientSession: @unchecked Sendable {
         return RoutingContext(crossShard: crossShard, hint: hint)
     }
 
-    /// The user's `cross_shard`, or the configuration's.
-    private var crossShard: RoutingContext.CrossShard {
+    private static func crossShard(of startup: StartupMessage, in context: ProxyContext) -> RoutingContext.CrossShard {
         context.crossShardByUser[startup.user ?? ""] ?? context.config.crossShard
     }
 
@@ -86,9 +99,6 @@ final class ClientSession: @unchecked Sendable {
     /// Sends the startup answer: AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery.
     /// The database name of the admin console.
     static let adminDatabase = "pgshard"
-
-    /// Connected to the admin console (its user is an admin: checked at start).
-    var isAdmin: Bool { startup.database == Self.adminDatabase }
 
     func start() {
         if isAdmin, !context.config.users.contains(where: { $0.name == startup.user && $0.admin }) {
@@ -144,6 +154,7 @@ final class ClientSession: @unchecked Sendable {
         guard latest !== context, transaction == nil, !pinned, !isBusy else { return }
         for link in links { link.close() }
         context = latest
+        crossShard = Self.crossShard(of: startup, in: latest)
         let pools = context.pools.pools(for: connection.queue)
         links = context.config.shards.enumerated().map { ShardLink(index: $0, name: $1.name, pool: pools[$0]) }
         logger.debug("session moved to the reloaded configuration", metadata: ["generation": "\(context.generation)"])
@@ -259,6 +270,7 @@ final class ClientSession: @unchecked Sendable {
     /// nothing of this client (transaction pooling, idle, not pinned); the others are closed
     /// (the shards roll back).
     func ended() {
+        hasEnded = true
         context.registry.unregister(processID: processID)
         copyIn?.clientLeft()
         copyIn = nil

@@ -11,6 +11,9 @@ final class ShardLink {
     var connection: BackendConnection?
     /// BEGIN (and the transaction's savepoints) were sent on this connection.
     var inTransaction = false
+    /// The `parameterFingerprint` of the connection whose parameters the client was last told
+    /// about: the same again, there is nothing to report.
+    var reportedFingerprint: Int?
 
     init(index: Int, name: String, pool: ShardPool) {
         self.index = index
