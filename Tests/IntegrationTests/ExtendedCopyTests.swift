@@ -255,6 +255,27 @@ final class ExtendedCopyTests: XCTestCase {
         }
     }
 
+    /// A client that disconnects in the middle of the data: its shard connections are closed,
+    /// so the shards roll back and release the table.
+    func testClientLeavesDuringCopy() throws {
+        do {
+            let client = try client(cluster.proxy.port)
+            XCTAssertEqual(types(startCopy(client, "COPY copy_rows FROM STDIN")).last, "G")
+            client.send(RawClient.copyData(rows(1...400)))
+        }
+        let deadline = Date().addingTimeInterval(10)
+        var locked = true
+        while locked, Date() < deadline {
+            locked = try (0..<4).contains { shard in
+                try cluster.shardConnection(shard).query(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'copy_rows'") != [["0"]]
+            }
+            if locked { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        XCTAssertFalse(locked, "a shard still holds the abandoned COPY")
+        try assertEmpty()
+    }
+
     /// A COPY that cannot start fails at once; the Sync after Execute ends the batch, and data
     /// the client sent anyway is ignored until its next Sync, as PostgreSQL does.
     func testCopyThatCannotStart() throws {
