@@ -139,3 +139,46 @@ final class RawClient {
         return result
     }
 }
+
+extension RawClient {
+    // What a client sends in the extended protocol and during COPY.
+
+    static func parse(_ name: String, _ sql: String, types: [UInt32] = []) -> [UInt8] {
+        var body = cString(name) + cString(sql) + int16(types.count)
+        for type in types { body += int32(Int32(bitPattern: type)) }
+        return message("P", body)
+    }
+
+    /// Bind with text parameters and default result formats.
+    static func bind(_ portal: String, _ statement: String, _ parameters: [String] = []) -> [UInt8] {
+        var body = cString(portal) + cString(statement) + int16(0) + int16(parameters.count)
+        for parameter in parameters { body += int32(Int32(parameter.utf8.count)) + Array(parameter.utf8) }
+        return message("B", body + int16(0))
+    }
+
+    static func describe(statement name: String) -> [UInt8] { message("D", [UInt8(ascii: "S")] + cString(name)) }
+    static func describe(portal name: String) -> [UInt8] { message("D", [UInt8(ascii: "P")] + cString(name)) }
+    static func execute(_ portal: String, rows: Int32 = 0) -> [UInt8] { message("E", cString(portal) + int32(rows)) }
+    static func query(_ sql: String) -> [UInt8] { message("Q", cString(sql)) }
+    static let sync = message("S", [])
+    static let flush = message("H", [])
+    static func copyData(_ bytes: [UInt8]) -> [UInt8] { message("d", bytes) }
+    static func copyData(_ text: String) -> [UInt8] { copyData(Array(text.utf8)) }
+    static let copyDone = message("c", [])
+    static func copyFail(_ reason: String) -> [UInt8] { message("f", cString(reason)) }
+
+    static func int16(_ v: Int) -> [UInt8] { [UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }
+
+    /// Messages up to and including the first of `type` (or ReadyForQuery, or EOF).
+    func readUntil(_ type: Character) -> [(type: Character, body: [UInt8])] {
+        var messages: [(type: Character, body: [UInt8])] = []
+        while let message = readMessage() {
+            messages.append(message)
+            if message.type == type || message.type == "Z" { break }
+        }
+        return messages
+    }
+
+    /// The text of a CommandComplete body.
+    static func tag(_ body: [UInt8]) -> String { String(decoding: body.prefix { $0 != 0 }, as: UTF8.self) }
+}

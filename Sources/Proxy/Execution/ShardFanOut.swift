@@ -78,8 +78,8 @@ final class ShardFanOut {
         case BackendMessage.notificationResponse:
             out.output.forward(message)
         case BackendMessage.copyInResponse:
-            // The router refuses COPY FROM; a shard that asks for data anyway gets none.
-            connection.send { $0.copyFail("COPY FROM STDIN is not supported by pgshard yet") }
+            // COPY FROM runs through ``ShardCopyIn``; a statement that asks for data anyway gets none.
+            connection.send { $0.copyFail("pgshard sends no COPY data for this statement") }
         case BackendMessage.copyOutResponse, BackendMessage.copyData, BackendMessage.copyDone:
             if merge.mode == .single {
                 out.output.forward(message)

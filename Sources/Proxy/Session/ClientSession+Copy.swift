@@ -2,34 +2,48 @@ import Backend
 import PGWire
 import SQLRouter
 
+/// Where a `COPY … FROM STDIN` outside a transaction block commits.
+enum CopyCommit {
+    /// When the COPY ends (a simple Query): its shards run it in one implicit transaction,
+    /// committed together (in two phases when several wrote).
+    case atEnd
+    /// With the rest of an extended-protocol batch at its Sync: every shard runs the COPY in a
+    /// transaction block that the batch commits or rolls back (``ExtendedState/openedBlocks``).
+    case withBatch
+}
+
 extension ClientSession {
-    /// `COPY t FROM STDIN`: every target shard joins the client's transaction (outside one, an
-    /// implicit transaction over all of them, so the COPY is all or nothing), a sharded table's
-    /// columns are read from the first shard, then ``ShardCopyIn`` streams the data.
-    func runCopyIn(_ plan: CopyInPlan, statement: RoutedStatement, completion: @escaping (Bool) -> Void) {
+    /// `COPY t FROM STDIN`: every target shard joins the client's transaction (outside one, a
+    /// transaction over all of them, so the COPY is all or nothing), a sharded table's columns
+    /// are read from the first shard, then ``ShardCopyIn`` streams the data. The tag or the error
+    /// goes to the client; `completion(false)` after an error.
+    func runCopyIn(_ plan: CopyInPlan, sql: String, commit: CopyCommit, completion: @escaping (Bool) -> Void) {
         let targets = plan.shards.map { links[$0] }
-        let wrap = transaction == nil && targets.count > 1
+        let begin = transaction == nil && (commit == .withBatch || targets.count > 1)
+        let endsHere = begin && commit == .atEnd
         if case .sharded = plan.target, let refusal = copyEncodingRefusal(plan) {
             fail(refusal)
             return completion(false)
         }
-        prepare(targets, begin: wrap) { [self] error in
+        prepare(targets, begin: begin) { [self] error in
+            // Unless the COPY ends its own transaction, the shards stay as they are: the client's
+            // transaction fails, or the batch's Sync rolls them back.
             let abandon = { [self] (error: ErrorFields) in
                 fail(error)
-                if wrap { finishImplicit(targets, commit: false) { _ in completion(false) } } else { completion(false) }
+                if endsHere { finishImplicit(targets, commit: false) { _ in completion(false) } } else { completion(false) }
             }
             if let error { return abandon(error) }
             makeSplitter(plan, reader: targets[0]) { [self] splitter, error in
                 if let error { return abandon(error) }
                 let copy = ShardCopyIn(session: self, plan: plan, links: targets, splitter: splitter)
                 copyIn = copy
-                copy.run(statement.sql) { [self] outcome in
+                copy.run(sql) { [self] outcome in
                     copyIn = nil
                     switch outcome {
                     case .failed(let error):
                         abandon(error)
                     case .copied(let tag):
-                        guard wrap else {
+                        guard endsHere else {
                             connection.output.commandComplete(tag)
                             return completion(true)
                         }
@@ -49,7 +63,9 @@ extension ClientSession {
         case .copyData(let bytes): copy.dataReceived(bytes)
         case .copyDone: copy.doneReceived()
         case .copyFail(let reason): copy.failReceived(reason)
-        // Why: libpq and other drivers may send Flush or Sync without noticing the command was COPY.
+        // Why: PostgreSQL ignores Flush and Sync during COPY. libpq and other drivers may send them
+        // without noticing the command was COPY; in the extended protocol the client's Sync after
+        // Execute arrives before its data (postgres-nio, libpq's PQexecParams).
         case .flush, .sync: break
         case .terminate: connection.close()
         default: copy.unexpectedReceived(message.typeByte)

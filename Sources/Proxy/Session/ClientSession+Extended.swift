@@ -114,9 +114,8 @@ extension ClientSession {
             (shards, mode) = ([shard], .single)
         case .anyShard:
             (shards, mode) = ([batchShard()], .single)
-        case .scatter(_, .copyOut):
-            return failBatch(.error(.featureNotSupported, "COPY across shards is not supported in the extended query protocol",
-                                    hint: "send the COPY as a simple query (psql's \\copy, drivers' copy methods do)"))
+        case .scatter(_, .copyOut), .copyIn:
+            return bindCopy(bind, statement: statement, route: route)
         case .scatter(let scattered, .merge(let plan)):
             return bindMerge(bind, statement: statement, route: route, shards: scattered, plan: plan, parameters: parameters)
         case .scatter(let scattered, _):
@@ -134,9 +133,6 @@ extension ClientSession {
                                         hint: "send the EXPLAIN as a simple query (psql does)"))
             }
             (shards, mode) = ([shard], .single)
-        case .copyIn:
-            return failBatch(.error(.featureNotSupported, "COPY FROM STDIN is not supported in the extended query protocol by pgshard",
-                                    hint: "send the COPY as a simple query (psql's \\copy and drivers' copy methods do)"))
         case .insertSplit:
             return failBatch(.error(.featureNotSupported, "multi-row INSERT spanning several shards is not supported in the extended query protocol",
                                     hint: "insert the rows of each shard in a separate statement, or send the INSERT as a simple query"))
@@ -164,7 +160,7 @@ extension ClientSession {
             guard statement.routed != nil else {
                 return owe(.local(.emptyStatementDescription))
             }
-            if describeLocalStatement(statement) { return }
+            if describeLocalStatement(statement) || describeCopyStatement(statement) { return }
             let link = links[batchShard()]
             withLinks([link]) { [self] in
                 guard let backend = link.connection else { return }
@@ -196,7 +192,7 @@ extension ClientSession {
             return failBatch(.error(.invalidCursorName, "portal \"\(execute.portal)\" does not exist"))
         }
         guard !portal.links.isEmpty else {
-            if answerNextIDPortal(portal, execute: true) { return }
+            if answerNextIDPortal(portal, execute: true) || executeCopy(portal) { return }
             guard let routed = portal.statement.routed, case .session(let command) = portal.route else {
                 return owe(.local(.emptyQuery))
             }
@@ -277,13 +273,16 @@ extension ClientSession {
         // A batch outside a transaction block is one implicit transaction: when it wrote and
         // spans shards, BEGIN turns each shard's implicit transaction (with what the batch
         // did) into a block that stays open past Sync, to be committed atomically.
-        ext.commitOnSync = !ext.failed && transaction == nil && ext.mayHaveWritten && ext.touched.count > 1
+        // A COPY of the batch left its shards in transaction blocks of their own: committed
+        // with the rest, even on one shard.
+        let blocks = transaction == nil ? ext.openedBlocks : []
+        ext.commitOnSync = !ext.failed && transaction == nil && (ext.mayHaveWritten && ext.touched.count > 1 || !blocks.isEmpty)
         for link in ext.touched {
             guard let backend = link.connection, !backend.isBroken else { continue }
             if ext.failed, transaction == nil, !ext.failedLinks.contains(link.index) {
                 backend.send { $0.query("ROLLBACK") }
                 owe(.shard(link, .query))
-            } else if ext.commitOnSync {
+            } else if ext.commitOnSync, !blocks.contains(link.index) {
                 backend.send { $0.query("BEGIN") }
                 owe(.shard(link, .query))
             }
@@ -556,7 +555,8 @@ extension ClientSession {
             if !silent && (single || last) { connection.output.forward(message) }
             return true
         case BackendMessage.copyInResponse:
-            link.connection?.send { $0.copyFail("COPY FROM STDIN is not supported by pgshard yet") }
+            // COPY FROM runs through ``ShardCopyIn``; a statement that asks for data anyway gets none.
+            link.connection?.send { $0.copyFail("pgshard sends no COPY data for this statement") }
             return false
         case BackendMessage.copyOutResponse, BackendMessage.copyData, BackendMessage.copyDone:
             if !silent && single { connection.output.forward(message) }
@@ -677,6 +677,13 @@ extension ClientSession {
                 finishBatchIfDone()
             }
         }
+        if transaction == nil, !ext.openedBlocks.isEmpty {
+            // A block a COPY opened whose shard failed a later message of the batch stays open
+            // (aborted) past Sync: roll it back.
+            ext.openedBlocks = []
+            let open = ext.touched.filter { $0.isUsable && $0.connection?.serverTransactionStatus != .idle }
+            if !open.isEmpty { return rollBack(open) { [self] in finishBatchIfDone() } }
+        }
         reportParameterChanges(ext.touched)
         if transaction == nil {
             // Outside a transaction block, Sync ends the implicit transaction and its portals.
@@ -697,16 +704,33 @@ extension ClientSession {
     /// A session command (BEGIN, COMMIT, SET, ...) bound as a portal: run once every earlier
     /// answer has been given.
     private func runSessionPortal(_ command: SessionCommand, routed: RoutedStatement) {
+        runAside { [self] done in
+            endOpenedBlocks(before: command) { [self] in
+                runSessionCommand(command, statement: routed) { [self] ok in
+                    // What the batch wrote so far was committed or rolled back with the transaction.
+                    if case .commit = command { ext.mayHaveWritten = false }
+                    if case .rollback = command { ext.mayHaveWritten = false }
+                    if case .begin = command { adoptOpenedBlocks() }
+                    done(ok)
+                }
+            }
+        }
+    }
+
+    /// Runs a portal that pgshard carries out with the simple protocol on its shards (a session
+    /// command, a COPY) once every earlier answer of the batch has been given; the batch's shards
+    /// are not read meanwhile. `body` answers the client itself and reports whether it succeeded
+    /// (after an error the batch skips to Sync).
+    func runAside(_ body: @escaping (_ done: @escaping (Bool) -> Void) -> Void) {
         pauseInput()
         let run = { [self] in
             let touched = ext.touched
             for link in touched { link.connection?.stopReceiving() }
             ext.touched = []
-            runSessionCommand(command, statement: routed) { [self] ok in
-                for link in touched { touch(link) }
-                // What the batch wrote so far was committed or rolled back with the transaction.
-                if case .commit = command { ext.mayHaveWritten = false }
-                if case .rollback = command { ext.mayHaveWritten = false }
+            body { [self] ok in
+                let added = ext.touched
+                ext.touched = []
+                for link in touched + added { touch(link) }
                 if !ok {
                     if !ext.syncing { ext.skipping = true }
                     ext.failed = true

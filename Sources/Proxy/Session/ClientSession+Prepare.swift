@@ -5,7 +5,8 @@ import PGWire
 extension ClientSession {
     /// Makes every link ready for a statement: connected, session settings replayed, and inside
     /// the client's transaction (BEGIN with the same options, then its savepoints and SETs).
-    /// `begin`: also open an implicit transaction (a multi-shard write outside BEGIN).
+    /// `begin`: also open a transaction block where none is open (a multi-shard write outside
+    /// BEGIN, a COPY in an extended-protocol batch).
     /// Links are prepared in parallel; `completion` gets the first error.
     func prepare(_ targets: [ShardLink], begin: Bool, completion: @escaping (ErrorFields?) -> Void) {
         forEach(targets, completion: completion) { link, done in self.prepare(link, begin: begin, completion: done) }
@@ -79,7 +80,8 @@ extension ClientSession {
             statements.append(transaction.begin)
             statements += transaction.savepoints.map { "SAVEPOINT \(quoteIdentifier($0))" }
             statements += transaction.pendingSettings.map(\.sql)
-        } else if begin {
+        } else if begin, link.connection?.serverTransactionStatus == .idle {
+            // Not when the shard is in a block already (an earlier COPY of the same batch).
             statements.append("BEGIN")
         }
         return statements

@@ -142,7 +142,7 @@ extension ClientSession {
         case .explain(let inner, let explanation):
             explain(inner, explanation, statement: statement, completion: completion)
         case .copyIn(let plan):
-            runCopyIn(plan, statement: statement, completion: completion)
+            runCopyIn(plan, sql: statement.sql, commit: .atEnd, completion: completion)
         case .insertSplit(let parts):
             // Error positions refer to each shard's own text, not the client's: leave them out.
             let texts = Dictionary(uniqueKeysWithValues: parts.map { ($0.shard, $0.sql) })

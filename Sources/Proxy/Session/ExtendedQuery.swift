@@ -48,7 +48,8 @@ final class ClientPortal {
     /// Combines the shards' answers of the portal's Execute (several shards).
     var merge: FanOutMerge
     /// Fetching in parts (Execute with a row limit) reads the shards one after the other:
-    /// the shard being read, and the rows sent for the current Execute.
+    /// the shard being read, and the rows sent for the current Execute. For portals pgshard
+    /// runs itself (COPY, `pgshard.next_id`), 1 once it ran.
     var cursor = 0
     var rowsInCall = 0
     /// A cross-shard SELECT whose rows the merge combines: the shards run the plan's statement
@@ -150,6 +151,9 @@ final class ExtendedState {
     var mayHaveWritten = false
     /// The batch ends with a commit across its shards before ReadyForQuery.
     var commitOnSync = false
+    /// Shards (by index) on which a COPY of the batch, run with the simple protocol outside a
+    /// transaction block, opened a block: the batch's Sync commits or rolls it back with the rest.
+    var openedBlocks: Set<Int> = []
     /// Links paused because their answers are not the client's next ones.
     var held: [BackendConnection] = []
     /// Whether a Sync is being answered (waiting for every shard's ReadyForQuery).
@@ -171,6 +175,7 @@ final class ExtendedState {
         failed = false
         mayHaveWritten = false
         commitOnSync = false
+        openedBlocks.removeAll()
         held.removeAll()
         syncing = false
         failedLinks.removeAll()
