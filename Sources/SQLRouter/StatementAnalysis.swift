@@ -91,7 +91,11 @@ struct StatementAnalysis {
             return try routeDML(statement, sql: sql, range: range, hint: hint)
         case "ExplainStmt":
             guard let inner = node.fields["query"] else { return .refuse(.explainAcrossShards()) }
-            let route = try self.route(inner, sql: sql, range: range, hint: hint)
+            var route = try self.route(inner, sql: sql, range: range, hint: hint)
+            if case .cursor(.declare(let cursor)) = route {
+                // EXPLAIN DECLARE only plans the query: no cursor is made.
+                route = cursor.placement.queryRoute
+            }
             let options = (node.fields["options"]?.elements ?? []).compactMap { $0.node("DefElem") }
             let format = options.first { $0["defname"]?.string == "format" }?["arg"]?.node("String")?["sval"]?.string ?? "text"
             switch route {
@@ -114,8 +118,16 @@ struct StatementAnalysis {
             return .anyShard
         case "DiscardStmt":
             return UtilityRouting.discard(node.fields)
-        case "ClosePortalStmt" where node.fields["portalname"] == nil:
-            return .session(.acknowledge("CLOSE CURSOR ALL"))
+        case "DeclareCursorStmt":
+            guard let query = node.fields["query"] else { return .refuse(.unreadableParseTree) }
+            // The query routes as the SELECT it is, `cross_shard: deny` included.
+            let routed = try routeDML(query, sql: sql, range: range, hint: hint, merging: false)
+            let queryRoute = Self.applyPolicy(routed, executed: routed, context: context, shardCount: schema.shardCount)
+            return CursorRouting.declare(node.fields, query: queryRoute)
+        case "FetchStmt":
+            return CursorRouting.fetch(node.fields)
+        case "ClosePortalStmt":
+            return CursorRouting.close(node.fields)
         case "ListenStmt", "UnlistenStmt", "NotifyStmt":
             // Notifications live on one server: every session's LISTEN and NOTIFY go to the
             // first shard, as advisory locks do; LISTEN pins the session to its connection.

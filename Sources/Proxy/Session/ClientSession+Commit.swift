@@ -274,7 +274,7 @@ extension Route {
     /// (a SELECT that calls a writing function counts as a read).
     func mayWrite(_ sql: String) -> Bool {
         switch self {
-        case .scatter(_, .read), .scatter(_, .merge), .scatter(_, .copyOut), .anyShard, .session, .refuse, .explain:
+        case .scatter(_, .read), .scatter(_, .merge), .scatter(_, .copyOut), .anyShard, .session, .refuse, .explain, .cursor:
             return false
         case .shard:
             let start = sql.drop { $0.isWhitespace || $0 == "(" }.prefix(6).lowercased()
