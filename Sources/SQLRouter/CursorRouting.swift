@@ -58,6 +58,26 @@ enum CursorRouting {
         return .cursor(.fetch(fetch))
     }
 
+    /// `UPDATE` or `DELETE … WHERE CURRENT OF cursor`, routed as `routed` by its tables: the
+    /// row is on the shard the cursor reads now. Only for a sharded or pinned target table
+    /// whose statement reads no other sharded or pinned table (that one would be read on the
+    /// cursor's shard only; reference tables and catalogs read the same everywhere); on a
+    /// reference table the copies would differ.
+    static func currentOf(_ statement: JSONValue, routed: Route, facts: StatementFacts?) -> Route {
+        if case .refuse = routed { return routed }
+        guard let name = statement["whereClause"]?.node("CurrentOfExpr")?["cursor_name"]?.string, let facts,
+              let target = facts.occurrences.first(where: \.isWriteTarget)
+        else { return .refuse(.unreadableParseTree) }
+        switch target.placement {
+        case .sharded, .pinned:
+            let others = facts.occurrences.filter { !$0.isWriteTarget && $0.placement != .reference && $0.placement != .catalog }
+            guard others.isEmpty else { return .refuse(.currentOfWithOtherTables(target.table.relname)) }
+            return .cursor(.currentOf(name))
+        case .reference, .catalog:
+            return .refuse(.currentOfReferenceTable(target.table.relname))
+        }
+    }
+
     /// `CLOSE name`, `CLOSE ALL`.
     static func close(_ statement: JSONValue) -> Route {
         .cursor(.close(statement["portalname"]?.string))

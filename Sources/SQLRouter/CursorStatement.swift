@@ -8,6 +8,9 @@ public enum CursorStatement: Sendable, Equatable {
     case fetch(CursorFetch)
     /// `CLOSE name`; `nil`: `CLOSE ALL`.
     case close(String?)
+    /// `UPDATE` or `DELETE … WHERE CURRENT OF name` of a sharded or pinned table: runs on the
+    /// shard the cursor reads now, where its current row is.
+    case currentOf(String)
 }
 
 /// What a DECLARE creates.

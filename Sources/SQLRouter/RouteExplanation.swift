@@ -94,6 +94,7 @@ struct RouteExplainer {
         case .fetch(let fetch): "\(fetch.isMove ? "MOVE" : "FETCH") runs where cursor \(fetch.name) was declared"
         case .close(let name?): "CLOSE runs where cursor \(name) was declared"
         case .close(nil): "CLOSE ALL runs on every shard the session uses"
+        case .currentOf(let name): "runs on the shard whose row cursor \(name) stands on"
         }
     }
 

@@ -26,4 +26,20 @@ extension RoutingError {
             message: "DECLARE CURSOR must not contain data-modifying statements in WITH",
             hint: "run the data-modifying statement on its own, then declare the cursor")
     }
+
+    /// `WHERE CURRENT OF` on a statement that reads other sharded or pinned tables.
+    static func currentOfWithOtherTables(_ table: String) -> RoutingError {
+        RoutingError(
+            sqlState: featureNotSupported,
+            message: "WHERE CURRENT OF on \(table) with other sharded or pinned tables in the statement is not supported",
+            hint: "read only \(table) and reference tables in the UPDATE or DELETE, or update the row by its key")
+    }
+
+    /// `WHERE CURRENT OF` on a reference table: the cursor stands on one copy only.
+    static func currentOfReferenceTable(_ table: String) -> RoutingError {
+        RoutingError(
+            sqlState: featureNotSupported,
+            message: "WHERE CURRENT OF on reference table \(table) is not supported: the cursor reads one of its copies",
+            hint: "update the row by its primary key, which changes every copy")
+    }
 }

@@ -87,6 +87,14 @@ struct StatementAnalysis {
                 return .session(.setConfig(sql: sql, isLocal: call.isLocal, parameter: parameter.number, location: parameter.location))
             }
             return .session(.set(sql: sql, isLocal: call.isLocal))
+        case "UpdateStmt" where node.fields["whereClause"]?.node("CurrentOfExpr") != nil,
+             "DeleteStmt" where node.fields["whereClause"]?.node("CurrentOfExpr") != nil:
+            // The row is where the cursor stands, not where a key says: routed by the cursor.
+            let routed = try routeDML(statement, sql: sql, range: range, hint: hint, merging: false)
+            let facts = trace.facts
+            // No plan to cache or to finish at Bind: the route never depends on key values.
+            trace.plan = nil
+            return CursorRouting.currentOf(node.fields, routed: routed, facts: facts)
         case "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt":
             return try routeDML(statement, sql: sql, range: range, hint: hint)
         case "ExplainStmt":

@@ -200,4 +200,49 @@ final class CursorTests: CursorTestCase {
         XCTAssertEqual(both.tags, ["DECLARE CURSOR", "FETCH 3"])
         XCTAssertEqual(c.simpleQuery("FETCH 1 FROM m").sqlState, "34000")
     }
+
+    func testWhereCurrentOfRunsWhereTheCursorStands() throws {
+        let users = try seed(marker: "970.05", perShard: [2, 0, 2, 1], base: 970_400)
+        let c = try client()
+        _ = c.simpleQuery("BEGIN")
+        // One shard, FOR UPDATE.
+        _ = c.simpleQuery("DECLARE mine CURSOR FOR SELECT user_id FROM orders WHERE user_id = \(users[2]) FOR UPDATE")
+        XCTAssertEqual(c.simpleQuery("FETCH 1 FROM mine").textRows, [[String(users[2])]])
+        XCTAssertEqual(c.simpleQuery("UPDATE orders SET amount = 970.55 WHERE CURRENT OF mine").tags, ["UPDATE 1"])
+        // Across shards: the third row is the first of shard 2.
+        _ = c.simpleQuery("DECLARE spread CURSOR FOR SELECT user_id FROM orders WHERE amount = 970.05")
+        let fetched = c.simpleQuery("FETCH 2 FROM spread")
+        XCTAssertEqual(shards(fetched), [0, 0])
+        let third = c.extendedQuery("FETCH 1 FROM spread")
+        XCTAssertEqual(shards(third), [2])
+        let reply = c.extendedQuery("DELETE FROM orders WHERE CURRENT OF spread RETURNING user_id")
+        XCTAssertEqual(reply.tags, ["DELETE 1"])
+        XCTAssertEqual(reply.textRows, third.textRows)
+        XCTAssertEqual(c.simpleQuery("COMMIT").tags, ["COMMIT"])
+        let proxy = try cluster.proxyConnection()
+        XCTAssertEqual(try proxy.query("SELECT amount FROM orders WHERE user_id = \(users[2])"), [["970.55"]])
+        XCTAssertEqual(try proxy.query("SELECT count(*) FROM orders WHERE user_id = \(third.textRows[0][0]!)"), [["0"]])
+        XCTAssertEqual(c.simpleQuery("UPDATE orders SET amount = 1 WHERE CURRENT OF spread").sqlState, "34000")
+    }
+
+    /// PostgreSQL cannot prepare a transaction that declared a WITH HOLD cursor: a
+    /// transaction writing on two shards, with such a cursor on both, says so at COMMIT with a
+    /// hint, and commits nothing. (The shard that decides the commit is not prepared: a cursor
+    /// there alone is no obstacle.)
+    func testWithHoldCursorInATwoPhaseCommit() throws {
+        let users = try seed(marker: "970.06", perShard: [1, 1, 0, 0], base: 970_500)
+        let c = try client()
+        _ = c.simpleQuery("BEGIN")
+        for user in users {
+            XCTAssertEqual(c.simpleQuery("UPDATE orders SET amount = 970.66 WHERE user_id = \(user)").tags, ["UPDATE 1"])
+        }
+        let declared = c.simpleQuery("DECLARE held CURSOR WITH HOLD FOR SELECT user_id FROM orders WHERE amount = 970.66")
+        XCTAssertEqual(declared.tags, ["DECLARE CURSOR"])
+        let commit = c.simpleQuery("COMMIT")
+        XCTAssertEqual(commit.sqlState, "0A000")
+        XCTAssertTrue(commit.error?["H"]?.contains("WITH HOLD") == true, "\(commit.error ?? [:])")
+        XCTAssertEqual(c.simpleQuery("FETCH 1 FROM held").sqlState, "34000")
+        let proxy = try cluster.proxyConnection()
+        XCTAssertEqual(try proxy.query("SELECT count(*) FROM orders WHERE amount = 970.06"), [["2"]])
+    }
 }

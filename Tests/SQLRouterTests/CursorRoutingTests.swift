@@ -111,6 +111,31 @@ final class CursorRoutingTests: XCTestCase {
         assertRoute("CLOSE ALL", .route(.cursor(.close(nil))))
     }
 
+    func testWhereCurrentOfFollowsTheCursor() {
+        let onShard2 = (0..<200).map { "k\($0)" }.first { Fixture.shard(text: $0) == 2 }!
+        let cases: [(String, Expected)] = [
+            ("UPDATE users SET name = 'x' WHERE CURRENT OF c", .route(.cursor(.currentOf("c")))),
+            ("DELETE FROM orders WHERE CURRENT OF \"Big C\" RETURNING id", .route(.cursor(.currentOf("Big C")))),
+            ("UPDATE audit_log SET note = 'x' WHERE CURRENT OF c", .route(.cursor(.currentOf("c")))),
+            ("UPDATE countries SET name = 'x' WHERE CURRENT OF c", .refused("WHERE CURRENT OF on reference table countries")),
+            // A reference table reads the same on every shard; other tables would be read on one.
+            ("UPDATE users SET name = k.name FROM countries k WHERE CURRENT OF c", .route(.cursor(.currentOf("c")))),
+            ("UPDATE users SET name = o.user_id::text FROM orders o WHERE CURRENT OF c", .refused("across shards")),
+            ("DELETE FROM users WHERE CURRENT OF c RETURNING (SELECT count(*) FROM orders)", .refused("across shards")),
+            ("DELETE FROM orders WHERE CURRENT OF c RETURNING (SELECT note FROM audit_log LIMIT 1)", .refused("pinned table audit_log")),
+            ("UPDATE audit_log SET note = (SELECT name FROM accounts WHERE name = '\(onShard2)') WHERE CURRENT OF c",
+             .refused("WHERE CURRENT OF on audit_log with other sharded or pinned tables")),
+            ("UPDATE no_such_table SET a = 1 WHERE CURRENT OF c", .refused("no_such_table")),
+        ]
+        for (sql, expected) in cases { assertRoute(sql, expected) }
+        // Never cached as a write by key: the next statement of the same shape follows its cursor too.
+        XCTAssertNil(Fixture.router.cachedPlan(for: "UPDATE users SET name = 'x' WHERE CURRENT OF c"))
+        assertRoute("UPDATE users SET name = 'y' WHERE CURRENT OF c", .route(.cursor(.currentOf("c"))))
+        // Other UPDATEs and DELETEs route by their keys as ever.
+        assertRoute("UPDATE users SET name = 'y' WHERE id = 7", .route(.shard(Fixture.shard(7))))
+        assertRoute("DELETE FROM users WHERE id = 7", .route(.shard(Fixture.shard(7))))
+    }
+
     func testExplainDeclarePlansTheQuery() {
         guard case .explain(let inner, _)? = Fixture.route("EXPLAIN DECLARE c CURSOR FOR SELECT * FROM users") else { return XCTFail() }
         XCTAssertEqual(inner, .scatter(all, .read))

@@ -127,6 +127,7 @@ final class ProxyMetrics: @unchecked Sendable {
             case .anyShard: .any
             case .shards(let shards): shards.count >= shardCount ? .all : .multi
             }
+        case .cursor(.currentOf): .single
         case .cursor: .session  // where the session's cursor lives
         case .session: .session
         case .refuse: .refused

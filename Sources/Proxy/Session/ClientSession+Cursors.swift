@@ -26,6 +26,12 @@ extension ClientSession {
             // Closing is not undone by a rollback, in PostgreSQL either.
             runOnShards(cursor.shards, sql: statement.sql, mode: cursor.spansShards ? .concatenate : .single,
                         positionOffset: statement.characterOffset, completion: completion)
+        case .currentOf(let name):
+            guard let cursor = cursors[name] else {
+                fail(.cursorDoesNotExist(name))
+                return completion(false)
+            }
+            runOnShards([cursor.currentShard], sql: statement.sql, mode: .single, positionOffset: statement.characterOffset, completion: completion)
         case .close(nil):
             cursors.closeAll()
             // CLOSE ALL closes the protocol-level portals too.

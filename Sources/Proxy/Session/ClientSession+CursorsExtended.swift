@@ -70,6 +70,12 @@ extension ClientSession {
                 return nil
             }
             return (cursor.shards, cursor.spansShards ? .concatenate : .single)
+        case .currentOf(let name):
+            guard let cursor = cursors[name] else {
+                failBatch(.cursorDoesNotExist(name))
+                return nil
+            }
+            return ([cursor.currentShard], .single)
         case .close(nil):
             let usable = links.filter(\.isUsable).map(\.index)
             guard usable.isEmpty else { return (usable, .concatenate) }
@@ -100,10 +106,11 @@ extension ClientSession {
     }
 
     /// Execute of a FETCH or MOVE portal on a cursor across shards.
-    func executeShardedFetch(_ portal: ClientPortal, _ fetch: CursorFetch) {
+    func executeShardedFetch(_ portal: ClientPortal, _ fetch: CursorFetch, maxRows: Int32) {
         guard let cursor = cursors[fetch.name], let count = fetch.forward else {
             return failBatch(.cursorDoesNotExist(fetch.name))
         }
+        guard maxRows <= 0 || fetch.isMove else { return failBatch(.fetchPortalRowLimitAcrossShards(fetch.name)) }
         let run = ShardedFetchExecution(portal: portal, cursor: fetch.name, isMove: fetch.isMove,
                                         fetch: ShardedFetch(count: count, shardCount: portal.links.count, position: cursor.current))
         for link in portal.links { touch(link) }

@@ -211,7 +211,7 @@ extension ClientSession {
             return executeMerge(execute, portal: portal)
         }
         if let fetch = portal.shardedFetch {
-            return executeShardedFetch(portal, fetch)
+            return executeShardedFetch(portal, fetch, maxRows: execute.maxRows)
         }
         cursorPortalExecuted(portal)
         if portal.links.count > 1 && (execute.maxRows > 0 || portal.cursor > 0) {

@@ -19,4 +19,11 @@ extension ErrorFields {
         .error(.featureNotSupported, "\(fetch.directionText) is not supported on cursor \"\(fetch.name)\", which reads \(shardCount) shards",
                hint: "a cursor across shards moves forward only (NEXT, FORWARD n, ALL, FORWARD ALL); for other directions add a condition on the shard key to the cursor's query so it reads one shard")
     }
+
+    /// Execute with a row limit of a FETCH portal on a cursor across shards: the steps
+    /// cannot stop in the middle of a shard's answer and go on at the next Execute.
+    static func fetchPortalRowLimitAcrossShards(_ name: String) -> ErrorFields {
+        .error(.featureNotSupported, "Execute with a row limit of a FETCH on cursor \"\(name)\", which reads several shards, is not supported",
+               hint: "execute the FETCH without a row limit: its count already says how many rows to send")
+    }
 }

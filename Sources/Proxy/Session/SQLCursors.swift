@@ -25,6 +25,9 @@ struct SQLCursor: Equatable {
 
     /// Several shards hold it: FETCH and MOVE read them one after the other.
     var spansShards: Bool { shards.count > 1 }
+
+    /// The shard the cursor reads now: its current row, if it stands on one, is there.
+    var currentShard: Int { shards[min(max(current, 0), shards.count - 1)] }
 }
 
 /// The session's SQL cursors by name, with PostgreSQL's rules for when they end: a cursor
