@@ -121,6 +121,16 @@ final class CursorExtendedTests: CursorTestCase {
                 reply = a.extendedQuery("FETCH ALL FROM held")
                 XCTAssertEqual(shards(reply), [2, 3, 3], mode)
                 XCTAssertEqual(a.simpleQuery("CLOSE held").tags, ["CLOSE CURSOR"], mode)
+                // Through the extended protocol outside a transaction block: its Sync commits it.
+                XCTAssertEqual(a.extendedQuery("DECLARE held3 CURSOR WITH HOLD FOR SELECT user_id FROM orders WHERE amount = $1",
+                                               ["971.31"]).tags, ["DECLARE CURSOR"], mode)
+                XCTAssertEqual(shards(a.extendedQuery("FETCH ALL FROM held3")), [0, 1, 1, 2, 3, 3], mode)
+                // A failed batch takes its WITH HOLD cursor along.
+                let failed = a.exchange(RawClient.parse("", "DECLARE held4 CURSOR WITH HOLD FOR SELECT 1") + RawClient.bind("", "")
+                                        + RawClient.execute("") + RawClient.parse("", "SELECT 1/0") + RawClient.bind("", "")
+                                        + RawClient.execute("") + RawClient.sync)
+                XCTAssertEqual(failed.sqlState, "22012", mode)
+                XCTAssertEqual(a.simpleQuery("FETCH 1 FROM held4").sqlState, "34000", mode)
             }
             guard mode == "transaction" else { continue }
             // Without hold: the connections go back to the pool at COMMIT.
