@@ -23,6 +23,9 @@ public enum Route: Sendable, Equatable {
     /// `COPY table FROM STDIN`: the client's rows are streamed to the shards that own them,
     /// all in one transaction.
     case copyIn(CopyInPlan)
+    /// `DECLARE`, `FETCH`, `MOVE`, `CLOSE`: the session runs them on the shards its cursor
+    /// lives on.
+    case cursor(CursorStatement)
     /// A statement the proxy handles itself (transaction control, session settings).
     case session(SessionCommand)
     /// The statement cannot be routed exactly; send this error to the client.
@@ -86,8 +89,7 @@ public enum SessionCommand: Sendable, Equatable {
     /// `SELECT pgshard.next_id('table') [AS column]`: pgshard answers one row with a new global
     /// id (bigint) in a column of this name.
     case nextID(column: String)
-    /// A statement that has nothing to do because pgshard never lets its object exist
-    /// (`CLOSE ALL`: no SQL cursors; `UNLISTEN`: no LISTEN): answered with this command tag.
+    /// A statement that has nothing to do: answered with this command tag.
     case acknowledge(String)
 }
 

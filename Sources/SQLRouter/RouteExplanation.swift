@@ -76,9 +76,25 @@ struct RouteExplainer {
             case .reference: "COPY FROM STDIN into a reference table: every row to every shard, in one transaction"
             case .pinned(let shard): "COPY FROM STDIN: runs on shard \(name(shard))"
             }
+        case .cursor(let statement): cursorSummary(statement)
         case .session: "handled by pgshard (session or transaction control)"
         case .refuse(let error): "refused: \(error.sqlState) \(error.message)" + (error.hint.map { " (hint: \($0))" } ?? "")
         case .explain(let inner, _): summary(inner)
+        }
+    }
+
+    private func cursorSummary(_ statement: CursorStatement) -> String {
+        switch statement {
+        case .declare(let cursor):
+            switch cursor.placement {
+            case .shard(let shard): "declares cursor \(cursor.name) on shard \(name(shard))"
+            case .anyShard: "declares cursor \(cursor.name) on any one shard (no sharded table: catalogs, reference tables or none)"
+            case .shards(let shards): "declares cursor \(cursor.name) on \(shards.count) shards (\(names(shards))); FETCH reads them one after the other"
+            }
+        case .fetch(let fetch): "\(fetch.isMove ? "MOVE" : "FETCH") runs where cursor \(fetch.name) was declared"
+        case .close(let name?): "CLOSE runs where cursor \(name) was declared"
+        case .close(nil): "CLOSE ALL runs on every shard the session uses"
+        case .currentOf(let name): "runs on the shard whose row cursor \(name) stands on"
         }
     }
 

@@ -87,11 +87,23 @@ struct StatementAnalysis {
                 return .session(.setConfig(sql: sql, isLocal: call.isLocal, parameter: parameter.number, location: parameter.location))
             }
             return .session(.set(sql: sql, isLocal: call.isLocal))
+        case "UpdateStmt" where node.fields["whereClause"]?.node("CurrentOfExpr") != nil,
+             "DeleteStmt" where node.fields["whereClause"]?.node("CurrentOfExpr") != nil:
+            // The row is where the cursor stands, not where a key says: routed by the cursor.
+            let routed = try routeDML(statement, sql: sql, range: range, hint: hint, merging: false)
+            let facts = trace.facts
+            // No plan to cache or to finish at Bind: the route never depends on key values.
+            trace.plan = nil
+            return CursorRouting.currentOf(node.fields, routed: routed, facts: facts)
         case "SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt":
             return try routeDML(statement, sql: sql, range: range, hint: hint)
         case "ExplainStmt":
             guard let inner = node.fields["query"] else { return .refuse(.explainAcrossShards()) }
-            let route = try self.route(inner, sql: sql, range: range, hint: hint)
+            var route = try self.route(inner, sql: sql, range: range, hint: hint)
+            if case .cursor(.declare(let cursor)) = route {
+                // EXPLAIN DECLARE only plans the query: no cursor is made.
+                route = cursor.placement.queryRoute
+            }
             let options = (node.fields["options"]?.elements ?? []).compactMap { $0.node("DefElem") }
             let format = options.first { $0["defname"]?.string == "format" }?["arg"]?.node("String")?["sval"]?.string ?? "text"
             switch route {
@@ -114,8 +126,16 @@ struct StatementAnalysis {
             return .anyShard
         case "DiscardStmt":
             return UtilityRouting.discard(node.fields)
-        case "ClosePortalStmt" where node.fields["portalname"] == nil:
-            return .session(.acknowledge("CLOSE CURSOR ALL"))
+        case "DeclareCursorStmt":
+            guard let query = node.fields["query"] else { return .refuse(.unreadableParseTree) }
+            // The query routes as the SELECT it is, `cross_shard: deny` included.
+            let routed = try routeDML(query, sql: sql, range: range, hint: hint, merging: false)
+            let queryRoute = Self.applyPolicy(routed, executed: routed, context: context, shardCount: schema.shardCount)
+            return CursorRouting.declare(node.fields, query: queryRoute)
+        case "FetchStmt":
+            return CursorRouting.fetch(node.fields)
+        case "ClosePortalStmt":
+            return CursorRouting.close(node.fields)
         case "ListenStmt", "UnlistenStmt", "NotifyStmt":
             // Notifications live on one server: every session's LISTEN and NOTIFY go to the
             // first shard, as advisory locks do; LISTEN pins the session to its connection.

@@ -128,8 +128,6 @@ enum UtilityRouting {
         case "PrepareStmt", "ExecuteStmt", "DeallocateStmt":
             let kind = ["PrepareStmt": "PREPARE", "ExecuteStmt": "EXECUTE", "DeallocateStmt": "DEALLOCATE"][type]!
             return .unsupportedStatement(kind, hint: "use the extended query protocol (your driver's prepared statements)")
-        case "DeclareCursorStmt", "FetchStmt", "ClosePortalStmt":
-            return .unsupportedStatement("cursors (DECLARE, FETCH, CLOSE)", hint: "use the extended query protocol, which can fetch rows in batches")
         case "LockStmt":
             return .unsupportedStatement("LOCK TABLE", hint: "use SELECT … FOR UPDATE with the shard key fixed")
         case "CheckPointStmt":

@@ -110,7 +110,12 @@ final class RouterFuzzTests: XCTestCase {
             check(inner, sql)
         case .refuse(let error):
             XCTAssertEqual(error.sqlState.count, 5, sql)
-        case .anyShard, .allShards, .session:
+        case .cursor(.declare(let cursor)):
+            if case .shards(let shards) = cursor.placement {
+                XCTAssertGreaterThanOrEqual(shards.count, 2, sql)
+                XCTAssertEqual(shards, Array(Set(shards)).sorted(), sql)
+            }
+        case .anyShard, .allShards, .session, .cursor:
             break
         }
     }

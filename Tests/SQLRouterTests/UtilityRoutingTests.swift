@@ -69,9 +69,6 @@ final class UtilityRoutingTests: XCTestCase {
             ("PREPARE q AS SELECT 1", "PREPARE through pgshard", "use the extended query protocol (your driver's prepared statements)"),
             ("EXECUTE q", "EXECUTE through pgshard", "use the extended query protocol (your driver's prepared statements)"),
             ("DEALLOCATE ALL", "DEALLOCATE through pgshard", "use the extended query protocol (your driver's prepared statements)"),
-            ("DECLARE c CURSOR FOR SELECT 1", "cursors (DECLARE, FETCH, CLOSE)", "use the extended query protocol, which can fetch rows in batches"),
-            ("FETCH 10 FROM c", "cursors", "use the extended query protocol, which can fetch rows in batches"),
-            ("CLOSE c", "cursors", "use the extended query protocol, which can fetch rows in batches"),
             ("LOCK TABLE users", "LOCK TABLE through pgshard", "use SELECT … FOR UPDATE with the shard key fixed"),
             ("CHECKPOINT", "CHECKPOINT through pgshard", "run it on each shard directly"),
             ("LOAD 'auto_explain'", "LOAD through pgshard", "run it on each shard directly"),
@@ -113,7 +110,7 @@ final class UtilityRoutingTests: XCTestCase {
              .route(.session(.set(sql: "SELECT current_setting('jit') AS cur, set_config('jit', 'off', false) AS new", isLocal: false)))),
             ("SELECT set_config('jit', $1, false)",
              .route(.session(.setConfig(sql: "SELECT set_config('jit', $1, false)", isLocal: false, parameter: 1, location: 25)))),
-            ("CLOSE ALL", .route(.session(.acknowledge("CLOSE CURSOR ALL")))),
+            ("CLOSE ALL", .route(.cursor(.close(nil)))),
             // Notifications live on the first shard, as advisory locks do.
             ("UNLISTEN *", .route(.shard(0))),
             ("LISTEN x", .route(.shard(0))),

@@ -121,6 +121,14 @@ final class ProxyMetrics: @unchecked Sendable {
         case .insertSplit(let parts) where parts.count == 1: .single  // generated keys written in
         case .allShards, .insertSplit: .all
         case .copyIn(let plan): plan.shards.count >= shardCount ? .all : plan.shards.count == 1 ? .single : .multi
+        case .cursor(.declare(let cursor)):
+            switch cursor.placement {
+            case .shard: .single
+            case .anyShard: .any
+            case .shards(let shards): shards.count >= shardCount ? .all : .multi
+            }
+        case .cursor(.currentOf): .single
+        case .cursor: .session  // where the session's cursor lives
         case .session: .session
         case .refuse: .refused
         case .explain(let inner, _): kind(of: inner, shardCount: shardCount)

@@ -228,6 +228,9 @@ extension ClientSession {
     /// A failed PREPARE TRANSACTION as the client sees it; "prepared transactions are
     /// disabled" says what to change.
     private func preparationError(_ error: ErrorFields, shard: String) -> ErrorFields {
+        if error.sqlState == .featureNotSupported, (error.message ?? "").contains("cursor WITH HOLD") {
+            return error.adding(hint: "a transaction that wrote on several shards commits in two phases, which PostgreSQL does not allow once it declared a WITH HOLD cursor; declare the cursor in a transaction of its own (or outside one)")
+        }
         if error.sqlState == .featureNotSupported, (error.message ?? "").contains("temporary objects") {
             return error.adding(hint: "a transaction that wrote on several shards commits in two phases, which PostgreSQL does not allow once it used temporary tables; keep such a transaction on one shard")
         }
@@ -274,7 +277,9 @@ extension Route {
     /// (a SELECT that calls a writing function counts as a read).
     func mayWrite(_ sql: String) -> Bool {
         switch self {
-        case .scatter(_, .read), .scatter(_, .merge), .scatter(_, .copyOut), .anyShard, .session, .refuse, .explain:
+        case .cursor(.currentOf):
+            return true
+        case .scatter(_, .read), .scatter(_, .merge), .scatter(_, .copyOut), .anyShard, .session, .refuse, .explain, .cursor:
             return false
         case .shard:
             let start = sql.drop { $0.isWhitespace || $0 == "(" }.prefix(6).lowercased()

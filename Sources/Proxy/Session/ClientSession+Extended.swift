@@ -59,7 +59,7 @@ extension ClientSession {
         if let bad = (bind.parameterFormats + bind.resultFormats).first(where: { $0 != 0 && $0 != 1 }) {
             return failBatch(.error(.invalidParameterValue, "unsupported format code: \(bad)"))
         }
-        if !bind.portal.isEmpty, ext.portals[bind.portal] != nil {
+        if !bind.portal.isEmpty, ext.portals[bind.portal] != nil || cursors[bind.portal] != nil {
             return failBatch(.error(.duplicateCursor, "portal \"\(bind.portal)\" already exists"))
         }
         guard let routed = statement.routed else {
@@ -110,6 +110,9 @@ extension ClientSession {
             portal.resultFormats = bind.resultFormats
             ext.portals[bind.portal] = portal
             return owe(.local(.bindComplete))
+        case .cursor(let command):
+            guard let bound = bindCursor(command, bind: bind, statement: statement, route: route) else { return }
+            (shards, mode) = bound
         case .shard(let shard):
             (shards, mode) = ([shard], .single)
         case .anyShard:
@@ -170,9 +173,11 @@ extension ClientSession {
             }
         case .portal:
             guard let portal = ext.portals[describe.name] else {
+                if let cursor = cursors[describe.name] { return describeCursor(cursor) }
                 return failBatch(.error(.invalidCursorName, "portal \"\(describe.name)\" does not exist"))
             }
             if answerNextIDPortal(portal, execute: false) { return }
+            if let fetch = portal.shardedFetch { return describeShardedFetch(portal, fetch) }
             guard let link = portal.links.first, let backend = link.connection else {
                 return owe(.local(.noData))
             }
@@ -201,6 +206,10 @@ extension ClientSession {
         if portal.merger != nil {
             return executeMerge(execute, portal: portal)
         }
+        if let fetch = portal.shardedFetch {
+            return executeShardedFetch(portal, fetch, maxRows: execute.maxRows)
+        }
+        cursorPortalExecuted(portal)
         if portal.links.count > 1 && (execute.maxRows > 0 || portal.cursor > 0) {
             // In parts: one shard after the other, each to its end before the next starts.
             guard portal.cursor < portal.links.count, let backend = portal.links[portal.cursor].connection else {
@@ -232,9 +241,12 @@ extension ClientSession {
             ext.statements[close.name] = nil
             owe(.local(.closeComplete))
         case .portal:
-            guard let portal = ext.portals.removeValue(forKey: close.name), !portal.links.isEmpty else {
+            guard let portal = ext.portals.removeValue(forKey: close.name) else {
+                // A SQL cursor is a portal too.
+                if let cursor = cursors.close(close.name) { return closeCursorPortal(cursor) }
                 return owe(.local(.closeComplete))
             }
+            guard !portal.links.isEmpty, portal.shardedFetch == nil else { return owe(.local(.closeComplete)) }
             for (n, link) in portal.links.enumerated() {
                 guard let backend = link.connection else { continue }
                 touch(link)
@@ -255,7 +267,12 @@ extension ClientSession {
     func syncReceived(then next: (() -> Void)? = nil) {
         ext.skipping = false
         pauseInput()
-        let readingInParts = ext.pending.contains { if case .shard(_, .executePart) = $0 { true } else { false } }
+        let readingInParts = ext.pending.contains {
+            switch $0 {
+            case .shard(_, .executePart), .shard(_, .fetchStep): true
+            default: false
+            }
+        }
         if (transaction == nil && ext.touched.count > 1 && ext.head < ext.owed.count) || readingInParts {
             // Whether each shard commits or rolls back depends on all of them: hear every
             // answer first (a shard sends what it buffered on Flush).
@@ -311,7 +328,7 @@ extension ClientSession {
 
     /// The shard for statements any shard can answer: one the batch already uses, else the
     /// session's preferred one.
-    private func batchShard() -> Int {
+    func batchShard() -> Int {
         ext.touched.first?.index ?? preferredShard()
     }
 
@@ -400,6 +417,11 @@ extension ClientSession {
         }
         wakeHeld()
         connection.scheduleFlush()
+        if ext.fetchInFlight {
+            // Every answer up to the FETCH across shards was given: the client may go on.
+            ext.fetchInFlight = false
+            connection.soon { [weak self] in self?.resumeInput() }
+        }
         if ext.head > 64 && ext.head == ext.owed.count {
             ext.owed.removeAll(keepingCapacity: true)
             ext.head = 0
@@ -521,6 +543,8 @@ extension ClientSession {
             finished = executeMessage(message, portal: portal, link: link, last: last, silent: silent)
         case .executePart(let portal, let maxRows, let silent):
             finished = executePartMessage(message, portal: portal, link: link, maxRows: maxRows, silent: silent, index: index)
+        case .fetchStep(let run, let silent):
+            finished = fetchStepMessage(message, run: run, silent: silent, index: index)
         case .query:
             finished = message.type == BackendMessage.readyForQuery
         case .sync:
@@ -673,7 +697,10 @@ extension ClientSession {
             ext.commitOnSync = false
             let open = ext.touched.filter { $0.isUsable && $0.connection?.serverTransactionStatus == .inTransaction }
             return commitAcrossShards(open) { [self] error in
-                if let error { fail(error) }
+                if let error {
+                    fail(error)
+                    ext.failed = true
+                }
                 finishBatchIfDone()
             }
         }
@@ -686,8 +713,10 @@ extension ClientSession {
         }
         reportParameterChanges(ext.touched)
         if transaction == nil {
-            // Outside a transaction block, Sync ends the implicit transaction and its portals.
+            // Outside a transaction block, Sync ends the implicit transaction and its portals,
+            // and its cursors unless WITH HOLD (those too if it failed).
             ext.portals.removeAll()
+            if ext.failed { cursors.transactionRolledBack() } else { cursors.transactionCommitted() }
         }
         let next = ext.afterSync
         ext.resetBatch()
@@ -787,7 +816,10 @@ extension ClientSession {
         }
     }
 
-    private static let pinningMarkers: [[UInt8]] = ["listen", "advisory_lock", "temporary", "temp ", "with hold", "prepare ", "declare "].map { Array($0.utf8) }
+    /// A cursor without hold ends with its transaction, which keeps its connections anyway:
+    /// only WITH HOLD pins (the session also pins when such a DECLARE succeeds, whatever its
+    /// spacing).
+    private static let pinningMarkers: [[UInt8]] = ["listen", "advisory_lock", "temporary", "temp ", "with hold", "prepare "].map { Array($0.utf8) }
 
     /// Whether the text contains a pinning marker, ASCII case-insensitively (one pass over the
     /// bytes: this runs for every statement).
@@ -798,7 +830,7 @@ extension ClientSession {
             for start in 0..<bytes.count {
                 let first = bytes[start] | 0x20
                 guard first == UInt8(ascii: "l") || first == UInt8(ascii: "a") || first == UInt8(ascii: "t")
-                        || first == UInt8(ascii: "w") || first == UInt8(ascii: "p") || first == UInt8(ascii: "d")
+                        || first == UInt8(ascii: "w") || first == UInt8(ascii: "p")
                 else { continue }
                 markers: for marker in pinningMarkers where marker[0] == first && start + marker.count <= bytes.count {
                     for offset in 1..<marker.count {

@@ -120,6 +120,8 @@ extension ClientSession {
             completion(false)
         case .session(let command):
             runSessionCommand(command, statement: statement, completion: completion)
+        case .cursor(let command):
+            runCursorStatement(command, statement: statement, completion: completion)
         case .shard(let shard):
             runOnShards([shard], sql: statement.sql, mode: .single, positionOffset: offset, completion: completion)
         case .anyShard:
@@ -161,7 +163,7 @@ extension ClientSession {
         case .scatter(let shards, _): for shard in shards { texts[shard] = statement.sql }
         case .allShards: for link in links { texts[link.index] = statement.sql }
         case .insertSplit(let parts): for part in parts { texts[part.shard] = part.sql }
-        case .refuse, .session, .explain, .copyIn: break
+        case .refuse, .session, .explain, .copyIn, .cursor: break
         }
         let shards = texts.keys.sorted()
         guard explanation.textFormat else {

@@ -66,6 +66,7 @@ extension ClientSession {
             onParticipants(participants, statement.sql) { [self] ok in
                 guard ok else { return completion(false) }
                 let kept = isRelease ? position : position + 1
+                if isRelease { cursors.released(savepoint: position) } else { cursors.rolledBack(toSavepoint: position) }
                 transaction?.savepoints.removeSubrange(kept...)
                 transaction?.pendingSettings.removeAll { $0.savepointDepth > kept }
                 if !isRelease { transaction?.failed = current.lostShard }
@@ -102,7 +103,11 @@ extension ClientSession {
                 completion(false)
                 return
             }
-            runSetting("DISCARD ALL", isLocal: false, statement: statement, completion: completion)
+            runSetting("DISCARD ALL", isLocal: false, statement: statement) { [self] ok in
+                // DISCARD ALL closes every cursor; a shard connection gets it when next used.
+                if ok { cursors.closeAll() }
+                completion(ok)
+            }
         }
     }
 
@@ -140,6 +145,7 @@ extension ClientSession {
             if let error {
                 transaction = nil
                 for link in links { link.inTransaction = false }
+                cursors.transactionRolledBack()
                 fail(error)
                 completion(false)
                 return
@@ -154,6 +160,7 @@ extension ClientSession {
             }
             transaction = nil
             for link in links { link.inTransaction = false }
+            cursors.transactionCommitted()
             completion(true)
         }
     }
@@ -173,6 +180,7 @@ extension ClientSession {
         runSilently(sql, on: participants.filter(\.isUsable)) { [self] _ in
             transaction = nil
             for link in links { link.inTransaction = false }
+            cursors.transactionRolledBack()
             completion()
         }
     }

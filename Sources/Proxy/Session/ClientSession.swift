@@ -47,6 +47,8 @@ final class ClientSession: @unchecked Sendable {
     var routingHints: [String: RoutingHint] = [:]
     /// The session's queue (its connection's), for work sent from other threads.
     let queue: DispatchQueue
+    /// The SQL cursors the client declared, and where they live.
+    var cursors = SQLCursors()
     /// The `COPY … FROM STDIN` running, which takes the client's CopyData, CopyDone and CopyFail.
     var copyIn: ShardCopyIn?
     /// PAUSE holds the session's next message.
@@ -147,11 +149,11 @@ final class ClientSession: @unchecked Sendable {
 
     /// Moves the session to the configuration a reload put in force, when nothing of it lives
     /// on its shard connections: outside a transaction and an extended-protocol batch, and not
-    /// pinned (a pinned session keeps its configuration until it ends). Its shard connections
+    /// pinned and holding no cursor (a pinned session keeps its configuration until it ends). Its shard connections
     /// go back to the old pools, which close them; new ones come from the new pools.
     func adoptLatestContext() {
         let latest = context.latest
-        guard latest !== context, transaction == nil, !pinned, !isBusy else { return }
+        guard latest !== context, transaction == nil, !pinned, cursors.isEmpty, !isBusy else { return }
         for link in links { link.close() }
         context = latest
         crossShard = Self.crossShard(of: startup, in: latest)

@@ -60,8 +60,12 @@ final class ClientPortal {
     var mergeDescribed = false
     /// Streams (positions in `links`) whose shard portal reached its end.
     var mergeEnded: Set<Int> = []
-    /// The Bind's result formats, for portals pgshard answers itself (`pgshard.next_id`).
+    /// The Bind's result formats, for portals pgshard answers itself (`pgshard.next_id`) and
+    /// FETCH portals across shards.
     var resultFormats: [Int16] = []
+    /// A FETCH or MOVE of a SQL cursor on several shards: run step by step at each Execute
+    /// (``ShardedFetchExecution``), never bound on a shard.
+    var shardedFetch: CursorFetch?
 
     init(name: String, statement: ClientStatement, route: Route, links: [ShardLink], mode: FanOutMode) {
         self.name = name
@@ -108,6 +112,9 @@ enum ShardAnswer {
     case execute(ClientPortal, last: Bool, silent: Bool)
     /// Execute of a portal on several shards read one after the other (row limit `maxRows`).
     case executePart(ClientPortal, maxRows: Int32, silent: Bool)
+    /// Execute of a FETCH or MOVE on a cursor across shards: the step on one shard (Parse,
+    /// Bind, Execute, Close), then the next shard's in the same place while rows are missing.
+    case fetchStep(ShardedFetchExecution, silent: Bool)
     /// Describe of a merge portal on its first shard: the shard's RowDescription feeds the
     /// merge, which answers with the client's.
     case describeMerge(ClientPortal, silent: Bool)
@@ -127,6 +134,7 @@ enum ShardAnswer {
         case .describeMerge(let portal, _): .describeMerge(portal, silent: true)
         case .execute(let portal, let last, _): .execute(portal, last: last, silent: true)
         case .executePart(let portal, let maxRows, _): .executePart(portal, maxRows: maxRows, silent: true)
+        case .fetchStep(let run, _): .fetchStep(run, silent: true)
         case .close: .close(silent: true)
         case .query, .sync: self
         }
@@ -164,6 +172,10 @@ final class ExtendedState {
     var afterSync: (() -> Void)?
     /// Runs once every owed answer has been given.
     var onIdle: (() -> Void)?
+    /// A FETCH across shards is in flight: the client's next messages wait until every owed
+    /// answer was given, because a shard the FETCH goes on to must answer its step before
+    /// anything sent to it later.
+    var fetchInFlight = false
 
     var pending: ArraySlice<OwedAnswer> { owed[head...] }
 
@@ -181,6 +193,7 @@ final class ExtendedState {
         failedLinks.removeAll()
         afterSync = nil
         onIdle = nil
+        fetchInFlight = false
     }
 }
 
