@@ -93,27 +93,5 @@ extension RawClient {
                  + Self.execute("") + Self.sync)
     }
 
-    static func int16(_ value: Int) -> [UInt8] { [UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)] }
-
-    static func parse(_ name: String, _ sql: String) -> [UInt8] {
-        message("P", cString(name) + cString(sql) + int16(0))
-    }
-
-    static func bind(_ portal: String, _ statement: String, _ parameters: [String?] = [], resultFormats: [Int16] = []) -> [UInt8] {
-        var body = cString(portal) + cString(statement) + int16(0) + int16(parameters.count)
-        for parameter in parameters {
-            if let parameter { body += int32(Int32(parameter.utf8.count)) + Array(parameter.utf8) } else { body += int32(-1) }
-        }
-        body += int16(resultFormats.count)
-        for format in resultFormats { body += int16(Int(format)) }
-        return message("B", body)
-    }
-
-    static func describe(portal name: String) -> [UInt8] { message("D", [UInt8(ascii: "P")] + cString(name)) }
-
     static func closePortal(_ name: String) -> [UInt8] { message("C", [UInt8(ascii: "P")] + cString(name)) }
-
-    static func execute(_ portal: String, rows: Int32 = 0) -> [UInt8] { message("E", cString(portal) + int32(rows)) }
-
-    static let sync = message("S", [])
 }

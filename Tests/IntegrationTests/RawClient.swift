@@ -149,11 +149,15 @@ extension RawClient {
         return message("P", body)
     }
 
-    /// Bind with text parameters and default result formats.
-    static func bind(_ portal: String, _ statement: String, _ parameters: [String] = []) -> [UInt8] {
+    /// Bind with text parameters (nil: NULL) and `resultFormats` as in Bind (none: all text).
+    static func bind(_ portal: String, _ statement: String, _ parameters: [String?] = [], resultFormats: [Int16] = []) -> [UInt8] {
         var body = cString(portal) + cString(statement) + int16(0) + int16(parameters.count)
-        for parameter in parameters { body += int32(Int32(parameter.utf8.count)) + Array(parameter.utf8) }
-        return message("B", body + int16(0))
+        for parameter in parameters {
+            if let parameter { body += int32(Int32(parameter.utf8.count)) + Array(parameter.utf8) } else { body += int32(-1) }
+        }
+        body += int16(resultFormats.count)
+        for format in resultFormats { body += int16(Int(format)) }
+        return message("B", body)
     }
 
     static func describe(statement name: String) -> [UInt8] { message("D", [UInt8(ascii: "S")] + cString(name)) }
