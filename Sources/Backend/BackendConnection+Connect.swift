@@ -43,9 +43,11 @@ extension BackendConnection {
     private func startConnectTimer(seconds: Double) {
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + seconds)
-        let fire = UncheckedHandler { [weak self] in
-            guard let self, self.connectCompletion != nil else { return }
-            self.fail(BackendError(.connectTimeout, "timeout expired after \(Int(seconds)) s"))
+        // Strong: the timer is cancelled once connecting ends (a weak reference would slow every
+        // retain of the connection for its whole life).
+        let fire = UncheckedHandler { [self] in
+            guard connectCompletion != nil else { return }
+            fail(BackendError(.connectTimeout, "timeout expired after \(Int(seconds)) s"))
         }
         timer.setEventHandler { fire.body() }
         timer.resume()

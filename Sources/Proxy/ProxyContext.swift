@@ -149,7 +149,7 @@ final class ReloadHook: @unchecked Sendable {
 final class SessionRegistry: @unchecked Sendable {
     // Guarded by `lock`: touched from every loop queue.
     private let lock = NSLock()
-    private var sessions: [Int32: (secret: Int32, session: WeakSession, client: ClientInfo)] = [:]
+    private var sessions: [Int32: (secret: Int32, session: RegisteredSession, client: ClientInfo)] = [:]
 
     /// What the admin console shows of a session, fixed at registration.
     struct ClientInfo {
@@ -185,7 +185,7 @@ final class SessionRegistry: @unchecked Sendable {
             let startup = session.startup
             let user = startup.user ?? ""
             let application = startup.parameters.first { $0.name == "application_name" }?.value ?? ""
-            sessions[pid] = (secret, WeakSession(session), ClientInfo(processID: pid, user: user, database: startup.database ?? user, application: application))
+            sessions[pid] = (secret, RegisteredSession(session), ClientInfo(processID: pid, user: user, database: startup.database ?? user, application: application))
             return (pid, secret)
         }
     }
@@ -213,9 +213,11 @@ final class SessionRegistry: @unchecked Sendable {
     }
 }
 
-struct WeakSession: @unchecked Sendable {
+/// A strong reference: a session is unregistered when it ends (``ClientSession/ended()``). A weak
+/// one would give every session a side table, which slows each of its retains and releases.
+struct RegisteredSession: @unchecked Sendable {
     // Read only under SessionRegistry.lock; the session itself is used on its own queue.
-    weak var value: ClientSession?
+    let value: ClientSession?
     init(_ value: ClientSession) { self.value = value }
 }
 

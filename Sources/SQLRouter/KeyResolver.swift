@@ -52,9 +52,13 @@ struct KeyResolver {
         case .null:
             return .null
         case .integer, .numeric:
-            if negated { text = text.hasPrefix("-") ? String(text.dropFirst()) : "-" + text }
+            if negated { text = text.utf8.first == UInt8(ascii: "-") ? String(text.dropFirst()) : "-" + text }
             // `id = 4.0` compares as numeric: only a plain integer literal is an integer key.
-            if keyType.family == .integer, text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) { return nil }
+            // (Bytes, not Characters: this runs for every routed statement.)
+            if keyType.family == .integer,
+               text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+                return nil
+            }
             guard keyType.acceptsNumberLiterals else { return nil }
         case .string:
             break
@@ -119,6 +123,8 @@ private struct FormulaEvaluation {
     func evaluate(_ formula: KeyFormula, context: [(column: Int, atom: KeyAtom)]) throws(RoutingError) -> Set<Int>? {
         switch formula {
         case .atom(let index, let column, let atom) where index == occurrence:
+            // `key = …` alone, the most common formula: no list of atoms to build.
+            if context.isEmpty, key.keyColumns.count == 1, case .equals(let terms) = atom { return try placeEquals(terms) }
             return try place(context + [(column, atom)])
         case .atom, .unknown:
             return try place(context)

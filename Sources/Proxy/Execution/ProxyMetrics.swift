@@ -12,12 +12,26 @@ final class ProxyMetrics: @unchecked Sendable {
     /// How a statement was routed, as the `route` label says.
     enum RouteKind: String, CaseIterable {
         case single, any, multi, all, session, refused
+
+        /// Its place in `allCases`: the per-kind metrics are arrays (a dictionary lookup would
+        /// hash the raw string on every statement).
+        var ordinal: Int {
+            switch self {
+            case .single: 0
+            case .any: 1
+            case .multi: 2
+            case .all: 3
+            case .session: 4
+            case .refused: 5
+            }
+        }
     }
 
     private let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
-    private let statements: [RouteKind: CoreMetrics.Counter]
-    private let durations: [RouteKind: CoreMetrics.Timer]
+    /// By ``RouteKind/ordinal``.
+    private let statements: [CoreMetrics.Counter]
+    private let durations: [CoreMetrics.Timer]
     private let lock = NSLock()
     /// Counters with one label whose values appear as they happen (error classes, outcomes).
     private var labeledCounters: [String: CoreMetrics.Counter] = [:]
@@ -47,14 +61,12 @@ final class ProxyMetrics: @unchecked Sendable {
             .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
         ]
         self.factory = factory
-        var statements: [RouteKind: CoreMetrics.Counter] = [:]
-        var durations: [RouteKind: CoreMetrics.Timer] = [:]
-        for kind in RouteKind.allCases {
-            statements[kind] = CoreMetrics.Counter(label: "pgshard_statements_total", dimensions: [("route", kind.rawValue)], factory: factory)
-            durations[kind] = CoreMetrics.Timer(label: "pgshard_statement_duration_seconds", dimensions: [("route", kind.rawValue)], factory: factory)
+        self.statements = RouteKind.allCases.map { kind in
+            CoreMetrics.Counter(label: "pgshard_statements_total", dimensions: [("route", kind.rawValue)], factory: factory)
         }
-        self.statements = statements
-        self.durations = durations
+        self.durations = RouteKind.allCases.map { kind in
+            CoreMetrics.Timer(label: "pgshard_statement_duration_seconds", dimensions: [("route", kind.rawValue)], factory: factory)
+        }
         clients = registry.makeGauge(name: "pgshard_client_connections", help: "Client connections open now.")
         planHits = registry.makeGauge(name: "pgshard_plan_cache_hits", help: "Statements routed from the plan cache since start.")
         planMisses = registry.makeGauge(name: "pgshard_plan_cache_misses", help: "Statements parsed to fill the plan cache since start.")
@@ -137,12 +149,12 @@ final class ProxyMetrics: @unchecked Sendable {
 
     /// A statement was routed.
     func statement(_ kind: RouteKind) {
-        statements[kind]?.increment()
-        routed[kind]?.count.add(1, ordering: .relaxed)
+        statements[kind.ordinal].increment()
+        routed[kind.ordinal].count.add(1, ordering: .relaxed)
     }
 
     /// Statements by route since start, for the cross-shard ratio (no lock on the statement path).
-    private let routed: [RouteKind: Tally] = Dictionary(uniqueKeysWithValues: RouteKind.allCases.map { ($0, Tally()) })
+    private let routed: [Tally] = RouteKind.allCases.map { _ in Tally() }
 
     private final class Tally: Sendable {
         let count = Atomic<Int>(0)
@@ -150,7 +162,7 @@ final class ProxyMetrics: @unchecked Sendable {
 
     /// A statement (or a message sent to one shard as a whole) ran this long.
     func duration(_ kind: RouteKind, nanoseconds: UInt64) {
-        durations[kind]?.recordNanoseconds(Int64(clamping: nanoseconds))
+        durations[kind.ordinal].recordNanoseconds(Int64(clamping: nanoseconds))
     }
 
     /// An error went to a client: counted by SQLSTATE class (its first two characters).
@@ -227,7 +239,7 @@ final class ProxyMetrics: @unchecked Sendable {
             rendered[index] = now
         }
         lock.unlock()
-        func routedCount(_ kind: RouteKind) -> Int { routed[kind]?.count.load(ordering: .relaxed) ?? 0 }
+        func routedCount(_ kind: RouteKind) -> Int { routed[kind.ordinal].count.load(ordering: .relaxed) }
         let data = [RouteKind.single, .any, .multi, .all].reduce(0) { $0 + routedCount($1) }
         let cross = routedCount(.multi) + routedCount(.all)
         crossShardRatio.set(data == 0 ? 0 : Double(cross) / Double(data))

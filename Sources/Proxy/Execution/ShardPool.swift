@@ -65,8 +65,8 @@ final class ShardPool: @unchecked Sendable {
         let waiter = Waiter(completion)
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + settings.queryWaitTimeout)
-        timer.setEventHandler { [weak self, weak waiter] in
-            guard let self, let waiter, let index = self.waiters.firstIndex(where: { $0 === waiter }) else { return }
+        timer.setEventHandler { [self, weak waiter] in
+            guard let waiter, let index = self.waiters.firstIndex(where: { $0 === waiter }) else { return }
             self.waiters.remove(at: index)
             self.monitor.waiting(self.waiters.count, timedOut: true)
             waiter.timer?.cancel()
@@ -145,7 +145,9 @@ final class ShardPool: @unchecked Sendable {
         let timer = DispatchSource.makeTimerSource(queue: queue)
         let interval = max(1, min(settings.idleTimeout, 60))
         timer.schedule(deadline: .now() + interval, repeating: interval)
-        timer.setEventHandler { [weak self] in self?.sweep() }
+        // Strong: the timer is cancelled when no connection is idle (and at retire/close), and a
+        // weak reference would slow every retain of the pool.
+        timer.setEventHandler { [self] in sweep() }
         timer.resume()
         idleTimer = timer
     }

@@ -33,8 +33,8 @@ extension ClientConnection {
         wantsInput = false
         logger.info("client authentication failed", metadata: ["sqlstate": "\(error.sqlState ?? "")"])
         let delay = context.config.authFailureDelay
-        queue.asyncAfter(deadline: .now() + delay) { [weak self] in
-            guard let self, !self.isClosed else { return }
+        queue.asyncAfter(deadline: .now() + delay) { [self] in
+            guard !isClosed else { return }
             output.errorResponse(error)
             closeAfterWrite()
         }
@@ -102,9 +102,9 @@ extension ClientConnection {
 
     /// Reads what OpenSSL holds on a later turn of the loop (others get their turn first).
     func scheduleBufferedTLSRead() {
-        queue.async { [weak self] in
-            guard let self, !self.isClosed, self.wantsInput, self.tls?.hasBufferedInput == true else { return }
-            self.socketReadable()
+        queue.async { [self] in
+            guard !isClosed, wantsInput, tls?.hasBufferedInput == true else { return }
+            socketReadable()
         }
     }
 }

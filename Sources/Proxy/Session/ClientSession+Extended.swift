@@ -359,8 +359,8 @@ extension ClientSession {
         if !ext.touched.contains(where: { $0 === link }) { ext.touched.append(link) }
         backend.receive({ [unowned self] message in
             shardMessage(message, from: link)
-        }, failure: { [weak self] error in
-            self?.shardLost(link, error)
+        }, failure: { [unowned self] error in
+            shardLost(link, error)
         })
     }
 
@@ -420,7 +420,7 @@ extension ClientSession {
         if ext.fetchInFlight {
             // Every answer up to the FETCH across shards was given: the client may go on.
             ext.fetchInFlight = false
-            connection.soon { [weak self] in self?.resumeInput() }
+            connection.soon { [self] in resumeInput() }
         }
         if ext.head > 64 && ext.head == ext.owed.count {
             ext.owed.removeAll(keepingCapacity: true)
