@@ -40,6 +40,7 @@ extension BackendConnection {
     /// Delivers every message the shard sends to `handler` until `stopReceiving()`; `failure`
     /// runs once if the connection is lost meanwhile.
     public func receive(_ handler: @escaping (BackendMessage) -> Flow, failure: @escaping (BackendError) -> Void) {
+        receiverGeneration &+= 1
         messageHandler = handler
         failureHandler = failure
         paused = false
@@ -50,6 +51,7 @@ extension BackendConnection {
     /// Ends delivery to the current handler; later messages are handled by the connection
     /// (ParameterStatus, notices) or, if unexpected, break it.
     public func stopReceiving() {
+        receiverGeneration &+= 1
         messageHandler = nil
         failureHandler = nil
         if paused {

@@ -31,6 +31,9 @@ public final class BackendConnection: @unchecked Sendable {
     var connectTimer: DispatchSourceTimer?
     var connectCompletion: ((BackendError?) -> Void)?
     var messageHandler: ((BackendMessage) -> Flow)?
+    /// Changes with every `receive` and `stopReceiving`: a caller that remembers it can tell
+    /// that its handler is still the one installed.
+    public internal(set) var receiverGeneration = 0
     var failureHandler: ((BackendError) -> Void)?
     var paused = false
     /// Bytes read from the shard: `inputStart..<inputEnd` are not handled yet.

@@ -48,16 +48,23 @@ final class ShardPool: @unchecked Sendable {
         self.connectTimeout = connectTimeout
     }
 
-    /// A connection for one client: an idle one, a new one, or the next one given back.
-    func acquire(_ completion: @escaping (Result<BackendConnection, BackendError>) -> Void) {
-        monitor.acquired()
+    /// An idle connection for one client, if there is one (no waiting, no new connection).
+    func takeIdle() -> BackendConnection? {
         while let (connection, _) = idle.popLast() {
             if connection.isConnected && !connection.isBroken && !connection.isBusy {
+                monitor.acquired()
                 monitor.set(connection, .active)
-                return completion(.success(connection))
+                return connection
             }
             discard(connection)
         }
+        return nil
+    }
+
+    /// A connection for one client: an idle one, a new one, or the next one given back.
+    func acquire(_ completion: @escaping (Result<BackendConnection, BackendError>) -> Void) {
+        if let connection = takeIdle() { return completion(.success(connection)) }
+        monitor.acquired()
         if total < size {
             open(completion)
             return

@@ -275,17 +275,24 @@ extension ClientSession {
 extension Route {
     /// Whether a statement on this route may write; only what is certainly a read says no
     /// (a SELECT that calls a writing function counts as a read).
-    func mayWrite(_ sql: String) -> Bool {
+    /// `textReads`: whether the statement text starts like a read (SELECT, SHOW, VALUES,
+    /// TABLE), which matters for a one-shard route only.
+    func mayWrite(textReads: @autoclosure () -> Bool) -> Bool {
         switch self {
         case .cursor(.currentOf):
             return true
         case .scatter(_, .read), .scatter(_, .merge), .scatter(_, .copyOut), .anyShard, .session, .refuse, .explain, .cursor:
             return false
         case .shard:
-            let start = sql.drop { $0.isWhitespace || $0 == "(" }.prefix(6).lowercased()
-            return !["select", "show", "values", "table"].contains { start.hasPrefix($0) }
+            return !textReads()
         case .scatter, .allShards, .insertSplit, .copyIn:
             return true
         }
+    }
+
+    /// Whether `sql` starts (after whitespace and parentheses) with SELECT, SHOW, VALUES or TABLE.
+    static func textReads(_ sql: String) -> Bool {
+        let start = sql.drop { $0.isWhitespace || $0 == "(" }.prefix(6).lowercased()
+        return ["select", "show", "values", "table"].contains { start.hasPrefix($0) }
     }
 }

@@ -224,7 +224,7 @@ extension ClientSession {
             return owe(.shard(portal.links[portal.cursor], .executePart(portal, maxRows: execute.maxRows, silent: false)))
         }
         portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index))
-        if portal.route.mayWrite(portal.statement.sql) { ext.mayHaveWritten = true }
+        if portal.route.mayWrite(textReads: portal.statement.textReads) { ext.mayHaveWritten = true }
         for (n, link) in portal.links.enumerated() {
             guard let backend = link.connection else { continue }
             touch(link)
@@ -356,12 +356,18 @@ extension ClientSession {
     /// Starts reading a link's answers for the batch.
     func touch(_ link: ShardLink) {
         guard let backend = link.connection else { return }
-        if !ext.touched.contains(where: { $0 === link }) { ext.touched.append(link) }
+        if ext.touched.contains(where: { $0 === link }) {
+            // Already reading for the batch (Describe, then Execute): nothing to install.
+            if link.batchReceiver == backend.receiverGeneration { return }
+        } else {
+            ext.touched.append(link)
+        }
         backend.receive({ [unowned self] message in
             shardMessage(message, from: link)
         }, failure: { [unowned self] error in
             shardLost(link, error)
         })
+        link.batchReceiver = backend.receiverGeneration
     }
 
     /// Sends Parse for `statement` on `link` unless its connection has it already.

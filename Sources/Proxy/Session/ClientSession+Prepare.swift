@@ -9,6 +9,8 @@ extension ClientSession {
     /// BEGIN, a COPY in an extended-protocol batch).
     /// Links are prepared in parallel; `completion` gets the first error.
     func prepare(_ targets: [ShardLink], begin: Bool, completion: @escaping (ErrorFields?) -> Void) {
+        // One link (most statements): no counting of answers.
+        if targets.count == 1 { return prepare(targets[0], begin: begin, completion: completion) }
         forEach(targets, completion: completion) { link, done in self.prepare(link, begin: begin, completion: done) }
     }
 
@@ -40,6 +42,11 @@ extension ClientSession {
         }
         link.inTransaction = false
         let pool = link.pool
+        if let idle = pool.takeIdle() {
+            // The usual case under transaction pooling: no callback to allocate.
+            attach(idle, to: link)
+            return runPrelude(link, begin: begin, completion: completion)
+        }
         // Strong captures: a waiting client is kept until the pool answers (at most the query
         // wait timeout); weak ones would slow every retain of the session and link.
         pool.acquire { [self] result in
@@ -50,9 +57,7 @@ extension ClientSession {
                     pool.release(backend, reusable: true)
                     return
                 }
-                backend.noticeHandler = noticeForwarder
-                backend.notificationHandler = notificationForwarder
-                link.connection = backend
+                attach(backend, to: link)
                 runPrelude(link, begin: begin, completion: completion)
             case .failure(let error):
                 guard !hasEnded else { return }
@@ -62,6 +67,11 @@ extension ClientSession {
         }
     }
 
+    private func attach(_ backend: BackendConnection, to link: ShardLink) {
+        backend.noticeHandler = noticeForwarder
+        backend.notificationHandler = notificationForwarder
+        link.connection = backend
+    }
 
     /// What a link must run before the statement, in order: the session's settings where the
     /// connection's differ (RESET ALL first unless they only lack the newest ones), then the

@@ -24,6 +24,8 @@ final class ClientStatement {
     /// An INSERT whose generated keys each Bind appends as parameters (`sql` and
     /// `parameterTypes` are the shards' Parse, with those parameters).
     var generatedKeys: GeneratedKeyParameters?
+    /// Its text starts like a read (``Route/textReads(_:)``): worked out once, not per Execute.
+    private(set) lazy var textReads = Route.textReads(sql)
 
     init(sql: String, parameterTypes: [UInt32], routed: RoutedStatement?, parameterized: ParameterizedRoute?, backendName: String,
          routingContext: RoutingContext) {
@@ -155,7 +157,7 @@ final class ExtendedState {
     var skipping = false
     /// An error happened in this batch.
     var failed = false
-    /// A statement of the batch may have written (see ``Route/mayWrite(_:)``).
+    /// A statement of the batch may have written (see ``Route/mayWrite(textReads:)``).
     var mayHaveWritten = false
     /// The batch ends with a commit across its shards before ReadyForQuery.
     var commitOnSync = false

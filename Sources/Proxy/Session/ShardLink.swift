@@ -14,6 +14,8 @@ final class ShardLink {
     /// The `parameterFingerprint` of the connection whose parameters the client was last told
     /// about: the same again, there is nothing to report.
     var reportedFingerprint: Int?
+    /// The connection's `receiverGeneration` right after the batch's handler was installed.
+    var batchReceiver: Int?
 
     init(index: Int, name: String, pool: ShardPool) {
         self.index = index
