@@ -32,7 +32,7 @@ public struct BoundParameters: Sendable {
         }
         guard let value else { return nil }
         // The comparison converts the parameter to the key's type: it must mean the same there.
-        if case .integer(let n) = value, keyType.parse(String(n)) == nil { return nil }
+        if case .integer(let n) = value, keyType.integerRange?.contains(n) != true { return nil }
         return .value(value)
     }
 }

@@ -102,6 +102,8 @@ final class FastRoute: Sendable {
     /// The route when several shards are admitted: `.scatter` (its shards replaced) or a refusal.
     let severalShards: Route
     let shardCount: Int
+    /// The WHERE clause is `key = term` alone on a one-column key: its shard is the term's.
+    let equalsTerm: KeyTerm?
 
     init?(_ plan: DMLPlan, shardCount: Int) {
         // (A class: a cache hit retains it once instead of copying every field.)
@@ -136,6 +138,11 @@ final class FastRoute: Sendable {
         self.insertRow = occurrence.insertRows?.first
         self.severalShards = route
         self.shardCount = shardCount
+        if case .atom(index, _, .equals(let terms)) = formula, terms.count == 1, key.keyColumns.count == 1 {
+            equalsTerm = terms[0]
+        } else {
+            equalsTerm = nil
+        }
     }
 
     func route(_ resolver: KeyResolver, context: RoutingContext) -> Route {
@@ -146,6 +153,15 @@ final class FastRoute: Sendable {
                     return .refuse(.insertKeyNotConstant(key: key.keyColumns.joined(separator: ", ")))
                 }
                 return .shard(shard)
+            }
+            // The most common statement: one key value, one shard, no set of shards to build.
+            if let equalsTerm, let values = try resolver.values(of: equalsTerm, as: key.keyTypes[0], column: key.keyColumns[0]),
+               values.count == 1, case .value(let value) = values[0] {
+                switch key.function.readShard(for: value) {
+                case .success(let shard?): return .shard(shard)
+                case .failure(let error): return .refuse(.noShardForKey(table: table, key: key, error))
+                case .success(nil): break  // not placed (directory): as below
+                }
             }
             if let admitted = try resolver.shards(formula, occurrence: occurrence, key: key, table: table) {
                 shards = admitted

@@ -8,9 +8,7 @@ extension ShardKeyType {
     /// (see ``UUIDBytes/init(uuidString:)``).
     public func parse(_ literal: String) -> ShardKeyValue? {
         switch self {
-        case .smallint: Self.parseInteger(literal, in: Int64(Int16.min)...Int64(Int16.max)).map { .integer($0) }
-        case .integer: Self.parseInteger(literal, in: Int64(Int32.min)...Int64(Int32.max)).map { .integer($0) }
-        case .bigint: Self.parseInteger(literal, in: Int64.min...Int64.max).map { .integer($0) }
+        case .smallint, .integer, .bigint: Self.parseInteger(literal, in: integerRange ?? 0...0).map { .integer($0) }
         case .text, .varchar: .text(literal)
         case .uuid: UUIDBytes(uuidString: literal).map { .uuid($0) }
         case .date: TimeText.date(literal).map { .date($0) }
@@ -20,31 +18,46 @@ extension ShardKeyType {
         }
     }
 
+    /// The values of an integer type (nil for the others).
+    public var integerRange: ClosedRange<Int64>? {
+        switch self {
+        case .smallint: Int64(Int16.min)...Int64(Int16.max)
+        case .integer: Int64(Int32.min)...Int64(Int32.max)
+        case .bigint: Int64.min...Int64.max
+        default: nil
+        }
+    }
+
     private static func parseInteger(_ literal: String, in range: ClosedRange<Int64>) -> Int64? {
-        let utf8 = literal.utf8
-        var index = utf8.startIndex
+        // Over the contiguous UTF-8 bytes: a key is parsed for every routed statement.
+        var text = literal
+        return text.withUTF8 { bytes in parseInteger(bytes, in: range) }
+    }
+
+    private static func parseInteger(_ bytes: UnsafeBufferPointer<UInt8>, in range: ClosedRange<Int64>) -> Int64? {
+        var index = 0
         func skipWhitespace() {
-            while index < utf8.endIndex, isWhitespace(utf8[index]) { utf8.formIndex(after: &index) }
+            while index < bytes.count, isWhitespace(bytes[index]) { index += 1 }
         }
 
         skipWhitespace()
         var negative = false
-        if index < utf8.endIndex, utf8[index] == UInt8(ascii: "-") || utf8[index] == UInt8(ascii: "+") {
-            negative = utf8[index] == UInt8(ascii: "-")
-            utf8.formIndex(after: &index)
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+            negative = bytes[index] == UInt8(ascii: "-")
+            index += 1
         }
         var magnitude: UInt64 = 0
         var digitCount = 0
-        while index < utf8.endIndex, case let byte = utf8[index], (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+        while index < bytes.count, case let byte = bytes[index], (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
             let (shifted, shiftOverflow) = magnitude.multipliedReportingOverflow(by: 10)
             let (sum, sumOverflow) = shifted.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
             guard !shiftOverflow, !sumOverflow else { return nil }
             magnitude = sum
             digitCount += 1
-            utf8.formIndex(after: &index)
+            index += 1
         }
         skipWhitespace()
-        guard digitCount > 0, index == utf8.endIndex else { return nil }
+        guard digitCount > 0, index == bytes.count else { return nil }
 
         let value: Int64
         if negative {
