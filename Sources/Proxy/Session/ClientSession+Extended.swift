@@ -143,13 +143,20 @@ extension ClientSession {
         let targets = shards.map { links[$0] }
         let portal = ClientPortal(name: bind.portal, statement: statement, route: route, links: targets, mode: mode)
         ext.portals[bind.portal] = portal
-        withLinks(targets) { [self] in
-            for (n, link) in targets.enumerated() {
-                guard let backend = link.connection else { continue }
-                ensurePrepared(statement, on: link)
-                backend.send { $0.bind(bind, portal: bind.portal, statement: statement.backendName) }
-                owe(.shard(link, .bind(silent: n > 0)))
-            }
+        if prepareAtOnce(targets) {
+            for link in targets { touch(link) }
+            sendBind(bind, of: statement, to: targets)
+        } else {
+            withLinks(targets) { [self] in sendBind(bind, of: statement, to: targets) }
+        }
+    }
+
+    private func sendBind(_ bind: Bind, of statement: ClientStatement, to targets: [ShardLink]) {
+        for (n, link) in targets.enumerated() {
+            guard let backend = link.connection else { continue }
+            ensurePrepared(statement, on: link)
+            backend.send { $0.bind(bind, portal: bind.portal, statement: statement.backendName) }
+            owe(.shard(link, .bind(silent: n > 0)))
         }
     }
 

@@ -67,6 +67,21 @@ extension ClientSession {
         }
     }
 
+    /// Makes the links ready at once if nothing has to run or wait first: each has a usable
+    /// connection (or the pool an idle one) and no settings or BEGIN to send. False leaves the
+    /// rest to ``prepare(_:begin:completion:)``. For the per-Bind path, which then needs no callback.
+    func prepareAtOnce(_ targets: [ShardLink]) -> Bool {
+        for link in targets {
+            if !link.isUsable {
+                guard link.connection == nil, let idle = link.pool.takeIdle() else { return false }
+                link.inTransaction = false
+                attach(idle, to: link)
+            }
+            guard prelude(for: link, begin: false).isEmpty else { return false }
+        }
+        return true
+    }
+
     private func attach(_ backend: BackendConnection, to link: ShardLink) {
         backend.noticeHandler = noticeForwarder
         backend.notificationHandler = notificationForwarder
