@@ -39,9 +39,14 @@ extension BackendConnection {
 
     /// Delivers every message the shard sends to `handler` until `stopReceiving()`; `failure`
     /// runs once if the connection is lost meanwhile.
-    public func receive(_ handler: @escaping (BackendMessage) -> Flow, failure: @escaping (BackendError) -> Void) {
+    /// `passthrough`: see ``passthrough``.
+    public func receive(
+        _ handler: @escaping (BackendMessage) -> Flow, failure: @escaping (BackendError) -> Void,
+        passthrough: ((UnsafeRawBufferPointer) -> Flow)? = nil
+    ) {
         receiverGeneration &+= 1
         messageHandler = handler
+        self.passthrough = passthrough
         failureHandler = failure
         paused = false
         watcher?.wantsRead = true
@@ -53,6 +58,7 @@ extension BackendConnection {
     public func stopReceiving() {
         receiverGeneration &+= 1
         messageHandler = nil
+        passthrough = nil
         failureHandler = nil
         if paused {
             paused = false
@@ -66,6 +72,7 @@ extension BackendConnection {
     public func execute(
         _ sql: String,
         onMessage: @escaping (BackendMessage) -> Flow,
+        passthrough: ((UnsafeRawBufferPointer) -> Flow)? = nil,
         completion: @escaping (BackendError?) -> Void
     ) {
         guard !isBroken, conn != nil else {
@@ -80,7 +87,7 @@ extension BackendConnection {
                 return .proceed
             }
             return onMessage(message)
-        }, failure: { error in completion(error) })
+        }, failure: { error in completion(error) }, passthrough: passthrough)
     }
 
     /// Continues delivering messages after the handler answered `.pause`.
@@ -181,6 +188,7 @@ extension BackendConnection {
         delivering = true
         defer { delivering = false }
         while !paused, !isBroken {
+            if passthrough != nil, !heldMessageTracked, forwardRun() { continue }
             let (start, end) = (inputStart, inputEnd)
             let framed = input.withUnsafeBytes { bytes in
                 Result { () throws(BackendFramingError) in
@@ -204,6 +212,60 @@ extension BackendConnection {
                 watcher?.wantsRead = false
             }
         }
+    }
+
+    /// Messages a pass-through receiver takes as bytes: rows, row descriptions, command tags and
+    /// the other answers that say nothing about the connection's state. Errors, notices,
+    /// parameter changes, ReadyForQuery, notifications and COPY go to the handler one by one.
+    static func passesThrough(_ type: UInt8) -> Bool {
+        switch type {
+        case BackendMessage.dataRow, BackendMessage.rowDescription, BackendMessage.commandComplete,
+             BackendMessage.emptyQueryResponse, BackendMessage.noData, BackendMessage.parseComplete,
+             BackendMessage.bindComplete, BackendMessage.closeComplete, BackendMessage.portalSuspended,
+             BackendMessage.parameterDescription:
+            true
+        default:
+            false
+        }
+    }
+
+    /// Hands the run of whole pass-through messages at the front of the input to
+    /// `passthrough` as one block; false when there is none (the next message is for the handler,
+    /// incomplete, or malformed — the caller's framing reports that).
+    private func forwardRun() -> Bool {
+        guard let passthrough else { return false }
+        let start = inputStart
+        var end = start
+        var rows = 0, rowBytes = 0, tags = 0
+        input.withUnsafeBytes { bytes in
+            let available = UnsafeRawBufferPointer(rebasing: bytes[..<inputEnd])
+            // `try?` flattens "malformed" and "incomplete" into nil: either ends the run.
+            while let (type, body) = (try? BackendMessageFraming.message(in: available, at: end)) ?? nil,
+                  Self.passesThrough(type) {
+                if type == BackendMessage.dataRow {
+                    rows += 1
+                    rowBytes += body.count
+                } else if type == BackendMessage.commandComplete {
+                    tags += 1
+                }
+                end = body.upperBound
+            }
+        }
+        guard end > start else { return false }
+        if let traffic {
+            if rows > 0 {
+                traffic.rows.add(rows, ordering: .relaxed)
+                traffic.bytes.add(rowBytes, ordering: .relaxed)
+            }
+            if tags > 0 { traffic.statements.add(tags, ordering: .relaxed) }
+        }
+        let flow = input.withUnsafeBytes { passthrough(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+        inputStart = end
+        if flow != .proceed {
+            paused = true
+            watcher?.wantsRead = false
+        }
+        return true
     }
 
     private func handle(_ message: BackendMessage) -> Flow {

@@ -31,6 +31,10 @@ public final class BackendConnection: @unchecked Sendable {
     var connectTimer: DispatchSourceTimer?
     var connectCompletion: ((BackendError?) -> Void)?
     var messageHandler: ((BackendMessage) -> Flow)?
+    /// Set with the handler when the caller forwards rows, descriptions and command tags
+    /// unchanged: runs of those messages are handed over as one block of bytes instead of one
+    /// handler call each (``passesThrough(_:)``); the handler still gets every other message.
+    var passthrough: ((UnsafeRawBufferPointer) -> Flow)?
     /// Changes with every `receive` and `stopReceiving`: a caller that remembers it can tell
     /// that its handler is still the one installed.
     public internal(set) var receiverGeneration = 0

@@ -138,6 +138,12 @@ public struct BackendFramingError: Error, Sendable {
 }
 
 extension BackendMessageEncoder {
+    /// Copies whole server messages, back to back, to the client as they are.
+    public mutating func forward(messages bytes: UnsafeRawBufferPointer) {
+        precondition(!hasOpenMessage, "a message is still open")
+        writeBytes(bytes)
+    }
+
     /// Copies a server's message to the client as it is.
     public mutating func forward(_ message: BackendMessage) {
         precondition(!hasOpenMessage, "a message is still open")

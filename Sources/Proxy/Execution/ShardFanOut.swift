@@ -41,9 +41,15 @@ final class ShardFanOut {
                 shardFinished(link, BackendError(.connectionLost, "connection is not open"))
                 continue
             }
+            // One shard's rows, descriptions and tags go to the client as they are: in blocks,
+            // without a handler call per message.
+            let passthrough: ((UnsafeRawBufferPointer) -> BackendConnection.Flow)? = merge.mode != .single ? nil : { bytes in
+                self.out.output.forward(messages: bytes)
+                return self.out.throttle(connection)
+            }
             connection.execute(perShard[link.index] ?? sql, onMessage: { message in
                 self.messageArrived(message, from: link, connection: connection)
-            }, completion: { failure in
+            }, passthrough: passthrough, completion: { failure in
                 self.shardFinished(link, failure)
             })
         }
