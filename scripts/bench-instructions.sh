@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Counts the instructions pgshard and PgBouncer execute per pgbench -S transaction, under
-# valgrind's callgrind. Unlike CPU time on a shared 2-core machine, the count is the same from
-# run to run (within a percent), so it shows what a change to the statement path saves.
+# valgrind's callgrind. Unlike CPU time on a shared 2-core machine, the count barely moves from
+# run to run (about 1 % for pgshard), so it shows what a change to the statement path saves.
 # Method: docs/performance.md, "Instructions per transaction".
 #
 #   ./scripts/bench-instructions.sh                 # 4 clients x 500 transactions per target
@@ -89,23 +89,7 @@ tables:
 log: { level: warning }
 pool: { mode: transaction, size: 20 }
 EOF
-echo '"postgres" ""' >"$WORK/userlist.txt"
-cat >"$WORK/pgbouncer.ini" <<EOF
-[databases]
-bench_tx = host=127.0.0.1 port=$PG_PORT dbname=bench user=postgres pool_mode=transaction
-bench_session = host=127.0.0.1 port=$PG_PORT dbname=bench user=postgres pool_mode=session
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $BOUNCER_PORT
-unix_socket_dir =
-auth_type = trust
-auth_file = $WORK/userlist.txt
-default_pool_size = 20
-max_client_conn = 100
-logfile = $WORK/pgbouncer.log
-pidfile = $WORK/pgbouncer.pid
-EOF
+write_pgbouncer_config "$WORK" "$PG_PORT" "$BOUNCER_PORT"
 [ ${#AS_USER[@]} -eq 0 ] || chown "$RUN_USER" "$WORK/pgshard.yaml" "$WORK/userlist.txt" "$WORK/pgbouncer.ini"
 
 # count NAME PORT DATABASE PGBENCH_MODE COMMAND...: runs COMMAND under callgrind with counting

@@ -282,27 +282,7 @@ echo
 # PgBouncer: one process, two pools on database "bench": bench_tx (transaction mode) and
 # bench_session (session mode).
 
-echo '"postgres" ""' >"$WORK/userlist.txt"
-cat >"$WORK/pgbouncer.ini" <<EOF
-[databases]
-bench_tx = host=127.0.0.1 port=$PG_PORT dbname=bench user=postgres pool_mode=transaction
-bench_session = host=127.0.0.1 port=$PG_PORT dbname=bench user=postgres pool_mode=session
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $BOUNCER_PORT
-unix_socket_dir =
-auth_type = trust
-auth_file = $WORK/userlist.txt
-admin_users = postgres
-pool_mode = transaction
-default_pool_size = 20
-max_client_conn = 1000
-log_connections = 0
-log_disconnections = 0
-logfile = $WORK/pgbouncer.log
-pidfile = $WORK/pgbouncer.pid
-EOF
+write_pgbouncer_config "$WORK" "$PG_PORT" "$BOUNCER_PORT"
 # pgbouncer.log is opened by PgBouncer itself (as the run user); start-up errors go to the .out file.
 "${AS_USER[@]}" "$PGBOUNCER" "$WORK/pgbouncer.ini" >"$WORK/pgbouncer.out" 2>&1 &
 BOUNCER_PID=$!
