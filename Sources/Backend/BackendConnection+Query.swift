@@ -44,7 +44,7 @@ extension BackendConnection {
         _ handler: @escaping (BackendMessage) -> Flow, failure: @escaping (BackendError) -> Void,
         passthrough: ((UnsafeRawBufferPointer) -> Flow)? = nil
     ) {
-        receiverGeneration &+= 1
+        receiverGeneration = Self.nextReceiverGeneration()
         messageHandler = handler
         self.passthrough = passthrough
         failureHandler = failure
@@ -56,7 +56,7 @@ extension BackendConnection {
     /// Ends delivery to the current handler; later messages are handled by the connection
     /// (ParameterStatus, notices) or, if unexpected, break it.
     public func stopReceiving() {
-        receiverGeneration &+= 1
+        receiverGeneration = Self.nextReceiverGeneration()
         messageHandler = nil
         passthrough = nil
         failureHandler = nil

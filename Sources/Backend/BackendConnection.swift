@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import PGWire
+import Synchronization
 internal import CLibPQ
 
 /// One libpq connection to a shard, driven without blocking: its socket is watched by Dispatch
@@ -35,9 +36,14 @@ public final class BackendConnection: @unchecked Sendable {
     /// unchanged: runs of those messages are handed over as one block of bytes instead of one
     /// handler call each (``passesThrough(_:)``); the handler still gets every other message.
     var passthrough: ((UnsafeRawBufferPointer) -> Flow)?
-    /// Changes with every `receive` and `stopReceiving`: a caller that remembers it can tell
-    /// that its handler is still the one installed.
+    /// Changes with every `receive` and `stopReceiving`, to a value no connection of the process
+    /// had before: a caller that remembers it can tell that its handler is still the one
+    /// installed, even if it now looks at another connection.
     public internal(set) var receiverGeneration = 0
+    static let receiverGenerations = Atomic<Int>(0)
+    static func nextReceiverGeneration() -> Int {
+        receiverGenerations.add(1, ordering: .relaxed).newValue
+    }
     var failureHandler: ((BackendError) -> Void)?
     var paused = false
     /// Bytes read from the shard: `inputStart..<inputEnd` are not handled yet.
