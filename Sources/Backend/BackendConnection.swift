@@ -110,6 +110,8 @@ public final class BackendConnection: @unchecked Sendable {
 
     /// Counts what this connection carries (set by the pool that opens it).
     public var traffic: ShardTraffic?
+    /// The pool's bookkeeping entry for this connection (what the admin console shows).
+    public var monitorRecord: AnyObject?
 
     public init(shardName: String, queue: DispatchQueue) {
         self.shardName = shardName

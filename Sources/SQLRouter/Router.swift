@@ -92,9 +92,7 @@ public final class Router: Sendable {
     /// A statement of a known shape: its cached plan with the statement's own literal values;
     /// nil when the route needs the statement's tree (a merge across shards).
     private func cachedRoute(_ plan: CachedPlan, sql: String, normalized: NormalizedStatement, context: RoutingContext) -> RoutingOutcome? {
-        let text = MessageText(sql)
-        let statementSQL = text.text(normalized.statement)
-        let offset = text.characterCount(from: 0, to: normalized.statement.lowerBound)
+        let (statementSQL, offset) = Self.statementText(sql, normalized.statement)
         var routed: RoutedStatement
         switch plan {
         case .generatedKey:
@@ -110,13 +108,25 @@ public final class Router: Sendable {
                 if route == .refuse(.mergeNeedsStatement) { return nil }
                 return .statements([RoutedStatement(sql: statementSQL, characterOffset: offset, route: route)])
             }
-            var analysis = StatementAnalysis(schema: schema, limits: limits, text: text, parameters: nil, context: context)
+            var analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(sql), parameters: nil, context: context)
             analysis.literals = literals
             routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: analysis.route(dml, sql: statementSQL))
             if routed.route == .refuse(.mergeNeedsStatement) { return nil }
             routed.dependsOnParameters = dml.usesParameters
         }
         return .statements([routed])
+    }
+
+    /// The statement's own text (`range`, in UTF-8 bytes of `sql`) and its offset in characters,
+    /// read from the string itself: no copy of the whole message as bytes.
+    private static func statementText(_ sql: String, _ range: Range<Int>) -> (String, Int) {
+        let utf8 = sql.utf8
+        guard range != 0..<utf8.count else { return (sql, 0) }
+        let start = utf8.index(utf8.startIndex, offsetBy: range.lowerBound)
+        let end = utf8.index(start, offsetBy: range.count)
+        // PostgreSQL counts characters as Unicode scalars: the bytes that start one.
+        let offset = range.lowerBound == 0 ? 0 : utf8[..<start].reduce(0) { $0 + ($1 & 0xC0 != 0x80 ? 1 : 0) }
+        return (String(Substring(utf8[start..<end])), offset)
     }
 
     /// The new statement's literal values, by the locations the plan knows them by.

@@ -2,6 +2,7 @@ import Backend
 import Dispatch
 import Foundation
 import PGWire
+import Synchronization
 
 /// The connections of one loop to one shard. Confined to the loop's queue: every session of
 /// the loop borrows from it, and every callback runs there.
@@ -239,22 +240,45 @@ final class PoolMonitor: @unchecked Sendable {
         var since: Date
     }
 
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var servers: [ObjectIdentifier: Server] = [:]
-    private var waitingClients = 0
-    private var timeouts = 0
-    private var acquisitions = 0
-
-    func set(_ connection: BackendConnection, _ state: State) {
-        let now = Date()
-        lock.withLock {
-            let key = ObjectIdentifier(connection)
-            servers[key] = Server(state: state, connectedAt: servers[key]?.connectedAt ?? now, since: now)
+    /// One connection's entry, also kept on the connection (`monitorRecord`), so that the two
+    /// state changes of every transaction (lent, given back) touch it without a lookup.
+    /// Times are uptime nanoseconds (no wall clock read on the statement path).
+    final class Record {
+        // Guarded by the monitor's lock.
+        var state: State
+        let connectedAt: UInt64
+        var since: UInt64
+        init(state: State, at now: UInt64) {
+            self.state = state
+            connectedAt = now
+            since = now
         }
     }
 
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var servers: [ObjectIdentifier: Record] = [:]
+    private var waitingClients = 0
+    private var timeouts = 0
+    private let acquisitions = Atomic<Int>(0)
+
+    func set(_ connection: BackendConnection, _ state: State) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let record = connection.monitorRecord {
+            let record = unsafeDowncast(record, to: Record.self)
+            lock.withLock {
+                record.state = state
+                record.since = now
+            }
+            return
+        }
+        let record = Record(state: state, at: now)
+        connection.monitorRecord = record
+        lock.withLock { servers[ObjectIdentifier(connection)] = record }
+    }
+
     func remove(_ connection: BackendConnection) {
+        connection.monitorRecord = nil
         _ = lock.withLock { servers.removeValue(forKey: ObjectIdentifier(connection)) }
     }
 
@@ -266,7 +290,7 @@ final class PoolMonitor: @unchecked Sendable {
     }
 
     func acquired() {
-        lock.withLock { acquisitions += 1 }
+        acquisitions.add(1, ordering: .relaxed)
     }
 
     /// Connections by state, clients waiting, wait timeouts and acquisitions since start.
@@ -274,11 +298,16 @@ final class PoolMonitor: @unchecked Sendable {
         lock.withLock {
             let states = servers.values.map(\.state)
             return (states.filter { $0 == .active }.count, states.filter { $0 == .idle }.count,
-                    states.filter { $0 == .connecting }.count, waitingClients, timeouts, acquisitions)
+                    states.filter { $0 == .connecting }.count, waitingClients, timeouts, acquisitions.load(ordering: .relaxed))
         }
     }
 
     var serverList: [Server] {
-        lock.withLock { servers.values.sorted { $0.connectedAt < $1.connectedAt } }
+        let (uptime, wall) = (DispatchTime.now().uptimeNanoseconds, Date())
+        func date(_ nanoseconds: UInt64) -> Date { wall.addingTimeInterval(-Double(uptime &- nanoseconds) / 1e9) }
+        return lock.withLock {
+            servers.values.sorted { $0.connectedAt < $1.connectedAt }
+                .map { Server(state: $0.state, connectedAt: date($0.connectedAt), since: date($0.since)) }
+        }
     }
 }
