@@ -95,7 +95,11 @@ struct MessageRouting {
 
 /// A statement of an extended-protocol Parse whose route depends on its parameters: its parse
 /// tree, kept so each Bind routes it without parsing it again.
-public struct ParameterizedRoute: Sendable {
+///
+/// A class: every Bind reads it, and copying the plan's facts for each would cost more than
+/// routing. `@unchecked Sendable`: `literals` and `fast` are set while the router makes it,
+/// before anyone else sees it, and never after.
+public final class ParameterizedRoute: @unchecked Sendable {
     /// The parse tree, for statements without a plan.
     let statement: JSONValue?
     /// For SELECT/INSERT/UPDATE/DELETE: the analysis up to key values, so a Bind only reads them.
@@ -107,6 +111,13 @@ public struct ParameterizedRoute: Sendable {
     let depth: Int
     /// For a one-table plan whose text has no hint comment (``Router/prepare(_:context:parameterCount:)``).
     var fast: FastRoute?
+
+    init(statement: JSONValue?, plan: DMLPlan?, sql: String, depth: Int) {
+        self.statement = statement
+        self.plan = plan
+        self.sql = sql
+        self.depth = depth
+    }
 }
 
 extension JSONValue {

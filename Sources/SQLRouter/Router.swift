@@ -163,7 +163,7 @@ public final class Router: Sendable {
     /// `parameterCount`: the parameter types the Parse declares (generated keys are appended
     /// after the client's parameters, see ``GeneratedKeyParameters``).
     public func prepare(_ sql: String, context: RoutingContext = .init(), parameterCount: Int = 0) -> (outcome: RoutingOutcome, parameterized: ParameterizedRoute?) {
-        var (outcome, parameterized) = prepare(sql, context: context, parameterCount: parameterCount, generatingKeys: true)
+        let (outcome, parameterized) = prepare(sql, context: context, parameterCount: parameterCount, generatingKeys: true)
         // A one-table shape whose text names no hint: each Bind takes the fast route.
         if let plan = parameterized?.plan, RoutingHint.comment(in: sql, shardNames: schema.shardNames) == nil {
             parameterized?.fast = FastRoute(plan, shardCount: schema.shardCount)
@@ -185,7 +185,7 @@ public final class Router: Sendable {
                 let plan = entry.plan
                 if let outcome = cachedRoute(plan, sql: sql, normalized: normalized, context: context) {
                     guard case .dml(let dml, let bindings, _) = plan, dml.usesParameters else { return (outcome, nil) }
-                    var prepared = ParameterizedRoute(statement: nil, plan: dml, sql: sql, depth: 0)
+                    let prepared = ParameterizedRoute(statement: nil, plan: dml, sql: sql, depth: 0)
                     prepared.literals = Self.literalValues(bindings, normalized)
                     return (outcome, prepared)
                 }
