@@ -81,8 +81,6 @@ final class ShardFanOut {
             }
         case BackendMessage.noticeResponse:
             session.forwardNotice(Diagnostics(message))
-        case BackendMessage.notificationResponse:
-            out.output.forward(message)
         case BackendMessage.copyInResponse:
             // COPY FROM runs through ``ShardCopyIn``; a statement that asks for data anyway gets none.
             connection.send { $0.copyFail("pgshard sends no COPY data for this statement") }

@@ -107,8 +107,6 @@ final class ShardMerge: @unchecked Sendable {
             }
         case BackendMessage.noticeResponse:
             session.forwardNotice(Diagnostics(message))
-        case BackendMessage.notificationResponse:
-            out.output.forward(message)
         default:
             break
         }

@@ -63,8 +63,6 @@ final class ShardedCursorRead {
             if error == nil { error = session.clientError(from: Diagnostics(message), positionOffset: nil) }
         case BackendMessage.noticeResponse:
             session.forwardNotice(Diagnostics(message))
-        case BackendMessage.notificationResponse:
-            out.output.forward(message)
         default:
             break
         }

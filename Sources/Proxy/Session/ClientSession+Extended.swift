@@ -491,11 +491,7 @@ extension ClientSession {
             return .proceed
         case BackendMessage.parameterStatus:
             return .proceed
-        case BackendMessage.notificationResponse:
-            connection.output.forward(message)
-            connection.scheduleFlush()
-            return .proceed
-        default:
+        default:  // (NotificationResponse never gets here: the connection hands it to `forwardNotification`)
             break
         }
         let found = ext.owed[ext.head...].firstIndex { answer in

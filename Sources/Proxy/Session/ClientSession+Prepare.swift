@@ -32,21 +32,12 @@ extension ClientSession {
     }
 
     private func prepare(_ link: ShardLink, begin: Bool, completion: @escaping (ErrorFields?) -> Void) {
-        if link.isUsable {
+        // An idle pooled connection is the usual case under transaction pooling: no callback.
+        if link.isUsable || attachIdle(to: link) {
             runPrelude(link, begin: begin, completion: completion)
             return
         }
-        if let broken = link.connection {
-            link.connection = nil
-            link.pool.release(broken, reusable: false)
-        }
-        link.inTransaction = false
         let pool = link.pool
-        if let idle = pool.takeIdle() {
-            // The usual case under transaction pooling: no callback to allocate.
-            attach(idle, to: link)
-            return runPrelude(link, begin: begin, completion: completion)
-        }
         // Strong captures: a waiting client is kept until the pool answers (at most the query
         // wait timeout); weak ones would slow every retain of the session and link.
         pool.acquire { [self] result in
@@ -72,13 +63,21 @@ extension ClientSession {
     /// rest to ``prepare(_:begin:completion:)``. For the per-Bind path, which then needs no callback.
     func prepareAtOnce(_ targets: [ShardLink]) -> Bool {
         for link in targets {
-            if !link.isUsable {
-                guard link.connection == nil, let idle = link.pool.takeIdle() else { return false }
-                link.inTransaction = false
-                attach(idle, to: link)
-            }
-            guard prelude(for: link, begin: false).isEmpty else { return false }
+            guard link.isUsable || attachIdle(to: link), prelude(for: link, begin: false).isEmpty else { return false }
         }
+        return true
+    }
+
+    /// Gives a link without a usable connection an idle one from its pool, if there is one (a
+    /// broken connection it had goes back to be closed).
+    private func attachIdle(to link: ShardLink) -> Bool {
+        if let broken = link.connection {
+            link.connection = nil
+            link.pool.release(broken, reusable: false)
+        }
+        link.inTransaction = false
+        guard let idle = link.pool.takeIdle() else { return false }
+        attach(idle, to: link)
         return true
     }
 
