@@ -149,7 +149,9 @@ final class ReloadHook: @unchecked Sendable {
 final class SessionRegistry: @unchecked Sendable {
     // Guarded by `lock`: touched from every loop queue.
     private let lock = NSLock()
-    private var sessions: [Int32: (secret: Int32, session: RegisteredSession, client: ClientInfo)] = [:]
+    /// Strong references: a session is unregistered when it ends (``ClientSession/ended()``); a
+    /// weak one would give every session a side table, which slows each of its retains.
+    private var sessions: [Int32: (secret: Int32, session: ClientSession, client: ClientInfo)] = [:]
 
     /// What the admin console shows of a session, fixed at registration.
     struct ClientInfo {
@@ -185,7 +187,7 @@ final class SessionRegistry: @unchecked Sendable {
             let startup = session.startup
             let user = startup.user ?? ""
             let application = startup.parameters.first { $0.name == "application_name" }?.value ?? ""
-            sessions[pid] = (secret, RegisteredSession(session), ClientInfo(processID: pid, user: user, database: startup.database ?? user, application: application))
+            sessions[pid] = (secret, session, ClientInfo(processID: pid, user: user, database: startup.database ?? user, application: application))
             return (pid, secret)
         }
     }
@@ -197,7 +199,7 @@ final class SessionRegistry: @unchecked Sendable {
 
     /// Every live session (admin console sessions included).
     func liveSessions() -> [ClientSession] {
-        lock.withLock { sessions.values.compactMap(\.session.value) }
+        lock.withLock { sessions.values.map(\.session) }
     }
 
     func unregister(processID: Int32) {
@@ -208,17 +210,9 @@ final class SessionRegistry: @unchecked Sendable {
     func session(processID: Int32, secret: Int32) -> ClientSession? {
         lock.withLock {
             guard let entry = sessions[processID], entry.secret == secret else { return nil }
-            return entry.session.value
+            return entry.session
         }
     }
-}
-
-/// A strong reference: a session is unregistered when it ends (``ClientSession/ended()``). A weak
-/// one would give every session a side table, which slows each of its retains and releases.
-struct RegisteredSession: @unchecked Sendable {
-    // Read only under SessionRegistry.lock; the session itself is used on its own queue.
-    let value: ClientSession?
-    init(_ value: ClientSession) { self.value = value }
 }
 
 /// A read buffer used by one loop at a time.
