@@ -57,6 +57,7 @@ extension BackendConnection {
     /// (ParameterStatus, notices) or, if unexpected, break it.
     public func stopReceiving() {
         receiverGeneration = Self.nextReceiverGeneration()
+        receiver = nil
         messageHandler = nil
         passthrough = nil
         failureHandler = nil
@@ -88,6 +89,25 @@ extension BackendConnection {
             }
             return onMessage(message)
         }, failure: { error in completion(error) }, passthrough: passthrough)
+    }
+
+    /// Sends `sql` with the simple query protocol and hands the answer to `receiver` (see
+    /// ``BackendReceiver``), which is held until the ReadyForQuery or a failure. No closure is
+    /// made: this is the path of every single-shard statement.
+    public func execute(_ sql: String, forwardingTo receiver: any BackendReceiver) {
+        guard !isBroken, conn != nil else {
+            receiver.backendFinished(self, failure: BackendError(.connectionLost, "connection is not open"))
+            return
+        }
+        send { $0.query(sql) }
+        receiverGeneration = Self.nextReceiverGeneration()
+        messageHandler = nil
+        passthrough = nil
+        failureHandler = nil
+        self.receiver = receiver
+        paused = false
+        watcher?.wantsRead = true
+        deliverMessages()
     }
 
     /// Continues delivering messages after the handler answered `.pause`.
@@ -188,7 +208,7 @@ extension BackendConnection {
         delivering = true
         defer { delivering = false }
         while !paused, !isBroken {
-            if passthrough != nil, !heldMessageTracked, forwardRun() { continue }
+            if passthrough != nil || receiver != nil, !heldMessageTracked, forwardRun() { continue }
             let (start, end) = (inputStart, inputEnd)
             let framed = input.withUnsafeBytes { bytes in
                 Result { () throws(BackendFramingError) in
@@ -233,7 +253,7 @@ extension BackendConnection {
     /// `passthrough` as one block; false when there is none (the next message is for the handler,
     /// incomplete, or malformed — the caller's framing reports that).
     private func forwardRun() -> Bool {
-        guard let passthrough else { return false }
+        guard passthrough != nil || receiver != nil else { return false }
         let start = inputStart
         var end = start
         var rows = 0, rowBytes = 0, tags = 0
@@ -259,7 +279,11 @@ extension BackendConnection {
             }
             if tags > 0 { traffic.statements.add(tags, ordering: .relaxed) }
         }
-        let flow = input.withUnsafeBytes { passthrough(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+        let flow = input.withUnsafeBytes { bytes in
+            let run = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            if let receiver { return receiver.backendForward(run, from: self) }
+            return passthrough?(run) ?? .proceed
+        }
         inputStart = end
         if flow != .proceed {
             paused = true
@@ -275,6 +299,16 @@ extension BackendConnection {
         if message.type == BackendMessage.notificationResponse {
             // Asynchronous: never part of the exchange a handler reads.
             notificationHandler?(message)
+            return .proceed
+        }
+        if let receiver {
+            guard message.type == BackendMessage.readyForQuery else {
+                let flow = receiver.backendMessage(message, from: self)
+                heldMessageTracked = flow == .hold
+                return flow
+            }
+            stopReceiving()
+            receiver.backendFinished(self, failure: nil)
             return .proceed
         }
         if let handler = messageHandler {

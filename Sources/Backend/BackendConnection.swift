@@ -45,6 +45,9 @@ public final class BackendConnection: @unchecked Sendable {
         receiverGenerations.add(1, ordering: .relaxed).newValue
     }
     var failureHandler: ((BackendError) -> Void)?
+    /// The object that takes a simple Query's answer instead of the handlers above
+    /// (``execute(_:forwardingTo:)``); held until the query ends.
+    var receiver: (any BackendReceiver)?
     var paused = false
     /// Bytes read from the shard: `inputStart..<inputEnd` are not handled yet.
     var input: [UInt8] = []
@@ -101,9 +104,9 @@ public final class BackendConnection: @unchecked Sendable {
     public var isBusy: Bool { pendingReadyForQuery > 0 }
     public var isConnected: Bool { conn != nil && connectCompletion == nil && !isBroken }
 
-    private let created = DispatchTime.now()
+    private let created = monotonicNanoseconds()
     /// Seconds since the connection was created.
-    public var age: Double { Double(DispatchTime.now().uptimeNanoseconds - created.uptimeNanoseconds) / 1e9 }
+    public var age: Double { Double(monotonicNanoseconds() &- created) / 1e9 }
     /// The session settings (SET statements, in order) this connection runs with, so a pool
     /// can tell whether the next client needs RESET ALL and its own settings.
     public var sessionSettings: [String] = []
@@ -178,6 +181,7 @@ public final class BackendConnection: @unchecked Sendable {
         onOutputDrained = nil
         failureHandler = nil
         isBroken = true
+        receiver = nil
         sslHandle = nil
         socketFD = nil
         guard let handle = conn else { return }
@@ -206,6 +210,10 @@ public final class BackendConnection: @unchecked Sendable {
             completion(error)
         }
         pendingReadyForQuery = 0
+        if let receiver {
+            self.receiver = nil
+            receiver.backendFinished(self, failure: error)
+        }
         if let failure = failureHandler {
             failureHandler = nil
             messageHandler = nil
@@ -217,6 +225,18 @@ public final class BackendConnection: @unchecked Sendable {
         guard let conn else { return "no connection" }
         return String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+}
+
+/// Takes the answer to one simple Query without a closure per query (the single-shard path):
+/// runs of rows, descriptions and tags as blocks of bytes, every other message one by one, then
+/// the end. Called on the connection's queue.
+public protocol BackendReceiver: AnyObject {
+    /// A run of messages that ``BackendConnection/passesThrough(_:)`` (rows, descriptions, tags).
+    func backendForward(_ messages: UnsafeRawBufferPointer, from connection: BackendConnection) -> BackendConnection.Flow
+    /// Any other message before the ReadyForQuery (errors, notices, COPY).
+    func backendMessage(_ message: BackendMessage, from connection: BackendConnection) -> BackendConnection.Flow
+    /// The ReadyForQuery arrived (`failure` nil), or the connection failed.
+    func backendFinished(_ connection: BackendConnection, failure: BackendError?)
 }
 
 /// The shard's transaction state as libpq tracks it.

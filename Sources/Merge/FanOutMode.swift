@@ -54,12 +54,6 @@ public struct FanOutMerge: Sendable {
         return nil
     }
 
-    /// The shard of `.single` mode finished a row set or command (its tag goes out unchanged):
-    /// its next row set, from a later statement of the message, needs its own description.
-    public mutating func singleShardCompleted() {
-        rowDescriptionSent = false
-    }
-
     /// A shard reported an error. Returns true if this is the error the client gets.
     public mutating func errorArrived(fromShard shard: Int) -> Bool {
         guard firstErrorShard == nil else { return false }

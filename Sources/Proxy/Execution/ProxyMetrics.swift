@@ -29,9 +29,9 @@ final class ProxyMetrics: @unchecked Sendable {
 
     private let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
-    /// By ``RouteKind/ordinal``.
-    private let statements: [CoreMetrics.Counter]
-    private let durations: [CoreMetrics.Timer]
+    /// Statement latency by ``RouteKind/ordinal``: atomic counters rendered by this type (see
+    /// ``LatencyHistogram``), like the statement counts in ``routed``.
+    private let durations: [LatencyHistogram]
     private let lock = NSLock()
     /// Counters with one label whose values appear as they happen (error classes, outcomes).
     private var labeledCounters: [String: CoreMetrics.Counter] = [:]
@@ -45,7 +45,7 @@ final class ProxyMetrics: @unchecked Sendable {
     private let shardNames: [String]
     private let shardCounters: [(statements: Prometheus.Counter, rows: Prometheus.Counter, bytes: Prometheus.Counter, errors: Prometheus.Counter)]
     private var rendered: [(statements: Int, rows: Int, bytes: Int, errors: Int)]
-    private let shardDurations: [CoreMetrics.Timer]
+    private let shardDurations: [LatencyHistogram]
     private let crossShardRatio: Prometheus.Gauge
     /// Estimated rows per shard and table (`pg_class.reltuples`), set by ``RowEstimates``.
     private var tableRows: [String: Prometheus.Gauge] = [:]
@@ -55,18 +55,8 @@ final class ProxyMetrics: @unchecked Sendable {
     private var renderedTimeouts: [Int]
 
     init(shardNames: [String] = []) {
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [
-            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
-            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
-        ]
-        self.factory = factory
-        self.statements = RouteKind.allCases.map { kind in
-            CoreMetrics.Counter(label: "pgshard_statements_total", dimensions: [("route", kind.rawValue)], factory: factory)
-        }
-        self.durations = RouteKind.allCases.map { kind in
-            CoreMetrics.Timer(label: "pgshard_statement_duration_seconds", dimensions: [("route", kind.rawValue)], factory: factory)
-        }
+        self.factory = PrometheusMetricsFactory(registry: registry)
+        self.durations = RouteKind.allCases.map { _ in LatencyHistogram(seconds: Self.latencyBuckets) }
         clients = registry.makeGauge(name: "pgshard_client_connections", help: "Client connections open now.")
         planHits = registry.makeGauge(name: "pgshard_plan_cache_hits", help: "Statements routed from the plan cache since start.")
         planMisses = registry.makeGauge(name: "pgshard_plan_cache_misses", help: "Statements parsed to fill the plan cache since start.")
@@ -82,9 +72,7 @@ final class ProxyMetrics: @unchecked Sendable {
              registry.makeCounter(name: "pgshard_shard_errors_total", labels: [("shard", name)], help: "Errors each shard answered."))
         }
         rendered = shardNames.map { _ in (0, 0, 0, 0) }
-        shardDurations = shardNames.map { name in
-            CoreMetrics.Timer(label: "pgshard_shard_statement_duration_seconds", dimensions: [("shard", name)], factory: factory)
-        }
+        shardDurations = shardNames.map { _ in LatencyHistogram(seconds: Self.latencyBuckets) }
         poolGauges = shardNames.map { name in
             func gauge(_ state: String) -> Prometheus.Gauge {
                 registry.makeGauge(name: "pgshard_pool_connections", labels: [("shard", name), ("state", state)],
@@ -103,10 +91,13 @@ final class ProxyMetrics: @unchecked Sendable {
                                              help: "Share of routed data statements that needed more than one shard, since start.")
     }
 
+    /// The latency histograms' bounds: 100 µs to 5 s.
+    static let latencyBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5]
+
     /// A statement that ran on one shard took this long (per-shard latency).
     func shardDuration(_ shard: Int, nanoseconds: UInt64) {
         guard shard < shardDurations.count else { return }
-        shardDurations[shard].recordNanoseconds(Int64(clamping: nanoseconds))
+        shardDurations[shard].record(nanoseconds: nanoseconds)
     }
 
     /// The estimated row count of `table` on `shard` (`pg_class.reltuples`).
@@ -149,11 +140,11 @@ final class ProxyMetrics: @unchecked Sendable {
 
     /// A statement was routed.
     func statement(_ kind: RouteKind) {
-        statements[kind.ordinal].increment()
         routed[kind.ordinal].count.add(1, ordering: .relaxed)
     }
 
-    /// Statements by route since start, for the cross-shard ratio (no lock on the statement path).
+    /// Statements by route since start: `pgshard_statements_total` and the cross-shard ratio
+    /// (no lock on the statement path).
     private let routed: [Tally] = RouteKind.allCases.map { _ in Tally() }
 
     private final class Tally: Sendable {
@@ -162,7 +153,7 @@ final class ProxyMetrics: @unchecked Sendable {
 
     /// A statement (or a message sent to one shard as a whole) ran this long.
     func duration(_ kind: RouteKind, nanoseconds: UInt64) {
-        durations[kind.ordinal].recordNanoseconds(Int64(clamping: nanoseconds))
+        durations[kind.ordinal].record(nanoseconds: nanoseconds)
     }
 
     /// An error went to a client: counted by SQLSTATE class (its first two characters).
@@ -243,6 +234,24 @@ final class ProxyMetrics: @unchecked Sendable {
         let data = [RouteKind.single, .any, .multi, .all].reduce(0) { $0 + routedCount($1) }
         let cross = routedCount(.multi) + routedCount(.all)
         crossShardRatio.set(data == 0 ? 0 : Double(cross) / Double(data))
-        return registry.emitToString()
+        var text = registry.emitToString()
+        renderStatementSeries(into: &text)
+        return text
+    }
+
+    /// The series this type keeps itself: statements by route, and the latency histograms.
+    private func renderStatementSeries(into text: inout String) {
+        text += "# TYPE pgshard_statements_total counter\n"
+        for kind in RouteKind.allCases {
+            text += "pgshard_statements_total{route=\"\(kind.rawValue)\"} \(routed[kind.ordinal].count.load(ordering: .relaxed))\n"
+        }
+        text += "# TYPE pgshard_statement_duration_seconds histogram\n"
+        for kind in RouteKind.allCases {
+            durations[kind.ordinal].render(into: &text, name: "pgshard_statement_duration_seconds", labels: "route=\"\(kind.rawValue)\"")
+        }
+        text += "# TYPE pgshard_shard_statement_duration_seconds histogram\n"
+        for (index, name) in shardNames.enumerated() {
+            shardDurations[index].render(into: &text, name: "pgshard_shard_statement_duration_seconds", labels: "shard=\"\(name)\"")
+        }
     }
 }

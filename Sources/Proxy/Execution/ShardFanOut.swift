@@ -59,35 +59,31 @@ final class ShardFanOut {
 
     private func messageArrived(_ message: BackendMessage, from link: ShardLink, connection: BackendConnection) -> BackendConnection.Flow {
         let shard = link.index
+        if merge.mode == .single {
+            if session.singleShardMessage(message, from: connection, positionOffset: positionOffset) {
+                _ = merge.errorArrived(fromShard: shard)
+            }
+            return out.throttle(connection)
+        }
         switch message.type {
         case BackendMessage.dataRow:
             if merge.rowArrived(fromShard: shard) { out.output.forward(message) }
         case BackendMessage.rowDescription:
             if merge.descriptionArrived(fromShard: shard) { out.output.forward(message) }
-        case BackendMessage.commandComplete where merge.mode == .single:
-            // Forwarded as it is: no need to read the tag.
-            merge.singleShardCompleted()
-            out.output.forward(message)
         case BackendMessage.commandComplete:
             if merge.completed(fromShard: shard, tag: CommandTag(message.commandTag)) != nil {
                 out.output.forward(message)
             }
-        case BackendMessage.emptyQueryResponse:
-            if merge.mode == .single { out.output.forward(message) }
         case BackendMessage.errorResponse:
             let fields = session.clientError(from: Diagnostics(message), positionOffset: positionOffset)
-            if merge.errorArrived(fromShard: shard) {
-                if merge.mode == .single { out.output.errorResponse(fields) } else { error = fields }
-            }
+            if merge.errorArrived(fromShard: shard) { error = fields }
         case BackendMessage.noticeResponse:
             session.forwardNotice(Diagnostics(message))
         case BackendMessage.copyInResponse:
             // COPY FROM runs through ``ShardCopyIn``; a statement that asks for data anyway gets none.
             connection.send { $0.copyFail("pgshard sends no COPY data for this statement") }
         case BackendMessage.copyOutResponse, BackendMessage.copyData, BackendMessage.copyDone:
-            if merge.mode == .single {
-                out.output.forward(message)
-            } else if merge.mode == .concatenate, !merge.failed {
+            if merge.mode == .concatenate, !merge.failed {
                 copyMessage(message, shard: shard)
             }
         default:

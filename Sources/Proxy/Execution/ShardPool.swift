@@ -242,7 +242,7 @@ final class PoolMonitor: @unchecked Sendable {
 
     /// One connection's entry, also kept on the connection (`monitorRecord`), so that the two
     /// state changes of every transaction (lent, given back) touch it without a lookup.
-    /// Times are uptime nanoseconds (no wall clock read on the statement path).
+    /// Times are `monotonicNanoseconds()` (no wall clock read on the statement path).
     final class Record {
         // Guarded by the monitor's lock.
         var state: State
@@ -263,7 +263,7 @@ final class PoolMonitor: @unchecked Sendable {
     private let acquisitions = Atomic<Int>(0)
 
     func set(_ connection: BackendConnection, _ state: State) {
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = monotonicNanoseconds()
         if let record = connection.monitorRecord {
             let record = unsafeDowncast(record, to: Record.self)
             lock.withLock {
@@ -303,7 +303,7 @@ final class PoolMonitor: @unchecked Sendable {
     }
 
     var serverList: [Server] {
-        let (uptime, wall) = (DispatchTime.now().uptimeNanoseconds, Date())
+        let (uptime, wall) = (monotonicNanoseconds(), Date())
         func date(_ nanoseconds: UInt64) -> Date { wall.addingTimeInterval(-Double(uptime &- nanoseconds) / 1e9) }
         return lock.withLock {
             servers.values.sorted { $0.connectedAt < $1.connectedAt }

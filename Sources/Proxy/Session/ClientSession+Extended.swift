@@ -828,26 +828,32 @@ extension ClientSession {
     /// A cursor without hold ends with its transaction, which keeps its connections anyway:
     /// only WITH HOLD pins (the session also pins when such a DECLARE succeeds, whatever its
     /// spacing).
-    private static let pinningMarkers: [[UInt8]] = ["listen", "advisory_lock", "temporary", "temp ", "with hold", "prepare "].map { Array($0.utf8) }
-
-    /// Whether the text contains a pinning marker, ASCII case-insensitively (one pass over the
-    /// bytes: this runs for every statement).
+    /// Whether the text contains a pinning marker (`listen`, `advisory_lock`, `temporary`,
+    /// `temp `, `with hold`, `prepare `), ASCII case-insensitively. One pass over the bytes with
+    /// no allocation: this runs for every statement.
     static func mentionsPinningMarker(_ sql: String) -> Bool {
         var text = sql
         return text.withUTF8 { bytes in
             guard bytes.count >= 5 else { return false }
+            func matches(_ rest: StaticString, at offset: Int) -> Bool {
+                let count = rest.utf8CodeUnitCount
+                guard offset + count <= bytes.count else { return false }
+                let pattern = rest.utf8Start
+                for i in 0..<count {
+                    let byte = bytes[offset + i]
+                    let folded = byte &- 0x41 < 26 ? byte | 0x20 : byte
+                    if folded != pattern[i] { return false }
+                }
+                return true
+            }
             for start in 0..<bytes.count {
-                let first = bytes[start] | 0x20
-                guard first == UInt8(ascii: "l") || first == UInt8(ascii: "a") || first == UInt8(ascii: "t")
-                        || first == UInt8(ascii: "w") || first == UInt8(ascii: "p")
-                else { continue }
-                markers: for marker in pinningMarkers where marker[0] == first && start + marker.count <= bytes.count {
-                    for offset in 1..<marker.count {
-                        let byte = bytes[start + offset]
-                        let folded = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
-                        if folded != marker[offset] { continue markers }
-                    }
-                    return true
+                switch bytes[start] | 0x20 {
+                case UInt8(ascii: "l"): if matches("isten", at: start + 1) { return true }
+                case UInt8(ascii: "a"): if matches("dvisory_lock", at: start + 1) { return true }
+                case UInt8(ascii: "t"): if matches("emp", at: start + 1), matches("orary", at: start + 4) || matches(" ", at: start + 4) { return true }
+                case UInt8(ascii: "w"): if matches("ith hold", at: start + 1) { return true }
+                case UInt8(ascii: "p"): if matches("repare ", at: start + 1) { return true }
+                default: continue
                 }
             }
             return false

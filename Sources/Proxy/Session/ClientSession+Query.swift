@@ -28,14 +28,7 @@ extension ClientSession {
             if let shard = wholeMessageShard(statements) {
                 // One shard owns every statement: send the message as the client wrote it, so
                 // PostgreSQL's implicit transaction and error positions stay exactly as they are.
-                let kind = ProxyMetrics.kind(of: statements[0].route, shardCount: links.count)
-                let started = DispatchTime.now().uptimeNanoseconds
-                runOnShards([shard], sql: sql, mode: .single, positionOffset: 0) { [self] _ in
-                    let elapsed = DispatchTime.now().uptimeNanoseconds - started
-                    metrics.duration(kind, nanoseconds: elapsed)
-                    metrics.shardDuration(shard, nanoseconds: elapsed)
-                    finishQuery()
-                }
+                runWholeMessage(on: shard, sql: sql, kind: ProxyMetrics.kind(of: statements[0].route, shardCount: links.count))
             } else if transaction == nil, statements.count > 1, !statements.contains(where: \.route.controlsTransaction) {
                 // Several statements in one Query are one implicit transaction in PostgreSQL:
                 // one transaction on every shard they use, committed together.
@@ -96,10 +89,10 @@ extension ClientSession {
     /// Runs one routed statement; `completion(false)` after an error (already sent).
     func execute(_ statement: RoutedStatement, completion: @escaping (Bool) -> Void) {
         let kind = ProxyMetrics.kind(of: statement.route, shardCount: links.count)
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = monotonicNanoseconds()
         let metrics = context.metrics
         run(statement) { ok in
-            let elapsed = DispatchTime.now().uptimeNanoseconds - started
+            let elapsed = monotonicNanoseconds() - started
             metrics.duration(kind, nanoseconds: elapsed)
             if case .shard(let shard) = statement.route { metrics.shardDuration(shard, nanoseconds: elapsed) }
             completion(ok)

@@ -51,6 +51,9 @@ final class ClientSession: @unchecked Sendable {
     var cursors = SQLCursors()
     /// The `COPY … FROM STDIN` running, which takes the client's CopyData, CopyDone and CopyFail.
     var copyIn: ShardCopyIn?
+    /// The Query message running whole on one shard without callbacks
+    /// (``runWholeMessage(on:sql:kind:)``).
+    var wholeMessageRun: WholeMessageRun?
     /// PAUSE holds the session's next message.
     private var heldByPause = false
     /// The client went away (``ended()``): `connection` must not be touched any more.
