@@ -192,7 +192,8 @@ final class PollThread: @unchecked Sendable {
         let capacity = 64
         let tokens = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
         let events = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
-        var ready: [(PollRegistration, UInt32)] = []
+        // Reused every turn: `fire` has let go of it when `queue.sync` returns.
+        var ready: [ReadySocket] = []
         ready.reserveCapacity(capacity)
         while true {
             let count = pgshard_epoll_wait(epoll, tokens, events, Int32(capacity), -1)
@@ -202,14 +203,13 @@ final class PollThread: @unchecked Sendable {
             }
             lock.lock()
             for i in 0..<Int(count) {
-                if let registration = registrations[tokens[i]] { ready.append((registration, events[i])) }
+                if let registration = registrations[tokens[i]] { ready.append(ReadySocket(registration: registration, events: events[i])) }
             }
             lock.unlock()
             guard !ready.isEmpty else { continue }
-            let batch = ready
-            ready.removeAll(keepingCapacity: true)
             // Runs here, on this thread, unless the queue is busy (then after it).
-            queue.sync { fire(batch) }
+            queue.sync { fire(ready) }
+            ready.removeAll(keepingCapacity: true)
         }
     }
 
@@ -228,12 +228,20 @@ final class PollThread: @unchecked Sendable {
         }
     }
 
-    private func fire(_ batch: [(PollRegistration, UInt32)]) {
+    /// A socket epoll reported, with its events. (A struct: an array of tuples looks up its
+    /// type's metadata at run time.)
+    private struct ReadySocket {
+        let registration: PollRegistration
+        let events: UInt32
+    }
+
+    private func fire(_ batch: [ReadySocket]) {
         firing = true
         defer { firing = false }
         let readable = pgshard_epoll_in | pgshard_epoll_rdhup | pgshard_epoll_hup | pgshard_epoll_err
         let writable = pgshard_epoll_out | pgshard_epoll_hup | pgshard_epoll_err
-        for (registration, events) in batch {
+        for socket in batch {
+            let (registration, events) = (socket.registration, socket.events)
             // An event for a direction not wanted when it came: disarm that now (see `update`).
             let stray = events & readable != 0 && !registration.wantsRead
                 || events & pgshard_epoll_out != 0 && !registration.wantsWrite

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A cursor over the body of one message, valid only inside the `withUnsafeBufferPointer`
 /// call of the decoder that made it.
 ///
@@ -72,9 +76,13 @@ struct ByteReader {
 
     /// Reads the bytes of a NUL-terminated string without the NUL, unchecked.
     mutating func readCStringBytes(_ field: StaticString) throws(PayloadError) -> UnsafeBufferPointer<UInt8> {
-        guard let nul = self.bytes[self.index...].firstIndex(of: 0) else {
+        // memchr: a Query's whole text is scanned here.
+        guard let base = self.bytes.baseAddress, self.index < self.bytes.endIndex,
+              let found = memchr(base + self.index, 0, self.bytes.endIndex - self.index)
+        else {
             throw .missingTerminator(field: field)
         }
+        let nul = UnsafeRawPointer(found) - UnsafeRawPointer(base)
         defer { self.index = nul + 1 }
         return UnsafeBufferPointer(rebasing: self.bytes[self.index..<nul])
     }

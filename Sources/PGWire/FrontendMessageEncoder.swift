@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Writes the messages a client sends (what pgshard sends to a shard once libpq has opened the
 /// connection) into one reused byte buffer. The counterpart of `BackendMessageEncoder`.
 public struct FrontendMessageEncoder: Sendable {
@@ -143,8 +147,8 @@ public struct FrontendMessageEncoder: Sendable {
         var string = string
         string.withUTF8 { utf8 in
             // A NUL would end the string early on the server and shift every later field.
-            if let nul = utf8.firstIndex(of: 0) {
-                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<nul]))
+            if let base = utf8.baseAddress, let nul = memchr(base, 0, utf8.count) {
+                buffer.append(contentsOf: UnsafeBufferPointer(start: base, count: UnsafeRawPointer(nul) - UnsafeRawPointer(base)))
             } else {
                 buffer.append(contentsOf: utf8)
             }

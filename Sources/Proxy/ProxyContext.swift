@@ -19,6 +19,9 @@ final class ProxyContext: Sendable {
     /// Users with their own `cross_shard`.
     let crossShardByUser: [String: RoutingContext.CrossShard]
     let logger: Logger
+    /// The log level is debug or finer: statements are logged with their routes. Read once (a
+    /// session's `logger.logLevel` copies the logger and asks its handler).
+    let logsStatements: Bool
     /// Credentials and TLS rules for the startup phase, resolved once.
     let authentication: AuthenticationSettings
     /// The TLS context for clients, when a certificate is configured.
@@ -77,6 +80,7 @@ final class ProxyContext: Sendable {
         )
         self.serverParameters = serverParameters
         self.logger = logger
+        self.logsStatements = logger.logLevel <= .debug
         self.authentication = AuthenticationSettings(config: config)
         var policies: [String: RoutingContext.CrossShard] = [:]
         for user in config.users { if let policy = user.crossShard { policies[user.name] = policy } }

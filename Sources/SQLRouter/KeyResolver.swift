@@ -1,5 +1,27 @@
 import Sharding
 
+/// Literal values that replace those a cached plan was made with, by the literal's location in
+/// the statement the plan was made from. A statement has few (mostly one): a list is cheaper
+/// to build and search than a dictionary.
+struct LiteralValues: Sendable {
+    // (A struct, not a tuple: an array of tuples looks up its type's metadata at run time.)
+    private struct Entry {
+        let location: Int
+        let value: String
+    }
+
+    private var entries: [Entry] = []
+
+    subscript(location: Int) -> String? {
+        for entry in entries where entry.location == location { return entry.value }
+        return nil
+    }
+
+    mutating func append(_ value: String, at location: Int) {
+        entries.append(Entry(location: location, value: value))
+    }
+}
+
 /// Reads the values of key terms and turns key formulas into the shards a table occurrence's
 /// rows can be on. This is the part of routing that depends on constant values and bound
 /// parameters; everything before it depends on the statement's structure only.
@@ -8,25 +30,36 @@ struct KeyResolver {
     let parameters: BoundParameters?
     /// Literal values that replace those the plan was made with (a plan cache hit), by the
     /// literal's location in the statement the plan was made from.
-    var literals: [Int: String] = [:]
+    var literals = LiteralValues()
 
     /// The values a term can have as a key of type `keyType`: one for a scalar, any number for an
     /// array; nil when routing cannot know them exactly. Throws for a literal PostgreSQL itself
     /// would reject for the key's type (22P02).
     func values(of term: KeyTerm, as keyType: ShardKeyType, column: String) throws(RoutingError) -> [KeyConstant]? {
         switch term {
-        case .literal(var literal, let castType, let negated):
-            if let text = literals[literal.location] { literal.text = text }
-            return try self.literal(literal, castTo: castType, negated: negated, as: keyType, column: column).map { [$0] }
-        case .parameter(let index, let castType):
-            guard let parameters else { return nil }
-            return parameters.keyConstant(index, castTo: castType, as: keyType).map { [$0] }
+        case .literal, .parameter:
+            return try scalarValue(of: term, as: keyType, column: column).map { [$0] }
         case .arrayLiteral(let literal):
             guard let elements = ArrayText.elements(literals[literal.location] ?? literal.text) else { return nil }
             return Self.arrayValues(elements, as: keyType)
         case .arrayParameter(let index):
             return parameters?.arrayKeyConstants(index, as: keyType)
         case .unknown:
+            return nil
+        }
+    }
+
+    /// The value of a literal or parameter term, as ``values(of:as:column:)`` reads it, without
+    /// the array; nil for other terms too.
+    func scalarValue(of term: KeyTerm, as keyType: ShardKeyType, column: String) throws(RoutingError) -> KeyConstant? {
+        switch term {
+        case .literal(var literal, let castType, let negated):
+            if let text = literals[literal.location] { literal.text = text }
+            return try self.literal(literal, castTo: castType, negated: negated, as: keyType, column: column)
+        case .parameter(let index, let castType):
+            guard let parameters else { return nil }
+            return parameters.keyConstant(index, castTo: castType, as: keyType)
+        default:
             return nil
         }
     }
@@ -55,10 +88,7 @@ struct KeyResolver {
             if negated { text = text.utf8.first == UInt8(ascii: "-") ? String(text.dropFirst()) : "-" + text }
             // `id = 4.0` compares as numeric: only a plain integer literal is an integer key.
             // (Bytes, not Characters: this runs for every routed statement.)
-            if keyType.family == .integer,
-               text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-                return nil
-            }
+            if keyType.family == .integer, !Self.isWholeNumber(text) { return nil }
             guard keyType.acceptsNumberLiterals else { return nil }
         case .string:
             break
@@ -79,6 +109,17 @@ struct KeyResolver {
             guard let castValue = castType.parse(text), castValue == value else { return nil }
         }
         return .value(value)
+    }
+}
+
+extension KeyResolver {
+    /// Whether a number literal has no fraction or exponent (read over its contiguous bytes:
+    /// this runs for every routed statement).
+    static func isWholeNumber(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            !bytes.contains { $0 == UInt8(ascii: ".") || $0 | 0x20 == UInt8(ascii: "e") }
+        }
     }
 }
 

@@ -1,11 +1,10 @@
 import Foundation
 
-/// A bounded least-recently-used map keyed by strings (plans by statement shape, directory
-/// entries), safe to share between threads (one lock; a hit costs a hash lookup and two list
-/// links).
-public final class LRUCache<Value: Sendable>: @unchecked Sendable {
+/// A bounded least-recently-used map (plans by statement shape, directory entries), safe to
+/// share between threads (one lock; a hit costs a hash lookup and two list links).
+public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: @unchecked Sendable {
     private struct Entry {
-        var key: String
+        var key: Key
         var value: Value
         var newer: Int
         var older: Int
@@ -13,7 +12,7 @@ public final class LRUCache<Value: Sendable>: @unchecked Sendable {
 
     public let capacity: Int
     private let lock = NSLock()
-    private var index: [String: Int] = [:]
+    private var index: [Key: Int] = [:]
     private var entries: [Entry] = []
     private var newest = -1
     private var oldest = -1
@@ -25,19 +24,22 @@ public final class LRUCache<Value: Sendable>: @unchecked Sendable {
         self.capacity = max(0, capacity)
     }
 
-    public func value(for key: String) -> Value? {
+    /// The value for `key`, now the most recently used. `counting` false leaves the hit and
+    /// miss counters to the caller (``countHit()``): a lookup that may be repeated by another
+    /// path counts once.
+    public func value(for key: Key, counting: Bool = true) -> Value? {
         lock.lock()
         defer { lock.unlock() }
         guard let slot = index[key] else {
-            misses += 1
+            if counting { misses += 1 }
             return nil
         }
-        hits += 1
+        if counting { hits += 1 }
         moveToFront(slot)
         return entries[slot].value
     }
 
-    public func insert(_ value: Value, for key: String) {
+    public func insert(_ value: Value, for key: Key) {
         guard capacity > 0 else { return }
         lock.lock()
         defer { lock.unlock() }
@@ -61,6 +63,11 @@ public final class LRUCache<Value: Sendable>: @unchecked Sendable {
         }
         index[key] = slot
         linkAtFront(slot)
+    }
+
+    /// Counts a hit found with `counting: false`.
+    public func countHit() {
+        lock.withLock { hits += 1 }
     }
 
     /// Counters for metrics: hits, misses, evictions, entries.

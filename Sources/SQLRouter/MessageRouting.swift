@@ -105,7 +105,7 @@ public final class ParameterizedRoute: @unchecked Sendable {
     /// For SELECT/INSERT/UPDATE/DELETE: the analysis up to key values, so a Bind only reads them.
     let plan: DMLPlan?
     /// Literal values of this statement when the plan came from another of the same shape.
-    var literals: [Int: String] = [:]
+    var literals = LiteralValues()
     let sql: String
     /// The nesting depth of the tree: shallow trees are analysed on the caller's thread.
     let depth: Int

@@ -74,7 +74,7 @@ extension Router {
     func generatedInserts(_ sql: String) -> [FoundGeneratedInsert]? {
         guard Self.mentionsInsert(sql) else { return nil }
         let bytes = sql.utf8.count
-        var cacheKey: String?
+        var cacheKey: StatementShape?
         if cache.capacity > 0, bytes <= StatementLexer.maxBytes, let normalized = StatementLexer.normalize(sql) {
             if let entry = cache.value(for: normalized.key) {
                 guard case .generatedKey(let insert) = entry.plan else { return nil }
@@ -99,7 +99,7 @@ extension Router {
             found.append(FoundGeneratedInsert(index: index, range: range, insert: insert))
         }
         if let cacheKey, index == 1, found.count == 1, case .success(let insert) = found[0].insert {
-            cache.insert(CachedEntry(.generatedKey(insert)), for: cacheKey)
+            cache.insert(CachedEntry(.generatedKey(insert), shape: cacheKey), for: cacheKey)
         }
         return found.isEmpty ? nil : found
     }

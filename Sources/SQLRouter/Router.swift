@@ -34,7 +34,7 @@ public final class Router: Sendable {
     public let limits: RouterLimits
     let pool: ParserPool
     /// Plans by statement shape: a hit routes without parsing.
-    let cache: LRUCache<CachedEntry>
+    let cache: LRUCache<StatementShape, CachedEntry>
     /// Makes the keys of tables with `key_generator: global_id` and `pgshard.next_id`.
     let idGenerator: GlobalIDGenerator
     /// Some table has a generated key: INSERTs are checked for keys left to pgshard.
@@ -75,7 +75,7 @@ public final class Router: Sendable {
             } else {
                 let (outcome, plan, _) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
                 if outcome != .failure(.tooDeeplyNested) {
-                    if let plan { cache.insert(CachedEntry(plan), for: normalized.key) }
+                    if let plan { cache.insert(CachedEntry(plan, shape: normalized.key), for: normalized.key) }
                     return outcome
                 }
             }
@@ -87,6 +87,30 @@ public final class Router: Sendable {
         }
         let routing = MessageRouting(schema: schema, limits: limits, context: context)
         return pool.run { routing.route(sql, parameters: parameters) }
+    }
+
+    /// The shard of a one-statement Query message whose shape the plan cache knows and whose
+    /// key places it on one shard (`.shard`) or which any shard can answer (`.anyShard`); nil
+    /// for everything else, which ``route(_:parameters:context:)`` routes. The message then
+    /// runs whole on that shard: no statement text is cut out, no ``RoutedStatement`` made.
+    /// `pins`: the statement names a ``PinningMarkers`` word outside its literals.
+    public func singleShardRoute(_ sql: String, context: RoutingContext) -> (route: Route, pins: Bool)? {
+        guard cache.capacity > 0, context.hint == nil else { return nil }
+        let bytes = sql.utf8.count
+        guard bytes <= limits.maxStatementBytes, bytes <= StatementLexer.maxBytes else { return nil }
+        if generatesKeys, Self.mentionsInsert(sql) { return nil }
+        guard let normalized = StatementLexer.normalize(sql),
+              let entry = cache.value(for: normalized.key, counting: false),
+              let (fast, bindings) = entry.quick
+        else { return nil }
+        let route = fast.route(KeyResolver(parameters: nil, literals: Self.literalValues(bindings, normalized)), context: context)
+        switch route {
+        case .shard, .anyShard:
+            cache.countHit()
+            return (route, entry.pins)
+        default:
+            return nil
+        }
     }
 
     /// A statement of a known shape: its cached plan with the statement's own literal values;
@@ -130,11 +154,11 @@ public final class Router: Sendable {
     }
 
     /// The new statement's literal values, by the locations the plan knows them by.
-    private static func literalValues(_ bindings: [LiteralBinding], _ normalized: NormalizedStatement) -> [Int: String] {
-        var values: [Int: String] = [:]
+    private static func literalValues(_ bindings: [LiteralBinding], _ normalized: NormalizedStatement) -> LiteralValues {
+        var values = LiteralValues()
         for binding in bindings {
             let value = normalized.slots[binding.slot].value
-            values[binding.location] = binding.negated ? "-" + value : value
+            values.append(binding.negated ? "-" + value : value, at: binding.location)
         }
         return values
     }
@@ -192,7 +216,7 @@ public final class Router: Sendable {
             } else {
                 let (outcome, plan, kept) = MessageRouting(schema: schema, limits: inlineLimits, context: context).routeForCache(sql, normalized: normalized)
                 if outcome != .failure(.tooDeeplyNested) {
-                    if let plan { cache.insert(CachedEntry(plan), for: normalized.key) }
+                    if let plan { cache.insert(CachedEntry(plan, shape: normalized.key), for: normalized.key) }
                     return (outcome, kept)
                 }
             }

@@ -19,7 +19,7 @@ struct StatementAnalysis {
     let parameters: BoundParameters?
     let context: RoutingContext
     /// Literal values for a plan made from another statement of the same shape (plan cache).
-    var literals: [Int: String] = [:]
+    var literals = LiteralValues()
     let parameterUse = ParameterUse()
     let trace = AnalysisTrace()
 

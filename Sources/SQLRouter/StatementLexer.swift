@@ -26,7 +26,7 @@ struct NormalizedStatement {
     /// The tokens with whitespace runs and comments collapsed to one space, unquoted words in
     /// lower case, and every literal replaced by `\u{1}` and its kind letter. Two messages with
     /// the same key differ only in literal values, so PostgreSQL parses them the same way.
-    var key: String
+    var key: StatementShape
     var slots: [LiteralSlot]
     /// The statement's own text: the message without surrounding whitespace and a final `;`,
     /// as ``MessageRouting`` cuts it.
@@ -48,34 +48,56 @@ enum StatementLexer {
         return text.withUTF8 { buffer in
             // NUL anywhere (even inside a literal) is refused by the slow path with its own error.
             guard buffer.count <= maxBytes, let base = buffer.baseAddress, memchr(base, 0, buffer.count) == nil else { return nil }
-            var scan = Scan(bytes: buffer)
-            return scan.run()
+            // The key is written in place: a literal of one byte becomes two, nothing grows more.
+            var found: (slots: [LiteralSlot], statement: Range<Int>)?
+            let key = [UInt8](unsafeUninitializedCapacity: 2 * buffer.count + 2) { keyBuffer, written in
+                var scan = Scan(bytes: buffer, key: keyBuffer.baseAddress!)
+                found = scan.run()
+                written = found == nil ? 0 : scan.keyCount
+            }
+            guard let found else { return nil }
+            return NormalizedStatement(key: StatementShape(key), slots: found.slots, statement: found.statement)
         }
     }
 
     private struct Scan {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
-        var key: [UInt8] = []
+        /// The key so far: `keyCount` bytes at `key`, which has room for twice the text.
+        let key: UnsafeMutablePointer<UInt8>
+        var keyCount = 0
         var slots: [LiteralSlot] = []
         var statementStart: Int?
         var statementEnd = 0
         var ended = false
 
-        init(bytes: UnsafeBufferPointer<UInt8>) {
+        init(bytes: UnsafeBufferPointer<UInt8>, key: UnsafeMutablePointer<UInt8>) {
             self.bytes = bytes
-            key.reserveCapacity(bytes.count)
+            self.key = key
+        }
+
+        mutating func emit(_ byte: UInt8) {
+            key[keyCount] = byte
+            keyCount += 1
+        }
+
+        /// Appends the text's bytes `range` to the key as they are.
+        mutating func emit(_ range: Range<Int>) {
+            (key + keyCount).update(from: bytes.baseAddress! + range.lowerBound, count: range.count)
+            keyCount += range.count
         }
 
         func at(_ i: Int) -> UInt8 { i < bytes.count ? bytes[i] : 0 }
 
         static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
-        static func isIdentStart(_ b: UInt8) -> Bool { (0x61...0x7A).contains(b) || (0x41...0x5A).contains(b) || b == 0x5F || b >= 0x80 }
-        static func isIdentPart(_ b: UInt8) -> Bool { isIdentStart(b) || isDigit(b) || b == 0x24 }
+        // (`b | 0x20` maps A–Z onto a–z and nothing else onto a–z.)
+        static func isIdentStart(_ b: UInt8) -> Bool { (b | 0x20) &- 0x61 < 26 || b == 0x5F || b >= 0x80 }
+        @inline(__always)
+        static func isIdentPart(_ b: UInt8) -> Bool { (b | 0x20) &- 0x61 < 26 || b &- 0x30 < 10 || b == 0x5F || b == 0x24 || b >= 0x80 }
         static func isDigit(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) }
 
         mutating func space() {
-            if let last = key.last, last != 0x20 { key.append(0x20) }
+            if keyCount > 0, key[keyCount - 1] != 0x20 { emit(0x20) }
         }
 
         /// A token of the statement starts or ends here (for the statement's range).
@@ -84,7 +106,7 @@ enum StatementLexer {
             statementEnd = end
         }
 
-        mutating func run() -> NormalizedStatement? {
+        mutating func run() -> (slots: [LiteralSlot], statement: Range<Int>)? {
             while index < bytes.count {
                 let byte = bytes[index]
                 if ended {
@@ -129,13 +151,13 @@ enum StatementLexer {
                         }
                         index += 1
                     }
-                    key.append(contentsOf: bytes[start..<index])
+                    emit(start..<index)
                     mark(start, index)
                 case UInt8(ascii: "$"):
                     if Self.isDigit(at(index + 1)) {
                         index += 1
                         while Self.isDigit(at(index)) { index += 1 }
-                        key.append(contentsOf: bytes[start..<index])
+                        emit(start..<index)
                         mark(start, index)
                     } else {
                         guard let value = dollarQuoted() else { return nil }
@@ -152,15 +174,15 @@ enum StatementLexer {
                     if Self.isIdentStart(byte) {
                         guard word() else { return nil }
                     } else {
-                        key.append(byte)
+                        emit(byte)
                         index += 1
                         mark(start, index)
                     }
                 }
             }
             guard let statementStart else { return nil }
-            while key.last == 0x20 { key.removeLast() }
-            return NormalizedStatement(key: String(decoding: key, as: UTF8.self), slots: slots, statement: statementStart..<statementEnd)
+            while keyCount > 0, key[keyCount - 1] == 0x20 { keyCount -= 1 }
+            return (slots, statementStart..<statementEnd)
         }
 
         func contains(_ needle: StaticString, in range: Range<Int>) -> Bool {
@@ -173,8 +195,8 @@ enum StatementLexer {
         }
 
         mutating func literal(_ kind: LiteralSlot.Kind, _ start: Int, _ value: String) {
-            key.append(StatementLexer.placeholder)
-            key.append(kind.rawValue)
+            emit(StatementLexer.placeholder)
+            emit(kind.rawValue)
             slots.append(LiteralSlot(kind: kind, location: start, value: value))
             mark(start, index)
         }
@@ -182,7 +204,18 @@ enum StatementLexer {
         /// A word, or a prefixed string (`E'…'`, `B'…'`, `X'…'`). False for forms not handled.
         mutating func word() -> Bool {
             let start = index
-            while index < bytes.count, Self.isIdentPart(bytes[index]) { index += 1 }
+            // Copied to the key in lower case as it is scanned (in locals: this loop sees most
+            // bytes of most statements); kept only if the word is not a string's prefix.
+            let base = bytes.baseAddress!, count = bytes.count
+            var end = start
+            let out = key + keyCount
+            while end < count {
+                let b = base[end]
+                guard Self.isIdentPart(b) else { break }
+                out[end - start] = b &- 0x41 < 26 ? b | 0x20 : b
+                end += 1
+            }
+            index = end
             if at(index) == UInt8(ascii: "'"), index - start == 1 {
                 switch bytes[start] | 0x20 {
                 case UInt8(ascii: "e"):
@@ -198,10 +231,7 @@ enum StatementLexer {
                 }
             }
             if at(index) == UInt8(ascii: "&"), index - start == 1, bytes[start] | 0x20 == UInt8(ascii: "u") { return false }
-            for i in start..<index {
-                let b = bytes[i]
-                key.append((0x41...0x5A).contains(b) ? b | 0x20 : b)
-            }
+            keyCount += end - start
             mark(start, index)
             return true
         }
@@ -292,6 +322,49 @@ enum StatementLexer {
                 search += 1
             }
             return nil
+        }
+    }
+}
+
+/// A statement's shape (``NormalizedStatement/key``) as the plan cache's key: the bytes, and a
+/// hash of them computed once (hashing the text as a `String` cost more than lexing it).
+struct StatementShape: Hashable, Sendable {
+    let bytes: [UInt8]
+    private let hash: Int
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        hash = Self.hash(bytes)
+    }
+
+    /// The shape as text (tests, logs).
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    static func == (a: StatementShape, b: StatementShape) -> Bool {
+        guard a.hash == b.hash, a.bytes.count == b.bytes.count else { return false }
+        return a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(hash)
+    }
+
+    /// Eight bytes at a time, multiplied and folded (the dictionary's own hashing mixes it
+    /// further).
+    private static func hash(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { raw in
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325 ^ UInt64(raw.count)
+            var offset = 0
+            while offset + 8 <= raw.count {
+                h = (h ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0x9E37_79B9_7F4A_7C15
+                h ^= h >> 29
+                offset += 8
+            }
+            while offset < raw.count {
+                h = (h ^ UInt64(raw[offset])) &* 0x100_0000_01B3
+                offset += 1
+            }
+            return Int(truncatingIfNeeded: h)
         }
     }
 }

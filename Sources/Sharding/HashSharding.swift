@@ -14,6 +14,12 @@ public struct HashShardingFunction: Sendable, Hashable {
         Int(Self.rowHash(of: key) % UInt64(shardCount))
     }
 
+    /// The shard of a one-column key: ``shardIndex(for:)`` without an array.
+    public func shardIndex(of value: ShardKeyValue) -> Int {
+        let rowHash = PostgresHash.hashCombine64(0, value.hashExtended(seed: PostgresHash.partitionSeed))
+        return Int(rowHash % UInt64(shardCount))
+    }
+
     /// PostgreSQL's `compute_partition_hash_value`: every non-NULL column's hash, seeded with
     /// ``PostgresHash/partitionSeed``, folded in column order into a row hash that starts at 0.
     public static func rowHash(of key: [ShardKeyValue?]) -> UInt64 {

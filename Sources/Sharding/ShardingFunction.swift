@@ -135,7 +135,7 @@ public struct ShardingFunction: Sendable, Hashable {
     public func readShard(for value: ShardKeyValue) -> Result<Int?, PlacementError> {
         switch kind {
         case .hash(let hash):
-            return .success(hash.shardIndex(for: [value]))
+            return .success(hash.shardIndex(of: value))
         case .directory(let directory):
             do {
                 return .success(try directory.existingShard(value))

@@ -114,7 +114,7 @@ final class PlanCacheTests: XCTestCase {
     }
 
     func testKeysIgnoreLiteralValuesWhitespaceCommentsAndCase() {
-        func key(_ sql: String) -> String? { StatementLexer.normalize(sql)?.key }
+        func key(_ sql: String) -> String? { StatementLexer.normalize(sql)?.key.text }
         XCTAssertEqual(key("SELECT * FROM users WHERE id = 1"), key("select  *\nfrom Users /* c */ where ID = 987654"))
         XCTAssertEqual(key("SELECT 'a'"), key("SELECT $x$b$x$"))
         XCTAssertNotEqual(key("SELECT 1"), key("SELECT '1'"))
@@ -150,7 +150,7 @@ final class PlanCacheTests: XCTestCase {
     }
 
     func testLeastRecentlyUsedEviction() {
-        let cache = LRUCache<Int>(capacity: 2)
+        let cache = LRUCache<String, Int>(capacity: 2)
         cache.insert(1, for: "a")
         cache.insert(2, for: "b")
         XCTAssertEqual(cache.value(for: "a"), 1)

@@ -72,7 +72,7 @@ struct AdminConsole {
         case "SHOW SERVERS":
             let format = ISO8601DateFormatter()
             return .rows(columns: ["shard", "worker", "state", "connected_at", "state_since"], rows: context.pools.all.flatMap { pool in
-                pool.monitor.serverList.map { [pool.name, String(pool.loop), $0.state.rawValue, format.string(from: $0.connectedAt), format.string(from: $0.since)] }
+                pool.monitor.serverList.map { [pool.name, String(pool.loop), $0.state.name, format.string(from: $0.connectedAt), format.string(from: $0.since)] }
             })
         case "RELOAD":
             if let problem = context.reload.request() {

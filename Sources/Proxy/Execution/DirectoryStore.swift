@@ -16,7 +16,7 @@ final class DirectoryStore: DirectoryLookup, @unchecked Sendable {
     private let shardNames: [String]
     private let weights: [Int]
     private let timeout: Int
-    private let cache: LRUCache<Int>
+    private let cache: LRUCache<String, Int>
     private let lock = NSLock()
     private var connection: BlockingConnection?
     private var prepared = false

@@ -19,7 +19,14 @@ final class ShardPool: @unchecked Sendable {
     let settings: ProxyConfig.PoolSettings
     let size: Int
     let connectTimeout: Double
-    private var idle: [(connection: BackendConnection, since: DispatchTime)] = []
+    /// Connections given back, with when (``monotonicNanoseconds()``). A struct, not a tuple: an
+    /// array of tuples looks up its type's metadata at run time.
+    private struct IdleConnection {
+        let connection: BackendConnection
+        let since: UInt64
+    }
+
+    private var idle: [IdleConnection] = []
     private(set) var total = 0
     private var waiters: [Waiter] = []
     private var idleTimer: DispatchSourceTimer?
@@ -51,7 +58,7 @@ final class ShardPool: @unchecked Sendable {
 
     /// An idle connection for one client, if there is one (no waiting, no new connection).
     func takeIdle() -> BackendConnection? {
-        while let (connection, _) = idle.popLast() {
+        while let connection = idle.popLast()?.connection {
             if connection.isConnected && !connection.isBroken && !connection.isBusy {
                 monitor.acquired()
                 monitor.set(connection, .active)
@@ -129,7 +136,7 @@ final class ShardPool: @unchecked Sendable {
             return
         }
         monitor.set(connection, .idle)
-        idle.append((connection, .now()))
+        idle.append(IdleConnection(connection: connection, since: monotonicNanoseconds()))
         scheduleIdleSweep()
     }
 
@@ -161,12 +168,12 @@ final class ShardPool: @unchecked Sendable {
     }
 
     private func sweep() {
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = monotonicNanoseconds()
         let timeout = UInt64(settings.idleTimeout * 1e9)
         let limit = now > timeout ? now - timeout : 0
-        let (stale, fresh) = (idle.filter { $0.since.uptimeNanoseconds < limit }, idle.filter { $0.since.uptimeNanoseconds >= limit })
+        let (stale, fresh) = (idle.filter { $0.since < limit }, idle.filter { $0.since >= limit })
         idle = fresh
-        for (connection, _) in stale { discard(connection) }
+        for entry in stale { discard(entry.connection) }
         if idle.isEmpty {
             idleTimer?.cancel()
             idleTimer = nil
@@ -181,7 +188,7 @@ final class ShardPool: @unchecked Sendable {
 
     /// Closes every idle connection (shutdown).
     func closeIdle() {
-        for (connection, _) in idle { discard(connection) }
+        for entry in idle { discard(entry.connection) }
         idle = []
         idleTimer?.cancel()
         idleTimer = nil
@@ -232,7 +239,17 @@ extension ShardPools {
 /// The state of one pool's connections, written on the pool's loop and read by the admin
 /// console from another.
 final class PoolMonitor: @unchecked Sendable {
-    enum State: String { case connecting, active, idle }
+    enum State: UInt8 {
+        case connecting, active, idle
+
+        var name: String {
+            switch self {
+            case .connecting: "connecting"
+            case .active: "active"
+            case .idle: "idle"
+            }
+        }
+    }
 
     struct Server {
         var state: State
@@ -242,16 +259,25 @@ final class PoolMonitor: @unchecked Sendable {
 
     /// One connection's entry, also kept on the connection (`monitorRecord`), so that the two
     /// state changes of every transaction (lent, given back) touch it without a lookup.
-    /// Times are `monotonicNanoseconds()` (no wall clock read on the statement path).
-    final class Record {
-        // Guarded by the monitor's lock.
-        var state: State
+    /// Times are `monotonicNanoseconds()` (no wall clock read on the statement path). The
+    /// fields are atomic: changing them takes no lock.
+    final class Record: Sendable {
+        private let rawState: Atomic<UInt8>
         let connectedAt: UInt64
-        var since: UInt64
+        private let changed: Atomic<UInt64>
+
         init(state: State, at now: UInt64) {
-            self.state = state
+            rawState = Atomic(state.rawValue)
             connectedAt = now
-            since = now
+            changed = Atomic(now)
+        }
+
+        var state: State { State(rawValue: rawState.load(ordering: .relaxed)) ?? .active }
+        var since: UInt64 { changed.load(ordering: .relaxed) }
+
+        func set(_ state: State, at now: UInt64) {
+            rawState.store(state.rawValue, ordering: .relaxed)
+            changed.store(now, ordering: .relaxed)
         }
     }
 
@@ -265,11 +291,7 @@ final class PoolMonitor: @unchecked Sendable {
     func set(_ connection: BackendConnection, _ state: State) {
         let now = monotonicNanoseconds()
         if let record = connection.monitorRecord {
-            let record = unsafeDowncast(record, to: Record.self)
-            lock.withLock {
-                record.state = state
-                record.since = now
-            }
+            unsafeDowncast(record, to: Record.self).set(state, at: now)
             return
         }
         let record = Record(state: state, at: now)

@@ -9,10 +9,19 @@ extension ClientSession {
     /// A simple-protocol Query: route every statement, run them in order, stop at the first
     /// error, end with ReadyForQuery.
     func queryReceived(_ sql: String) {
-        notePinning(sql)
         isBusy = true
         connection.wantsInput = false
         forwardedNotices = []
+        let routingContext = self.routingContext
+        if transaction?.failed != true, !context.logsStatements, let (route, pins) = context.router.singleShardRoute(sql, context: routingContext) {
+            // The common case, without the statement list (see ``Router/singleShardRoute(_:context:)``).
+            if pins { notePinning(sql) }
+            let kind = ProxyMetrics.kind(of: route, shardCount: links.count)
+            context.metrics.statement(kind)
+            let shard = if case .shard(let shard) = route { shard } else { preferredShard() }
+            return runWholeMessage(on: shard, sql: sql, kind: kind)
+        }
+        notePinning(sql)
         switch context.router.route(sql, context: routingContext) {
         case .failure(let error):
             context.metrics.statement(.refused)
