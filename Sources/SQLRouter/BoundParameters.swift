@@ -7,8 +7,8 @@ public struct BoundParameters: Sendable {
     public var formats: [Int16]
     public var types: [UInt32]
 
-    /// `formats` and `types` have one entry per value (resolve Bind's none/one/each rule first);
-    /// missing `types` entries count as unspecified.
+    /// `formats` and `types` have an entry per value or none (resolve Bind's one-for-all rule
+    /// first); a missing `formats` entry counts as text, a missing `types` entry as unspecified.
     public init(values: [[UInt8]?], formats: [Int16], types: [UInt32]) {
         self.values = values
         self.formats = formats

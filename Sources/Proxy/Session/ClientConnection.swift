@@ -10,7 +10,7 @@ import Glibc
 /// and runs the startup handshake. Everything happens on `queue`, the loop that owns it.
 ///
 /// `@unchecked Sendable`: confined to `queue`.
-final class ClientConnection: @unchecked Sendable {
+final class ClientConnection: @unchecked Sendable, TurnEndWork {
     let queue: DispatchQueue
     let context: ProxyContext
     let id: Int
@@ -199,10 +199,14 @@ final class ClientConnection: @unchecked Sendable {
     func scheduleFlush() {
         guard !flushScheduled, !isClosed else { return }
         flushScheduled = true
-        soon { [self] in
-            flushScheduled = false
-            flush()
-        }
+        guard let watcher else { return soon { [self] in turnEnded() } }
+        watcher.soon(self)
+    }
+
+    /// The end of the loop's turn in which output was added: writes it.
+    func turnEnded() {
+        flushScheduled = false
+        flush()
     }
 
     /// Runs `work` on `queue` after the socket events being handled now (see

@@ -56,23 +56,22 @@ extension ClientSession {
             return failBatch(.error(.protocolViolation,
                 "bind message has \(bind.parameterFormats.count) parameter formats but \(bind.parameters.count) parameters"))
         }
-        if let bad = (bind.parameterFormats + bind.resultFormats).first(where: { $0 != 0 && $0 != 1 }) {
+        let isUnsupported = { (format: Int16) in format != 0 && format != 1 }
+        if let bad = bind.parameterFormats.first(where: isUnsupported) ?? bind.resultFormats.first(where: isUnsupported) {
             return failBatch(.error(.invalidParameterValue, "unsupported format code: \(bad)"))
         }
         if !bind.portal.isEmpty, ext.portals[bind.portal] != nil || cursors[bind.portal] != nil {
             return failBatch(.error(.duplicateCursor, "portal \"\(bind.portal)\" already exists"))
         }
-        guard let routed = statement.routed else {
+        guard var route = statement.routed?.route else {
             ext.portals[bind.portal] = ClientPortal(name: bind.portal, statement: statement, route: .anyShard, links: [], mode: .single)
             return owe(.local(.bindComplete))
         }
-        var route = routed.route
         let routingContext = self.routingContext
         if let generated = statement.generatedKeys {
             bind = Self.appendingKeys(context.router.generatedKeys(generated, context: routingContext), to: bind)
         }
-        let formats = bind.parameters.indices.map { bind.parameterFormat(at: $0) ?? 0 }
-        let parameters = BoundParameters(values: bind.parameters, formats: formats, types: statement.parameterTypes)
+        let parameters = BoundParameters(values: bind.parameters, formats: Self.formatPerParameter(bind), types: statement.parameterTypes)
         if routingContext != statement.routingContext || statement.generation != context.generation {
             if case .statements(let statements) = context.router.route(statement.sql, parameters: parameters, context: routingContext),
                let again = statements.first {
@@ -99,7 +98,7 @@ extension ClientSession {
         if let transaction, transaction.failed, !route.isAllowedInFailedTransaction {
             return failBatch(.error(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block"))
         }
-        let shards: [Int]
+        let targets: [ShardLink]
         let mode: FanOutMode
         context.metrics.statement(ProxyMetrics.kind(of: route, shardCount: links.count))
         switch route {
@@ -111,36 +110,35 @@ extension ClientSession {
             ext.portals[bind.portal] = portal
             return owe(.local(.bindComplete))
         case .cursor(let command):
-            guard let bound = bindCursor(command, bind: bind, statement: statement, route: route) else { return }
-            (shards, mode) = bound
+            guard let (shards, cursorMode) = bindCursor(command, bind: bind, statement: statement, route: route) else { return }
+            (targets, mode) = (shards.map { links[$0] }, cursorMode)
         case .shard(let shard):
-            (shards, mode) = ([shard], .single)
+            (targets, mode) = ([links[shard]], .single)
         case .anyShard:
-            (shards, mode) = ([batchShard()], .single)
+            (targets, mode) = ([links[batchShard()]], .single)
         case .scatter(_, .copyOut), .copyIn:
             return bindCopy(bind, statement: statement, route: route)
         case .scatter(let scattered, .merge(let plan)):
             return bindMerge(bind, statement: statement, route: route, shards: scattered, plan: plan, parameters: parameters)
         case .scatter(let scattered, _):
-            (shards, mode) = (scattered, .concatenate)
+            (targets, mode) = (scattered.map { links[$0] }, .concatenate)
         case .allShards:
-            (shards, mode) = (Array(links.indices), .firstShard)
+            (targets, mode) = (links, .firstShard)
         case .explain(let inner, _):
             // The extended protocol describes one result: the plan of one shard, as it is.
             guard case .shard(let shard) = inner else {
                 if case .anyShard = inner {
-                    (shards, mode) = ([batchShard()], .single)
+                    (targets, mode) = ([links[batchShard()]], .single)
                     break
                 }
                 return failBatch(.error(.featureNotSupported, "EXPLAIN of a statement that runs on several shards is not supported in the extended query protocol",
                                         hint: "send the EXPLAIN as a simple query (psql does)"))
             }
-            (shards, mode) = ([shard], .single)
+            (targets, mode) = ([links[shard]], .single)
         case .insertSplit:
             return failBatch(.error(.featureNotSupported, "multi-row INSERT spanning several shards is not supported in the extended query protocol",
                                     hint: "insert the rows of each shard in a separate statement, or send the INSERT as a simple query"))
         }
-        let targets = shards.map { links[$0] }
         let portal = ClientPortal(name: bind.portal, statement: statement, route: route, links: targets, mode: mode)
         ext.portals[bind.portal] = portal
         if prepareAtOnce(targets) {
@@ -149,6 +147,14 @@ extension ClientSession {
         } else {
             withLinks(targets) { [self] in sendBind(bind, of: statement, to: targets) }
         }
+    }
+
+    /// The format code of each parameter for routing (``BoundParameters/formats``): Bind's own
+    /// list when it has none (all text) or one per parameter, so the usual Bind makes no array.
+    static func formatPerParameter(_ bind: Bind) -> [Int16] {
+        let formats = bind.parameterFormats
+        guard formats.count == 1, bind.parameters.count > 1 else { return formats }
+        return Array(repeating: formats[0], count: bind.parameters.count)
     }
 
     private func sendBind(_ bind: Bind, of statement: ClientStatement, to targets: [ShardLink]) {
@@ -230,7 +236,7 @@ extension ClientSession {
             backend.send { $0.execute(portal: execute.portal, maxRows: execute.maxRows) }
             return owe(.shard(portal.links[portal.cursor], .executePart(portal, maxRows: execute.maxRows, silent: false)))
         }
-        portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index))
+        if portal.links.count > 1 { portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index)) }
         if portal.route.mayWrite(textReads: portal.statement.textReads) { ext.mayHaveWritten = true }
         for (n, link) in portal.links.enumerated() {
             guard let backend = link.connection else { continue }
@@ -369,11 +375,9 @@ extension ClientSession {
         } else {
             ext.touched.append(link)
         }
-        backend.receive({ [unowned self] message in
-            shardMessage(message, from: link)
-        }, failure: { [unowned self] error in
-            shardLost(link, error)
-        })
+        let receiver = link.answerReceiver ?? BatchAnswerReceiver(session: self, link: link)
+        link.answerReceiver = receiver
+        backend.receive(forwardingTo: receiver)
         link.batchReceiver = backend.receiverGeneration
     }
 
@@ -382,8 +386,8 @@ extension ClientSession {
         guard let backend = link.connection else { return }
         let name = statement.backendName
         statementClock &+= 1
-        if !name.isEmpty, backend.preparedStatements[name] != nil {
-            backend.preparedStatements[name] = statementClock
+        if !name.isEmpty, let known = backend.preparedStatements.index(forKey: name) {
+            backend.preparedStatements.values[known] = statementClock
             return
         }
         if !name.isEmpty {
@@ -484,7 +488,7 @@ extension ClientSession {
         owe(.local(.error(error)))
     }
 
-    private func shardMessage(_ message: BackendMessage, from link: ShardLink) -> BackendConnection.Flow {
+    func shardMessage(_ message: BackendMessage, from link: ShardLink) -> BackendConnection.Flow {
         switch message.type {
         case BackendMessage.noticeResponse:
             forwardNotice(Diagnostics(message))
@@ -572,7 +576,7 @@ extension ClientSession {
         let single = portal.links.count == 1
         switch message.type {
         case BackendMessage.dataRow:
-            if !silent && portal.merge.rowArrived(fromShard: link.index) { connection.output.forward(message) }
+            if !silent && (single || portal.merge.rowArrived(fromShard: link.index)) { connection.output.forward(message) }
             return false
         case BackendMessage.commandComplete:
             if single {
@@ -678,7 +682,7 @@ extension ClientSession {
         }
     }
 
-    private func shardLost(_ link: ShardLink, _ error: BackendError) {
+    func shardLost(_ link: ShardLink, _ error: BackendError) {
         let fields = shardFailure(error, link: link)
         if !ext.failed { connection.output.errorResponse(fields) }
         for i in ext.head..<ext.owed.count {

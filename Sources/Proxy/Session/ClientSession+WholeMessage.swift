@@ -36,9 +36,9 @@ extension ClientSession: BackendReceiver {
         context.metrics.shardDuration(shard, nanoseconds: elapsed)
     }
 
-    func backendForward(_ messages: UnsafeRawBufferPointer, from backend: BackendConnection) -> BackendConnection.Flow {
+    func backendForward(_ messages: UnsafeRawBufferPointer, from backend: BackendConnection) -> (taken: Int, flow: BackendConnection.Flow) {
         connection.output.forward(messages: messages)
-        return connection.throttle(backend)
+        return (messages.count, connection.throttle(backend))
     }
 
     func backendMessage(_ message: BackendMessage, from backend: BackendConnection) -> BackendConnection.Flow {

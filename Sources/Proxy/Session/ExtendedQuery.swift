@@ -47,7 +47,8 @@ final class ClientPortal {
     /// itself (session commands, empty statements).
     let links: [ShardLink]
     let mode: FanOutMode
-    /// Combines the shards' answers of the portal's Execute (several shards).
+    /// Combines the shards' answers of the portal's Execute, made at each Execute on several
+    /// shards (one shard's answers need no combining).
     var merge: FanOutMerge
     /// Fetching in parts (Execute with a row limit) reads the shards one after the other:
     /// the shard being read, and the rows sent for the current Execute. For portals pgshard
@@ -75,7 +76,7 @@ final class ClientPortal {
         self.route = route
         self.links = links
         self.mode = mode
-        self.merge = FanOutMerge(mode: mode, shards: links.map(\.index))
+        self.merge = FanOutMerge(mode: mode, shards: [])
     }
 }
 
@@ -147,7 +148,7 @@ enum ShardAnswer {
 /// messages since the last Sync) with the answers still owed.
 final class ExtendedState {
     var statements: [String: ClientStatement] = [:]
-    var portals: [String: ClientPortal] = [:]
+    var portals = PortalTable()
     /// Answers owed to the client, oldest first; `head` indexes the next one.
     var owed: [OwedAnswer] = []
     var head = 0
