@@ -108,9 +108,14 @@ public final class BackendConnection: @unchecked Sendable, TurnEndWork {
     public var isBusy: Bool { pendingReadyForQuery > 0 }
     public var isConnected: Bool { conn != nil && connectCompletion == nil && !isBroken }
 
-    private let created = monotonicNanoseconds()
+    /// When the connection was created (``monotonicNanoseconds()``).
+    public let created = monotonicNanoseconds()
     /// Seconds since the connection was created.
-    public var age: Double { Double(monotonicNanoseconds() &- created) / 1e9 }
+    public var age: Double { age(at: monotonicNanoseconds()) }
+
+    /// Seconds from the connection's creation to `now` (``monotonicNanoseconds()``), for a
+    /// caller that has read the clock already.
+    public func age(at now: UInt64) -> Double { Double(now &- created) / 1e9 }
     /// The session settings (SET statements, in order) this connection runs with, so a pool
     /// can tell whether the next client needs RESET ALL and its own settings.
     public var sessionSettings: [String] = []

@@ -15,12 +15,8 @@ struct KeyResolver {
     /// would reject for the key's type (22P02).
     func values(of term: KeyTerm, as keyType: ShardKeyType, column: String) throws(RoutingError) -> [KeyConstant]? {
         switch term {
-        case .literal(var literal, let castType, let negated):
-            if let text = literals[literal.location] { literal.text = text }
-            return try self.literal(literal, castTo: castType, negated: negated, as: keyType, column: column).map { [$0] }
-        case .parameter(let index, let castType):
-            guard let parameters else { return nil }
-            return parameters.keyConstant(index, castTo: castType, as: keyType).map { [$0] }
+        case .literal, .parameter:
+            return try singleValue(of: term, as: keyType, column: column).map { [$0] }
         case .arrayLiteral(let literal):
             guard let elements = ArrayText.elements(literals[literal.location] ?? literal.text) else { return nil }
             return Self.arrayValues(elements, as: keyType)
@@ -28,6 +24,21 @@ struct KeyResolver {
             return parameters?.arrayKeyConstants(index, as: keyType)
         case .unknown:
             return nil
+        }
+    }
+
+    /// The term's value when it has exactly one (see ``values(of:as:column:)``), without the
+    /// array: `key = $1`, routed at every Bind, asks this.
+    func singleValue(of term: KeyTerm, as keyType: ShardKeyType, column: String) throws(RoutingError) -> KeyConstant? {
+        switch term {
+        case .literal(var literal, let castType, let negated):
+            if let text = literals[literal.location] { literal.text = text }
+            return try self.literal(literal, castTo: castType, negated: negated, as: keyType, column: column)
+        case .parameter(let index, let castType):
+            return parameters?.keyConstant(index, castTo: castType, as: keyType)
+        case .arrayLiteral, .arrayParameter, .unknown:
+            guard let values = try values(of: term, as: keyType, column: column), values.count == 1 else { return nil }
+            return values[0]
         }
     }
 

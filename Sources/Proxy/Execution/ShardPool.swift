@@ -19,10 +19,16 @@ final class ShardPool: @unchecked Sendable {
     let settings: ProxyConfig.PoolSettings
     let size: Int
     let connectTimeout: Double
-    private var idle: [(connection: BackendConnection, since: DispatchTime)] = []
+    /// Idle connections, the last given back last, with when (``monotonicNanoseconds()``).
+    private var idle: [(connection: BackendConnection, since: UInt64)] = []
     private(set) var total = 0
     private var waiters: [Waiter] = []
-    private var idleTimer: DispatchSourceTimer?
+    private var idleTimer: DispatchSourceTimer? {
+        didSet { hasIdleTimer = idleTimer != nil }
+    }
+    /// `idleTimer` is set. Asked at every release, where reading the timer would copy the
+    /// existential (a retain and release through its value witnesses).
+    private var hasIdleTimer = false
     /// What the admin console shows (`SHOW POOLS`, `SHOW SERVERS`), readable from any thread.
     let monitor = PoolMonitor()
     /// The loop's number, for the admin console.
@@ -112,7 +118,9 @@ final class ShardPool: @unchecked Sendable {
         connection.stopReceiving()
         connection.noticeHandler = nil
         connection.notificationHandler = nil
-        let tooOld = connection.age > settings.lifetime
+        // One clock read for the age, the monitor and the idle list: this runs per transaction.
+        let now = monotonicNanoseconds()
+        let tooOld = connection.age(at: now) > settings.lifetime
         guard reusable, !tooOld, !retired, connection.isConnected, !connection.isBroken, !connection.isBusy,
               connection.serverTransactionStatus == .idle
         else {
@@ -128,8 +136,8 @@ final class ShardPool: @unchecked Sendable {
             waiter.completion(.success(connection))
             return
         }
-        monitor.set(connection, .idle)
-        idle.append((connection, .now()))
+        monitor.set(connection, .idle, at: now)
+        idle.append((connection, now))
         scheduleIdleSweep()
     }
 
@@ -149,7 +157,7 @@ final class ShardPool: @unchecked Sendable {
     }
 
     private func scheduleIdleSweep() {
-        guard idleTimer == nil else { return }
+        guard !hasIdleTimer else { return }
         let timer = DispatchSource.makeTimerSource(queue: queue)
         let interval = max(1, min(settings.idleTimeout, 60))
         timer.schedule(deadline: .now() + interval, repeating: interval)
@@ -161,10 +169,10 @@ final class ShardPool: @unchecked Sendable {
     }
 
     private func sweep() {
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = monotonicNanoseconds()
         let timeout = UInt64(settings.idleTimeout * 1e9)
         let limit = now > timeout ? now - timeout : 0
-        let (stale, fresh) = (idle.filter { $0.since.uptimeNanoseconds < limit }, idle.filter { $0.since.uptimeNanoseconds >= limit })
+        let (stale, fresh) = (idle.filter { $0.since < limit }, idle.filter { $0.since >= limit })
         idle = fresh
         for (connection, _) in stale { discard(connection) }
         if idle.isEmpty {
@@ -262,8 +270,7 @@ final class PoolMonitor: @unchecked Sendable {
     private var timeouts = 0
     private let acquisitions = Atomic<Int>(0)
 
-    func set(_ connection: BackendConnection, _ state: State) {
-        let now = monotonicNanoseconds()
+    func set(_ connection: BackendConnection, _ state: State, at now: UInt64 = monotonicNanoseconds()) {
         if let record = connection.monitorRecord {
             let record = unsafeDowncast(record, to: Record.self)
             lock.withLock {

@@ -144,14 +144,16 @@ final class ClientConnection: @unchecked Sendable, TurnEndWork {
         defer { processingInput = false }
         while !isClosed && !closeAfterFlush {
             if let session, !session.acceptsMessages { return }
-            let message: FrontendMessage?
+            // Unwrapped before it is stored: a `FrontendMessage?` local is destroyed through
+            // generic value witnesses, which cost more than decoding the message.
+            let message: FrontendMessage
             do {
-                message = try decoder.next()
+                guard let next = try decoder.next() else { return }
+                message = next
             } catch {
                 decodingFailed(error)
                 continue
             }
-            guard let message else { return }
             if let session {
                 session.received(message)
             } else {

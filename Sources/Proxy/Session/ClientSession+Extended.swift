@@ -41,129 +41,8 @@ extension ClientSession {
             sql: sql, parameterTypes: types, routed: routed, parameterized: parameterized,
             backendName: backendName, routingContext: routingContext)
         statement.generation = context.generation
-        statement.generatedKeys = routed?.generatedKeys
         ext.statements[parse.name] = statement
         owe(.local(.parseComplete))
-    }
-
-    func bindReceived(_ clientBind: Bind) {
-        guard !ext.skipping else { return }
-        var bind = clientBind
-        guard let statement = ext.statements[bind.statement] else {
-            return failBatch(.error(.invalidSQLStatementName, "prepared statement \"\(bind.statement)\" does not exist"))
-        }
-        if bind.parameterFormats.count > 1 && bind.parameterFormats.count != bind.parameters.count {
-            return failBatch(.error(.protocolViolation,
-                "bind message has \(bind.parameterFormats.count) parameter formats but \(bind.parameters.count) parameters"))
-        }
-        let isUnsupported = { (format: Int16) in format != 0 && format != 1 }
-        if let bad = bind.parameterFormats.first(where: isUnsupported) ?? bind.resultFormats.first(where: isUnsupported) {
-            return failBatch(.error(.invalidParameterValue, "unsupported format code: \(bad)"))
-        }
-        if !bind.portal.isEmpty, ext.portals[bind.portal] != nil || cursors[bind.portal] != nil {
-            return failBatch(.error(.duplicateCursor, "portal \"\(bind.portal)\" already exists"))
-        }
-        guard var route = statement.routed?.route else {
-            ext.portals[bind.portal] = ClientPortal(name: bind.portal, statement: statement, route: .anyShard, links: [], mode: .single)
-            return owe(.local(.bindComplete))
-        }
-        let routingContext = self.routingContext
-        if let generated = statement.generatedKeys {
-            bind = Self.appendingKeys(context.router.generatedKeys(generated, context: routingContext), to: bind)
-        }
-        let parameters = BoundParameters(values: bind.parameters, formats: Self.formatPerParameter(bind), types: statement.parameterTypes)
-        if routingContext != statement.routingContext || statement.generation != context.generation {
-            if case .statements(let statements) = context.router.route(statement.sql, parameters: parameters, context: routingContext),
-               let again = statements.first {
-                route = again.route
-            }
-        } else if let parameterized = statement.parameterized {
-            route = context.router.route(parameterized, parameters: parameters, context: routingContext)
-        }
-        if case .session(.setConfig(_, let isLocal, let number, let location)) = route {
-            // `location` counts from the start of the Parse text (the statement may be preceded
-            // by whitespace or comments there).
-            let sql = statement.sql
-            // The value is written into the statement, which is then replayed like a SET.
-            let index = number - 1
-            guard index >= 0, index < bind.parameters.count, bind.parameterFormat(at: index) == 0 || statement.parameterTypes.count <= index
-                    || [0, 25, 1043].contains(statement.parameterTypes[index])
-            else {
-                return failBatch(.error(.featureNotSupported, "set_config() with a binary non-text value is not supported by pgshard",
-                                        hint: "pass the value as text, or use SET"))
-            }
-            let literal = bind.parameters[index].map { quoteLiteral(String(decoding: $0, as: UTF8.self)) } ?? "NULL"
-            route = .session(.set(sql: Self.splice(sql, at: location, replacing: "$\(number)", with: literal), isLocal: isLocal))
-        }
-        if let transaction, transaction.failed, !route.isAllowedInFailedTransaction {
-            return failBatch(.error(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block"))
-        }
-        let targets: [ShardLink]
-        let mode: FanOutMode
-        context.metrics.statement(ProxyMetrics.kind(of: route, shardCount: links.count))
-        switch route {
-        case .refuse(let error):
-            return failBatch(clientError(error))
-        case .session:
-            let portal = ClientPortal(name: bind.portal, statement: statement, route: route, links: [], mode: .single)
-            portal.resultFormats = bind.resultFormats
-            ext.portals[bind.portal] = portal
-            return owe(.local(.bindComplete))
-        case .cursor(let command):
-            guard let (shards, cursorMode) = bindCursor(command, bind: bind, statement: statement, route: route) else { return }
-            (targets, mode) = (shards.map { links[$0] }, cursorMode)
-        case .shard(let shard):
-            (targets, mode) = ([links[shard]], .single)
-        case .anyShard:
-            (targets, mode) = ([links[batchShard()]], .single)
-        case .scatter(_, .copyOut), .copyIn:
-            return bindCopy(bind, statement: statement, route: route)
-        case .scatter(let scattered, .merge(let plan)):
-            return bindMerge(bind, statement: statement, route: route, shards: scattered, plan: plan, parameters: parameters)
-        case .scatter(let scattered, _):
-            (targets, mode) = (scattered.map { links[$0] }, .concatenate)
-        case .allShards:
-            (targets, mode) = (links, .firstShard)
-        case .explain(let inner, _):
-            // The extended protocol describes one result: the plan of one shard, as it is.
-            guard case .shard(let shard) = inner else {
-                if case .anyShard = inner {
-                    (targets, mode) = ([links[batchShard()]], .single)
-                    break
-                }
-                return failBatch(.error(.featureNotSupported, "EXPLAIN of a statement that runs on several shards is not supported in the extended query protocol",
-                                        hint: "send the EXPLAIN as a simple query (psql does)"))
-            }
-            (targets, mode) = ([links[shard]], .single)
-        case .insertSplit:
-            return failBatch(.error(.featureNotSupported, "multi-row INSERT spanning several shards is not supported in the extended query protocol",
-                                    hint: "insert the rows of each shard in a separate statement, or send the INSERT as a simple query"))
-        }
-        let portal = ClientPortal(name: bind.portal, statement: statement, route: route, links: targets, mode: mode)
-        ext.portals[bind.portal] = portal
-        if prepareAtOnce(targets) {
-            for link in targets { touch(link) }
-            sendBind(bind, of: statement, to: targets)
-        } else {
-            withLinks(targets) { [self] in sendBind(bind, of: statement, to: targets) }
-        }
-    }
-
-    /// The format code of each parameter for routing (``BoundParameters/formats``): Bind's own
-    /// list when it has none (all text) or one per parameter, so the usual Bind makes no array.
-    static func formatPerParameter(_ bind: Bind) -> [Int16] {
-        let formats = bind.parameterFormats
-        guard formats.count == 1, bind.parameters.count > 1 else { return formats }
-        return Array(repeating: formats[0], count: bind.parameters.count)
-    }
-
-    private func sendBind(_ bind: Bind, of statement: ClientStatement, to targets: [ShardLink]) {
-        for (n, link) in targets.enumerated() {
-            guard let backend = link.connection else { continue }
-            ensurePrepared(statement, on: link)
-            backend.send { $0.bind(bind, portal: bind.portal, statement: statement.backendName) }
-            owe(.shard(link, .bind(silent: n > 0)))
-        }
     }
 
     func describeReceived(_ describe: Describe) {
@@ -173,12 +52,12 @@ extension ClientSession {
             guard let statement = ext.statements[describe.name] else {
                 return failBatch(.error(.invalidSQLStatementName, "prepared statement \"\(describe.name)\" does not exist"))
             }
-            guard statement.routed != nil else {
+            guard !statement.isEmpty else {
                 return owe(.local(.emptyStatementDescription))
             }
             if describeLocalStatement(statement) || describeCopyStatement(statement) { return }
             let link = links[batchShard()]
-            withLinks([link]) { [self] in
+            withLinks(soleLinks[link.index]) { [self] in
                 guard let backend = link.connection else { return }
                 ensurePrepared(statement, on: link)
                 backend.send { $0.describe(.statement, name: statement.backendName) }

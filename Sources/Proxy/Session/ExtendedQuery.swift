@@ -11,6 +11,9 @@ final class ClientStatement {
     let parameterTypes: [UInt32]
     /// The route without parameter values; nil for an empty statement.
     let routed: RoutedStatement?
+    /// `routed` is nil. Kept apart, as `generatesKeys` is: each read of an optional struct
+    /// copies it (through generic value witnesses), and every Bind asks both.
+    let isEmpty: Bool
     /// Set when the route depends on the parameters: routes each Bind without a new parse.
     let parameterized: ParameterizedRoute?
     /// The name it has on shard connections: shared by every client preparing the same text
@@ -23,7 +26,9 @@ final class ClientStatement {
     var generation = 0
     /// An INSERT whose generated keys each Bind appends as parameters (`sql` and
     /// `parameterTypes` are the shards' Parse, with those parameters).
-    var generatedKeys: GeneratedKeyParameters?
+    let generatedKeys: GeneratedKeyParameters?
+    /// `generatedKeys` is set.
+    let generatesKeys: Bool
     /// Its text starts like a read (``Route/textReads(_:)``): worked out once, not per Execute.
     private(set) lazy var textReads = Route.textReads(sql)
 
@@ -34,6 +39,9 @@ final class ClientStatement {
         self.sql = sql
         self.parameterTypes = parameterTypes
         self.routed = routed
+        self.isEmpty = routed == nil
+        self.generatedKeys = routed?.generatedKeys
+        self.generatesKeys = generatedKeys != nil
         self.backendName = backendName
     }
 }
