@@ -219,8 +219,10 @@ extension BackendConnection {
 
     /// Hands complete messages to the handler until it pauses or none is left.
     func deliverMessages() {
-        // A handler may start the next exchange (`receive`): the loop already running delivers it.
-        guard !delivering else { return }
+        // A handler may start the next exchange (`receive`): the loop already running delivers
+        // it. Without buffered bytes there is nothing to deliver (the usual case when a handler
+        // is installed, with every statement).
+        guard !delivering, inputEnd > inputStart else { return }
         delivering = true
         defer { delivering = false }
         while !paused, !isBroken {

@@ -17,26 +17,39 @@ extension ClientSession {
         var offset = 0
         // Bytes from `unsent` to `offset` are to be forwarded and not yet written.
         var unsent = 0
-        while offset < run.count, ext.head < ext.owed.count,
-              case .shard(let owner, let answer) = ext.owed[ext.head], owner === link,
-              let step = answer.laneStep(for: run[offset]) {
-            let end = offset + 1 + Int(UInt32(bigEndian: run.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)))
-            if !step.forwards {
+        // Answers ended since `advance` last ran.
+        var ended = false
+        lane: while offset < run.count {
+            guard ext.head < ext.owed.count, case .shard(let owner, let answer) = ext.owed[ext.head], owner === link else {
+                // Something else is next (a local answer, another shard, the batch's end):
+                // give what is due before it, then go on if this link's answers follow.
+                guard ended else { break }
                 forward(run, unsent..<offset)
-                unsent = end
+                unsent = offset
+                ended = false
+                advance()
+                // `advance` may have run the batch's next step, which reads the link another way.
+                if link.batchReceiver != backend.receiverGeneration { break }
+                continue
             }
-            offset = end
-            guard step.ends else { continue }
-            ext.head += 1
-            if ext.head < ext.owed.count, case .shard(let next, _) = ext.owed[ext.head], next === link { continue }
-            // Something else is next (a local answer, another shard, the batch's end).
-            forward(run, unsent..<offset)
-            unsent = offset
-            advance()
-            // `advance` may have run the batch's next step, which reads the link another way.
-            if link.batchReceiver != backend.receiverGeneration { break }
+            // The answer's messages, up to its last.
+            repeat {
+                guard let step = answer.laneStep(for: run[offset]) else { break lane }
+                let end = offset + 1 + Int(UInt32(bigEndian: run.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)))
+                if !step.forwards {
+                    forward(run, unsent..<offset)
+                    unsent = end
+                }
+                offset = end
+                if step.ends {
+                    ext.head += 1
+                    ended = true
+                    continue lane
+                }
+            } while offset < run.count
         }
         forward(run, unsent..<offset)
+        if ended { advance() }
         return (offset, offset == 0 ? .proceed : connection.throttle(backend))
     }
 

@@ -11,7 +11,7 @@ import SQLRouter
 extension ClientSession {
     func bindReceived(_ bind: Bind) {
         guard !ext.skipping else { return }
-        guard let statement = ext.statements[bind.statement] else {
+        guard let statement = ext.statementToBind(bind.statement) else {
             return failBatch(.error(.invalidSQLStatementName, "prepared statement \"\(bind.statement)\" does not exist"))
         }
         if let error = Self.formatError(in: bind) { return failBatch(error) }

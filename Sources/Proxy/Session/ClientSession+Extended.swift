@@ -676,6 +676,7 @@ extension ClientSession {
 
     func resumeInput() {
         isBusy = false
+        let connection = self.connection  // (each read of the unowned reference checks it)
         guard !connection.isClosed else { return }
         connection.wantsInput = true
         connection.processInput()

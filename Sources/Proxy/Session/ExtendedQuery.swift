@@ -155,7 +155,12 @@ enum ShardAnswer {
 /// The client's extended-protocol state: statements, portals, and the batch in flight (the
 /// messages since the last Sync) with the answers still owed.
 final class ExtendedState {
-    var statements: [String: ClientStatement] = [:]
+    var statements: [String: ClientStatement] = [:] {
+        didSet { lastBound = nil }
+    }
+    /// The statement the last Bind named: clients bind the same one again and again, and
+    /// comparing its name costs less than hashing it.
+    private var lastBound: (name: String, statement: ClientStatement)?
     var portals = PortalTable()
     /// Answers owed to the client, oldest first; `head` indexes the next one.
     var owed: [OwedAnswer] = []
@@ -189,6 +194,14 @@ final class ExtendedState {
     var fetchInFlight = false
 
     var pending: ArraySlice<OwedAnswer> { owed[head...] }
+
+    /// The statement a Bind names, if the client prepared it.
+    func statementToBind(_ name: String) -> ClientStatement? {
+        if let lastBound, lastBound.name == name { return lastBound.statement }
+        guard let statement = statements[name] else { return nil }
+        lastBound = (name, statement)
+        return statement
+    }
 
     func resetBatch() {
         owed.removeAll(keepingCapacity: true)
