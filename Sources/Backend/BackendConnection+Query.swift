@@ -48,6 +48,10 @@ extension BackendConnection {
         passthrough: ((UnsafeRawBufferPointer) -> Flow)? = nil
     ) {
         receiverGeneration = Self.nextReceiverGeneration()
+        // A receiver installed before (a batch's, which the batch ends itself) would otherwise
+        // take these messages: it is checked first.
+        receiver = nil
+        receiverReadsReadyForQuery = false
         messageHandler = handler
         self.passthrough = passthrough
         failureHandler = failure

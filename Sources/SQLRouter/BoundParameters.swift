@@ -28,7 +28,7 @@ public struct BoundParameters: Sendable {
         if format == 1 {
             value = type.decodeBinary(bytes)
         } else {
-            value = type.parse(String(decoding: bytes, as: UTF8.self))
+            value = type.parse(utf8: bytes)
         }
         guard let value else { return nil }
         // The comparison converts the parameter to the key's type: it must mean the same there.
