@@ -31,10 +31,13 @@ extension BackendConnection {
         // Inside a turn of the poll thread: one write for every message of the turn.
         guard !flushPending else { return }
         flushPending = true
-        watcher.soon { [self] in
-            flushPending = false
-            flush()
-        }
+        watcher.soon(self)
+    }
+
+    /// The end of the poll thread's turn in which messages were queued: writes them.
+    public func turnEnded() {
+        flushPending = false
+        flush()
     }
 
     /// Delivers every message the shard sends to `handler` until `stopReceiving()`; `failure`
@@ -45,6 +48,10 @@ extension BackendConnection {
         passthrough: ((UnsafeRawBufferPointer) -> Flow)? = nil
     ) {
         receiverGeneration = Self.nextReceiverGeneration()
+        // A receiver installed before (a batch's, which the batch ends itself) would otherwise
+        // take these messages: it is checked first.
+        receiver = nil
+        receiverReadsReadyForQuery = false
         messageHandler = handler
         self.passthrough = passthrough
         failureHandler = failure
@@ -58,6 +65,7 @@ extension BackendConnection {
     public func stopReceiving() {
         receiverGeneration = Self.nextReceiverGeneration()
         receiver = nil
+        receiverReadsReadyForQuery = false
         messageHandler = nil
         passthrough = nil
         failureHandler = nil
@@ -100,11 +108,23 @@ extension BackendConnection {
             return
         }
         send { $0.query(sql) }
+        install(receiver, readsReadyForQuery: false)
+    }
+
+    /// Hands every message the shard sends to `receiver`, ReadyForQuery included, until
+    /// `stopReceiving()` (an extended-protocol batch, which the caller ends); a failure of the
+    /// connection reaches `backendFinished`. No closure is made: this runs for every batch.
+    public func receive(forwardingTo receiver: any BackendReceiver) {
+        install(receiver, readsReadyForQuery: true)
+    }
+
+    private func install(_ receiver: any BackendReceiver, readsReadyForQuery: Bool) {
         receiverGeneration = Self.nextReceiverGeneration()
         messageHandler = nil
         passthrough = nil
         failureHandler = nil
         self.receiver = receiver
+        receiverReadsReadyForQuery = readsReadyForQuery
         paused = false
         watcher?.wantsRead = true
         deliverMessages()
@@ -203,8 +223,10 @@ extension BackendConnection {
 
     /// Hands complete messages to the handler until it pauses or none is left.
     func deliverMessages() {
-        // A handler may start the next exchange (`receive`): the loop already running delivers it.
-        guard !delivering else { return }
+        // A handler may start the next exchange (`receive`): the loop already running delivers
+        // it. Without buffered bytes there is nothing to deliver (the usual case when a handler
+        // is installed, with every statement).
+        guard !delivering, inputEnd > inputStart else { return }
         delivering = true
         defer { delivering = false }
         while !paused, !isBroken {
@@ -249,47 +271,50 @@ extension BackendConnection {
         }
     }
 
-    /// Hands the run of whole pass-through messages at the front of the input to
+    /// Hands the run of whole pass-through messages at the front of the input to the receiver or
     /// `passthrough` as one block; false when there is none (the next message is for the handler,
-    /// incomplete, or malformed — the caller's framing reports that).
+    /// incomplete, or malformed — the caller's framing reports that) or the receiver took none of it.
     private func forwardRun() -> Bool {
         guard passthrough != nil || receiver != nil else { return false }
         let start = inputStart
         var end = start
-        var rows = 0, rowBytes = 0, tags = 0
+        var traffic = RunTraffic()
         input.withUnsafeBytes { bytes in
             let available = UnsafeRawBufferPointer(rebasing: bytes[..<inputEnd])
             // `try?` flattens "malformed" and "incomplete" into nil: either ends the run.
             while let (type, body) = (try? BackendMessageFraming.message(in: available, at: end)) ?? nil,
                   Self.passesThrough(type) {
-                if type == BackendMessage.dataRow {
-                    rows += 1
-                    rowBytes += body.count
-                } else if type == BackendMessage.commandComplete {
-                    tags += 1
-                }
+                traffic.count(type, bodyBytes: body.count)
                 end = body.upperBound
             }
         }
         guard end > start else { return false }
-        if let traffic {
-            if rows > 0 {
-                traffic.rows.add(rows, ordering: .relaxed)
-                traffic.bytes.add(rowBytes, ordering: .relaxed)
-            }
-            if tags > 0 { traffic.statements.add(tags, ordering: .relaxed) }
-        }
-        let flow = input.withUnsafeBytes { bytes in
+        let (taken, flow) = input.withUnsafeBytes { bytes in
             let run = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
             if let receiver { return receiver.backendForward(run, from: self) }
-            return passthrough?(run) ?? .proceed
+            return (run.count, passthrough?(run) ?? .proceed)
         }
-        inputStart = end
+        guard taken > 0 else { return false }
+        if taken < end - start {
+            // The rest is delivered again: counted then.
+            traffic = RunTraffic(input, from: start, to: start + taken)
+        }
+        record(traffic)
+        inputStart = start + taken
         if flow != .proceed {
             paused = true
             watcher?.wantsRead = false
         }
         return true
+    }
+
+    private func record(_ run: RunTraffic) {
+        guard let traffic else { return }
+        if run.rows > 0 {
+            traffic.rows.add(run.rows, ordering: .relaxed)
+            traffic.bytes.add(run.rowBytes, ordering: .relaxed)
+        }
+        if run.tags > 0 { traffic.statements.add(run.tags, ordering: .relaxed) }
     }
 
     private func handle(_ message: BackendMessage) -> Flow {
@@ -302,7 +327,7 @@ extension BackendConnection {
             return .proceed
         }
         if let receiver {
-            guard message.type == BackendMessage.readyForQuery else {
+            guard message.type == BackendMessage.readyForQuery, !receiverReadsReadyForQuery else {
                 let flow = receiver.backendMessage(message, from: self)
                 heldMessageTracked = flow == .hold
                 return flow
@@ -391,5 +416,33 @@ extension BackendConnection {
         fail(BackendError(.connectionLost, message))
         watcher?.wantsRead = false
         watcher?.wantsWrite = false
+    }
+}
+
+/// What a run of pass-through messages adds to a connection's ``ShardTraffic``.
+private struct RunTraffic {
+    var rows = 0, rowBytes = 0, tags = 0
+
+    init() {}
+
+    /// The traffic of the whole messages in `input[start..<end]`.
+    init(_ input: [UInt8], from start: Int, to end: Int) {
+        input.withUnsafeBytes { bytes in
+            let run = UnsafeRawBufferPointer(rebasing: bytes[..<end])
+            var offset = start
+            while let (type, body) = (try? BackendMessageFraming.message(in: run, at: offset)) ?? nil {
+                count(type, bodyBytes: body.count)
+                offset = body.upperBound
+            }
+        }
+    }
+
+    mutating func count(_ type: UInt8, bodyBytes: Int) {
+        if type == BackendMessage.dataRow {
+            rows += 1
+            rowBytes += bodyBytes
+        } else if type == BackendMessage.commandComplete {
+            tags += 1
+        }
     }
 }

@@ -12,7 +12,7 @@ internal import CLibPQ
 ///
 /// `@unchecked Sendable`: all state is touched on `queue` only; the type is handed between
 /// threads only to be used on that queue.
-public final class BackendConnection: @unchecked Sendable {
+public final class BackendConnection: @unchecked Sendable, TurnEndWork {
     /// What the result handler wants next.
     public enum Flow {
         /// Keep delivering results.
@@ -45,9 +45,13 @@ public final class BackendConnection: @unchecked Sendable {
         receiverGenerations.add(1, ordering: .relaxed).newValue
     }
     var failureHandler: ((BackendError) -> Void)?
-    /// The object that takes a simple Query's answer instead of the handlers above
-    /// (``execute(_:forwardingTo:)``); held until the query ends.
+    /// The object that takes the shard's messages instead of the handlers above: a simple
+    /// Query's answer (``execute(_:forwardingTo:)``), held until the query ends, or every answer
+    /// until `stopReceiving()` (``receive(forwardingTo:)``).
     var receiver: (any BackendReceiver)?
+    /// Whether ``receiver`` gets ReadyForQuery as a message and ends the exchange itself
+    /// (``receive(forwardingTo:)``), rather than being finished by the first one.
+    var receiverReadsReadyForQuery = false
     var paused = false
     /// Bytes read from the shard: `inputStart..<inputEnd` are not handled yet.
     var input: [UInt8] = []
@@ -104,9 +108,14 @@ public final class BackendConnection: @unchecked Sendable {
     public var isBusy: Bool { pendingReadyForQuery > 0 }
     public var isConnected: Bool { conn != nil && connectCompletion == nil && !isBroken }
 
-    private let created = monotonicNanoseconds()
+    /// When the connection was created (``monotonicNanoseconds()``).
+    public let created = monotonicNanoseconds()
     /// Seconds since the connection was created.
-    public var age: Double { Double(monotonicNanoseconds() &- created) / 1e9 }
+    public var age: Double { age(at: monotonicNanoseconds()) }
+
+    /// Seconds from the connection's creation to `now` (``monotonicNanoseconds()``), for a
+    /// caller that has read the clock already.
+    public func age(at now: UInt64) -> Double { Double(now &- created) / 1e9 }
     /// The session settings (SET statements, in order) this connection runs with, so a pool
     /// can tell whether the next client needs RESET ALL and its own settings.
     public var sessionSettings: [String] = []
@@ -227,15 +236,21 @@ public final class BackendConnection: @unchecked Sendable {
     }
 }
 
-/// Takes the answer to one simple Query without a closure per query (the single-shard path):
-/// runs of rows, descriptions and tags as blocks of bytes, every other message one by one, then
-/// the end. Called on the connection's queue.
+/// Takes a shard's answers without a closure per statement (the single-shard paths): runs of
+/// rows, descriptions and tags as blocks of bytes, every other message one by one, then the end.
+/// Called on the connection's queue.
 public protocol BackendReceiver: AnyObject {
-    /// A run of messages that ``BackendConnection/passesThrough(_:)`` (rows, descriptions, tags).
-    func backendForward(_ messages: UnsafeRawBufferPointer, from connection: BackendConnection) -> BackendConnection.Flow
-    /// Any other message before the ReadyForQuery (errors, notices, COPY).
+    /// A run of whole messages that ``BackendConnection/passesThrough(_:)`` (rows, descriptions,
+    /// tags). Returns how many bytes of it, from its start and ending at a message boundary, the
+    /// receiver took — the rest is delivered again, its first message through `backendMessage`
+    /// (so a receiver can leave a message it must hold or inspect) — and whether to go on
+    /// (ignored when it took nothing).
+    func backendForward(_ messages: UnsafeRawBufferPointer, from connection: BackendConnection) -> (taken: Int, flow: BackendConnection.Flow)
+    /// Any other message before the ReadyForQuery (errors, notices, COPY); with
+    /// ``BackendConnection/receive(forwardingTo:)``, ReadyForQuery too.
     func backendMessage(_ message: BackendMessage, from connection: BackendConnection) -> BackendConnection.Flow
-    /// The ReadyForQuery arrived (`failure` nil), or the connection failed.
+    /// The ReadyForQuery arrived (`failure` nil; not with ``BackendConnection/receive(forwardingTo:)``),
+    /// or the connection failed.
     func backendFinished(_ connection: BackendConnection, failure: BackendError?)
 }
 

@@ -59,7 +59,13 @@ public final class SocketWatcher {
     /// same turn of the poll thread, or (called outside one) as a queue task. Cheaper than
     /// `queue.async`, which would wake another thread and then make the poll thread wait for it.
     public func soon(_ work: @escaping () -> Void) {
-        poller.soon(work)
+        poller.soon(.closure(work))
+    }
+
+    /// Like the closure form, for work an object does (``TurnEndWork``): no closure is
+    /// made, which matters for the flushes scheduled with every statement.
+    public func soon(_ work: any TurnEndWork) {
+        poller.soon(.object(work))
     }
 
     /// Whether the poll thread is running socket handlers of this queue now (the caller is one
@@ -78,6 +84,25 @@ public final class SocketWatcher {
 
     deinit {
         precondition(registration.cancelled, "SocketWatcher released without cancel(then:)")
+    }
+}
+
+/// Work an object does at the end of a turn of the poll thread (``SocketWatcher/soon(_:)``),
+/// such as writing the output the turn's handlers queued.
+public protocol TurnEndWork: AnyObject {
+    func turnEnded()
+}
+
+/// Work put after a turn's socket handlers, in the order it was given.
+enum DeferredWork {
+    case closure(() -> Void)
+    case object(any TurnEndWork)
+
+    func run() {
+        switch self {
+        case .closure(let work): work()
+        case .object(let work): work.turnEnded()
+        }
     }
 }
 
@@ -121,7 +146,10 @@ final class PollThread: @unchecked Sendable {
     // Touched on `queue` only: whether the handlers of a batch are running, and the work
     // `soon` put after them.
     private var firing = false
-    private var deferred: [() -> Void] = []
+    private var deferred: [DeferredWork] = []
+    /// The work being run at the end of a turn; swapped with `deferred` so that neither array
+    /// is made again each turn.
+    private var running: [DeferredWork] = []
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var threads: [ObjectIdentifier: PollThread] = [:]
@@ -207,7 +235,8 @@ final class PollThread: @unchecked Sendable {
             }
             lock.unlock()
             guard !ready.isEmpty else { continue }
-            // Runs here, on this thread, unless the queue is busy (then after it).
+            // Runs here, on this thread, unless the queue is busy (then after it). `ready` is
+            // emptied only afterwards: a copy still alive would make it allocate anew.
             queue.sync { fire(ready) }
             ready.removeAll(keepingCapacity: true)
         }
@@ -219,11 +248,11 @@ final class PollThread: @unchecked Sendable {
     var isFiring: Bool { firing }
 
     /// See ``SocketWatcher/soon(_:)``; called on `queue`.
-    func soon(_ work: @escaping () -> Void) {
+    func soon(_ work: DeferredWork) {
         if firing {
             deferred.append(work)
         } else {
-            let work = UncheckedHandler(work)
+            let work = UncheckedHandler { work.run() }
             queue.async { work.body() }
         }
     }
@@ -256,9 +285,9 @@ final class PollThread: @unchecked Sendable {
             }
         }
         while !deferred.isEmpty {
-            let work = deferred
-            deferred = []
-            for item in work { item() }
+            swap(&deferred, &running)
+            for item in running { item.run() }
+            running.removeAll(keepingCapacity: true)
         }
     }
 }

@@ -12,27 +12,29 @@ public struct BackendMessage {
         self.body = body
     }
 
-    public static let dataRow = UInt8(ascii: "D")
-    public static let commandComplete = UInt8(ascii: "C")
-    public static let readyForQuery = UInt8(ascii: "Z")
-    public static let rowDescription = UInt8(ascii: "T")
-    public static let errorResponse = UInt8(ascii: "E")
-    public static let noticeResponse = UInt8(ascii: "N")
-    public static let parameterStatus = UInt8(ascii: "S")
-    public static let emptyQueryResponse = UInt8(ascii: "I")
-    public static let parseComplete = UInt8(ascii: "1")
-    public static let bindComplete = UInt8(ascii: "2")
-    public static let closeComplete = UInt8(ascii: "3")
-    public static let noData = UInt8(ascii: "n")
-    public static let parameterDescription = UInt8(ascii: "t")
-    public static let portalSuspended = UInt8(ascii: "s")
-    public static let notificationResponse = UInt8(ascii: "A")
-    public static let copyInResponse = UInt8(ascii: "G")
-    public static let copyOutResponse = UInt8(ascii: "H")
-    public static let copyBothResponse = UInt8(ascii: "W")
-    public static let copyData = UInt8(ascii: "d")
-    public static let copyDone = UInt8(ascii: "c")
-    public static let backendKeyData = UInt8(ascii: "K")
+    // Type bytes. Inlinable constants, not stored `let`s: other modules test them for every
+    // message a shard sends, and a stored `let` of another module is a call per read.
+    @inlinable public static var dataRow: UInt8 { UInt8(ascii: "D") }
+    @inlinable public static var commandComplete: UInt8 { UInt8(ascii: "C") }
+    @inlinable public static var readyForQuery: UInt8 { UInt8(ascii: "Z") }
+    @inlinable public static var rowDescription: UInt8 { UInt8(ascii: "T") }
+    @inlinable public static var errorResponse: UInt8 { UInt8(ascii: "E") }
+    @inlinable public static var noticeResponse: UInt8 { UInt8(ascii: "N") }
+    @inlinable public static var parameterStatus: UInt8 { UInt8(ascii: "S") }
+    @inlinable public static var emptyQueryResponse: UInt8 { UInt8(ascii: "I") }
+    @inlinable public static var parseComplete: UInt8 { UInt8(ascii: "1") }
+    @inlinable public static var bindComplete: UInt8 { UInt8(ascii: "2") }
+    @inlinable public static var closeComplete: UInt8 { UInt8(ascii: "3") }
+    @inlinable public static var noData: UInt8 { UInt8(ascii: "n") }
+    @inlinable public static var parameterDescription: UInt8 { UInt8(ascii: "t") }
+    @inlinable public static var portalSuspended: UInt8 { UInt8(ascii: "s") }
+    @inlinable public static var notificationResponse: UInt8 { UInt8(ascii: "A") }
+    @inlinable public static var copyInResponse: UInt8 { UInt8(ascii: "G") }
+    @inlinable public static var copyOutResponse: UInt8 { UInt8(ascii: "H") }
+    @inlinable public static var copyBothResponse: UInt8 { UInt8(ascii: "W") }
+    @inlinable public static var copyData: UInt8 { UInt8(ascii: "d") }
+    @inlinable public static var copyDone: UInt8 { UInt8(ascii: "c") }
+    @inlinable public static var backendKeyData: UInt8 { UInt8(ascii: "K") }
 
     /// The status byte of a ReadyForQuery.
     public var transactionStatus: TransactionStatus? {

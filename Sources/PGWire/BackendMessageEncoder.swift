@@ -23,10 +23,10 @@ public struct BackendMessageEncoder: Sendable {
     }
 
     /// Whether no bytes wait to be written.
-    public var isEmpty: Bool { self.buffer.isEmpty }
+    @inlinable public var isEmpty: Bool { self.buffer.isEmpty }
 
     /// The number of bytes waiting to be written.
-    public var count: Int { self.buffer.count }
+    @inlinable public var count: Int { self.buffer.count }
 
     /// Whether a message begun with a `begin…` call has not been ended yet.
     public var hasOpenMessage: Bool { self.openMessageLengthIndex != nil }

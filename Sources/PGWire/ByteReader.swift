@@ -48,6 +48,14 @@ struct ByteReader {
     /// Reads `count` 16-bit integers (format codes) preceded by nothing; the caller read the count.
     mutating func readInt16Array(count: Int, _ field: StaticString) throws(PayloadError) -> [Int16] {
         try self.require(count * 2, field)
+        // None (parameter formats: all text) and one (result formats) are the usual counts.
+        switch count {
+        case 0: return []
+        case 1:
+            defer { self.index += 2 }
+            return [Int16(bitPattern: UInt16(self.bytes[self.index]) << 8 | UInt16(self.bytes[self.index + 1]))]
+        default: break
+        }
         var result = [Int16]()
         result.reserveCapacity(count)
         for _ in 0..<count {
@@ -89,7 +97,8 @@ struct ByteReader {
 
     /// Makes a string of bytes returned by `readCStringBytes`, checking that they are UTF-8.
     static func string(_ text: UnsafeBufferPointer<UInt8>, _ field: StaticString) throws(PayloadError) -> String {
-        guard let base = text.baseAddress else { return "" }
+        // The unnamed portal and statement, in most Binds and Executes.
+        guard let base = text.baseAddress, !text.isEmpty else { return "" }
         assert(base[text.count] == 0, "not the bytes of a C string")
         // The bytes are followed by their NUL, so they can be read as a C string, whose
         // validating initializer is non-generic and fast; `String(validating:as:)` runs

@@ -7,8 +7,8 @@ public struct BoundParameters: Sendable {
     public var formats: [Int16]
     public var types: [UInt32]
 
-    /// `formats` and `types` have one entry per value (resolve Bind's none/one/each rule first);
-    /// missing `types` entries count as unspecified.
+    /// `formats` and `types` have an entry per value or none (resolve Bind's one-for-all rule
+    /// first); a missing `formats` entry counts as text, a missing `types` entry as unspecified.
     public init(values: [[UInt8]?], formats: [Int16], types: [UInt32]) {
         self.values = values
         self.formats = formats
@@ -28,7 +28,7 @@ public struct BoundParameters: Sendable {
         if format == 1 {
             value = type.decodeBinary(bytes)
         } else {
-            value = type.parse(String(decoding: bytes, as: UTF8.self))
+            value = type.parse(utf8: bytes)
         }
         guard let value else { return nil }
         // The comparison converts the parameter to the key's type: it must mean the same there.

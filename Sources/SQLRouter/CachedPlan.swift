@@ -166,7 +166,7 @@ final class FastRoute: Sendable {
                 return .shard(shard)
             }
             // The most common statement: one key value, one shard, no set of shards to build.
-            if let equalsTerm, case .value(let value)? = try resolver.scalarValue(of: equalsTerm, as: key.keyTypes[0], column: key.keyColumns[0]) {
+            if let equalsTerm, case .value(let value)? = try resolver.singleValue(of: equalsTerm, as: key.keyTypes[0], column: key.keyColumns[0]) {
                 switch key.function.readShard(for: value) {
                 case .success(let shard?): return .shard(shard)
                 case .failure(let error): return .refuse(.noShardForKey(table: table, key: key, error))

@@ -38,7 +38,7 @@ struct KeyResolver {
     func values(of term: KeyTerm, as keyType: ShardKeyType, column: String) throws(RoutingError) -> [KeyConstant]? {
         switch term {
         case .literal, .parameter:
-            return try scalarValue(of: term, as: keyType, column: column).map { [$0] }
+            return try singleValue(of: term, as: keyType, column: column).map { [$0] }
         case .arrayLiteral(let literal):
             guard let elements = ArrayText.elements(literals[literal.location] ?? literal.text) else { return nil }
             return Self.arrayValues(elements, as: keyType)
@@ -49,18 +49,18 @@ struct KeyResolver {
         }
     }
 
-    /// The value of a literal or parameter term, as ``values(of:as:column:)`` reads it, without
-    /// the array; nil for other terms too.
-    func scalarValue(of term: KeyTerm, as keyType: ShardKeyType, column: String) throws(RoutingError) -> KeyConstant? {
+    /// The term's value when it has exactly one (see ``values(of:as:column:)``), without the
+    /// array: `key = $1`, routed at every Bind, asks this.
+    func singleValue(of term: KeyTerm, as keyType: ShardKeyType, column: String) throws(RoutingError) -> KeyConstant? {
         switch term {
         case .literal(var literal, let castType, let negated):
             if let text = literals[literal.location] { literal.text = text }
             return try self.literal(literal, castTo: castType, negated: negated, as: keyType, column: column)
         case .parameter(let index, let castType):
-            guard let parameters else { return nil }
-            return parameters.keyConstant(index, castTo: castType, as: keyType)
-        default:
-            return nil
+            return parameters?.keyConstant(index, castTo: castType, as: keyType)
+        case .arrayLiteral, .arrayParameter, .unknown:
+            guard let values = try values(of: term, as: keyType, column: column), values.count == 1 else { return nil }
+            return values[0]
         }
     }
 

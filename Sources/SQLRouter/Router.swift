@@ -129,13 +129,13 @@ public final class Router: Sendable {
             let literals = Self.literalValues(bindings, normalized)
             if let fast, context.hint == nil, !dml.usesParameters {
                 let route = fast.route(KeyResolver(parameters: nil, literals: literals), context: context)
-                if route == .refuse(.mergeNeedsStatement) { return nil }
+                if route.needsMergeStatement { return nil }
                 return .statements([RoutedStatement(sql: statementSQL, characterOffset: offset, route: route)])
             }
             var analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(sql), parameters: nil, context: context)
             analysis.literals = literals
             routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: analysis.route(dml, sql: statementSQL))
-            if routed.route == .refuse(.mergeNeedsStatement) { return nil }
+            if routed.route.needsMergeStatement { return nil }
             routed.dependsOnParameters = dml.usesParameters
         }
         return .statements([routed])
@@ -236,14 +236,14 @@ public final class Router: Sendable {
         if let fast = prepared.fast, context.hint == nil {
             // What the analysis below would answer, without copying the plan's facts.
             let route = fast.route(KeyResolver(parameters: parameters, literals: prepared.literals), context: context)
-            if route != .refuse(.mergeNeedsStatement) { return route }
+            if !route.needsMergeStatement { return route }
         }
         if let plan = prepared.plan {
             // Reading key values does not recurse along the parse tree: no big stack needed.
             var analysis = StatementAnalysis(schema: schema, limits: limits, text: MessageText(prepared.sql), parameters: parameters, context: context)
             analysis.literals = prepared.literals
             let route = analysis.route(plan, sql: prepared.sql)
-            guard route == .refuse(.mergeNeedsStatement) else { return route }
+            guard route.needsMergeStatement else { return route }
             // A merge is planned from the statement itself.
             if prepared.statement == nil {
                 if case .statements(let statements) = self.route(prepared.sql, parameters: parameters, context: context), statements.count == 1 {
@@ -279,4 +279,14 @@ public final class Router: Sendable {
 
     /// The deepest parse tree analysed on the caller's thread.
     static let inlineDepth = 96
+}
+
+extension Route {
+    /// A cross-shard SELECT whose merge must be planned from the statement itself
+    /// (``RoutingError/mergeNeedsStatement``). A pattern match rather than `==`: every routed
+    /// statement asks, and comparing whole routes costs more than a fast route.
+    var needsMergeStatement: Bool {
+        guard case .refuse(let error) = self else { return false }
+        return error == .mergeNeedsStatement
+    }
 }

@@ -18,6 +18,13 @@ extension ShardKeyType {
         }
     }
 
+    /// ``parse(_:)`` of text given as UTF-8 bytes (a text-format parameter of a Bind): an
+    /// integer key is read from the bytes, without making a string first.
+    public func parse(utf8 bytes: [UInt8]) -> ShardKeyValue? {
+        guard let range = integerRange else { return parse(String(decoding: bytes, as: UTF8.self)) }
+        return bytes.withUnsafeBufferPointer { Self.parseInteger($0, in: range) }.map { .integer($0) }
+    }
+
     /// The values of an integer type (nil for the others).
     public var integerRange: ClosedRange<Int64>? {
         switch self {

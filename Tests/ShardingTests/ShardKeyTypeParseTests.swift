@@ -49,6 +49,18 @@ final class ShardKeyTypeParseTests: XCTestCase {
         XCTAssertNil(ShardKeyType.bigint.parse("18446744073709551616"))
     }
 
+    func testUTF8BytesParseAsTheirText() {
+        let literals = ["42", " -7 ", "+0", "", "4 2", "99999999999999999999999", "٤٢", "2024-01-02", "héllo"]
+        for type in integerTypes + [.text, .date, .numeric] {
+            for literal in literals {
+                XCTAssertEqual(type.parse(utf8: Array(literal.utf8)), type.parse(literal), "\(type) '\(literal)'")
+            }
+        }
+        // Invalid UTF-8 is never an integer; as text it reads as decoding it to a string does.
+        XCTAssertNil(ShardKeyType.bigint.parse(utf8: [0x34, 0xFF]))
+        XCTAssertEqual(ShardKeyType.text.parse(utf8: [0x34, 0xFF]), ShardKeyType.text.parse(String(decoding: [0x34, 0xFF] as [UInt8], as: UTF8.self)))
+    }
+
     func testTextAndVarcharKeepTheLiteralUnchanged() {
         for literal in ["", " padded ", "héllo", "42", "NULL"] {
             XCTAssertEqual(ShardKeyType.text.parse(literal), .text(literal))

@@ -48,18 +48,15 @@ public struct Bind: Equatable, Sendable {
         let formatCount = Int(try reader.readUInt16("parameter format count"))
         let parameterFormats = try reader.readInt16Array(count: formatCount, "parameter format")
         let parameterCount = Int(try reader.readUInt16("parameter count"))
-        var parameters = [[UInt8]?]()
-        parameters.reserveCapacity(parameterCount)
-        for _ in 0..<parameterCount {
-            let length = try reader.readInt32("parameter length")
-            switch length {
-            case -1:
-                parameters.append(nil)
-            case 0...:
-                parameters.append(try reader.readBytes(Int(length), "parameter value"))
-            default:
-                throw .invalidValue("invalid parameter length \(length)")
-            }
+        var parameters: [[UInt8]?]
+        if parameterCount == 1 {
+            // The usual Bind of a key lookup: an array literal is cheaper than reserving and
+            // appending.
+            parameters = [try readParameter(from: &reader)]
+        } else {
+            parameters = []
+            parameters.reserveCapacity(parameterCount)
+            for _ in 0..<parameterCount { parameters.append(try readParameter(from: &reader)) }
         }
         let resultFormatCount = Int(try reader.readUInt16("result format count"))
         let resultFormats = try reader.readInt16Array(count: resultFormatCount, "result format")
@@ -70,6 +67,19 @@ public struct Bind: Equatable, Sendable {
             parameters: parameters,
             resultFormats: resultFormats
         )
+    }
+
+    /// One parameter value: its length (-1 for NULL), then its bytes.
+    private static func readParameter(from reader: inout ByteReader) throws(PayloadError) -> [UInt8]? {
+        let length = try reader.readInt32("parameter length")
+        switch length {
+        case -1:
+            return nil
+        case 0...:
+            return try reader.readBytes(Int(length), "parameter value")
+        default:
+            throw .invalidValue("invalid parameter length \(length)")
+        }
     }
 }
 

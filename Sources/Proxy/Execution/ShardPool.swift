@@ -19,8 +19,8 @@ final class ShardPool: @unchecked Sendable {
     let settings: ProxyConfig.PoolSettings
     let size: Int
     let connectTimeout: Double
-    /// Connections given back, with when (``monotonicNanoseconds()``). A struct, not a tuple: an
-    /// array of tuples looks up its type's metadata at run time.
+    /// Connections given back, the last one last, with when (``monotonicNanoseconds()``). A
+    /// struct, not a tuple: an array of tuples looks up its type's metadata at run time.
     private struct IdleConnection {
         let connection: BackendConnection
         let since: UInt64
@@ -29,7 +29,12 @@ final class ShardPool: @unchecked Sendable {
     private var idle: [IdleConnection] = []
     private(set) var total = 0
     private var waiters: [Waiter] = []
-    private var idleTimer: DispatchSourceTimer?
+    private var idleTimer: DispatchSourceTimer? {
+        didSet { hasIdleTimer = idleTimer != nil }
+    }
+    /// `idleTimer` is set. Asked at every release, where reading the timer would copy the
+    /// existential (a retain and release through its value witnesses).
+    private var hasIdleTimer = false
     /// What the admin console shows (`SHOW POOLS`, `SHOW SERVERS`), readable from any thread.
     let monitor = PoolMonitor()
     /// The loop's number, for the admin console.
@@ -119,7 +124,9 @@ final class ShardPool: @unchecked Sendable {
         connection.stopReceiving()
         connection.noticeHandler = nil
         connection.notificationHandler = nil
-        let tooOld = connection.age > settings.lifetime
+        // One clock read for the age, the monitor and the idle list: this runs per transaction.
+        let now = monotonicNanoseconds()
+        let tooOld = connection.age(at: now) > settings.lifetime
         guard reusable, !tooOld, !retired, connection.isConnected, !connection.isBroken, !connection.isBusy,
               connection.serverTransactionStatus == .idle
         else {
@@ -135,8 +142,8 @@ final class ShardPool: @unchecked Sendable {
             waiter.completion(.success(connection))
             return
         }
-        monitor.set(connection, .idle)
-        idle.append(IdleConnection(connection: connection, since: monotonicNanoseconds()))
+        monitor.set(connection, .idle, at: now)
+        idle.append(IdleConnection(connection: connection, since: now))
         scheduleIdleSweep()
     }
 
@@ -156,7 +163,7 @@ final class ShardPool: @unchecked Sendable {
     }
 
     private func scheduleIdleSweep() {
-        guard idleTimer == nil else { return }
+        guard !hasIdleTimer else { return }
         let timer = DispatchSource.makeTimerSource(queue: queue)
         let interval = max(1, min(settings.idleTimeout, 60))
         timer.schedule(deadline: .now() + interval, repeating: interval)
@@ -288,8 +295,7 @@ final class PoolMonitor: @unchecked Sendable {
     private var timeouts = 0
     private let acquisitions = Atomic<Int>(0)
 
-    func set(_ connection: BackendConnection, _ state: State) {
-        let now = monotonicNanoseconds()
+    func set(_ connection: BackendConnection, _ state: State, at now: UInt64 = monotonicNanoseconds()) {
         if let record = connection.monitorRecord {
             unsafeDowncast(record, to: Record.self).set(state, at: now)
             return

@@ -10,7 +10,7 @@ import Glibc
 /// and runs the startup handshake. Everything happens on `queue`, the loop that owns it.
 ///
 /// `@unchecked Sendable`: confined to `queue`.
-final class ClientConnection: @unchecked Sendable {
+final class ClientConnection: @unchecked Sendable, TurnEndWork {
     let queue: DispatchQueue
     let context: ProxyContext
     let id: Int
@@ -144,14 +144,16 @@ final class ClientConnection: @unchecked Sendable {
         defer { processingInput = false }
         while !isClosed && !closeAfterFlush {
             if let session, !session.acceptsMessages { return }
-            let message: FrontendMessage?
+            // Unwrapped before it is stored: a `FrontendMessage?` local is destroyed through
+            // generic value witnesses, which cost more than decoding the message.
+            let message: FrontendMessage
             do {
-                message = try decoder.next()
+                guard let next = try decoder.next() else { return }
+                message = next
             } catch {
                 decodingFailed(error)
                 continue
             }
-            guard let message else { return }
             if let session {
                 session.received(message)
             } else {
@@ -199,10 +201,14 @@ final class ClientConnection: @unchecked Sendable {
     func scheduleFlush() {
         guard !flushScheduled, !isClosed else { return }
         flushScheduled = true
-        soon { [self] in
-            flushScheduled = false
-            flush()
-        }
+        guard let watcher else { return soon { [self] in turnEnded() } }
+        watcher.soon(self)
+    }
+
+    /// The end of the loop's turn in which output was added: writes it.
+    func turnEnded() {
+        flushScheduled = false
+        flush()
     }
 
     /// Runs `work` on `queue` after the socket events being handled now (see

@@ -99,7 +99,7 @@ extension ClientSession {
         case .cursor(.close(nil)):
             cursors.closeAll()
             // CLOSE ALL closes the protocol-level portals too, except the one running it.
-            ext.portals = ext.portals.filter { $0.key == portal.name }
+            ext.portals.removeAll(except: portal.name)
         default:
             break
         }

@@ -41,123 +41,8 @@ extension ClientSession {
             sql: sql, parameterTypes: types, routed: routed, parameterized: parameterized,
             backendName: backendName, routingContext: routingContext)
         statement.generation = context.generation
-        statement.generatedKeys = routed?.generatedKeys
         ext.statements[parse.name] = statement
         owe(.local(.parseComplete))
-    }
-
-    func bindReceived(_ clientBind: Bind) {
-        guard !ext.skipping else { return }
-        var bind = clientBind
-        guard let statement = ext.statements[bind.statement] else {
-            return failBatch(.error(.invalidSQLStatementName, "prepared statement \"\(bind.statement)\" does not exist"))
-        }
-        if bind.parameterFormats.count > 1 && bind.parameterFormats.count != bind.parameters.count {
-            return failBatch(.error(.protocolViolation,
-                "bind message has \(bind.parameterFormats.count) parameter formats but \(bind.parameters.count) parameters"))
-        }
-        if let bad = (bind.parameterFormats + bind.resultFormats).first(where: { $0 != 0 && $0 != 1 }) {
-            return failBatch(.error(.invalidParameterValue, "unsupported format code: \(bad)"))
-        }
-        if !bind.portal.isEmpty, ext.portals[bind.portal] != nil || cursors[bind.portal] != nil {
-            return failBatch(.error(.duplicateCursor, "portal \"\(bind.portal)\" already exists"))
-        }
-        guard let routed = statement.routed else {
-            ext.portals[bind.portal] = ClientPortal(name: bind.portal, statement: statement, route: .anyShard, links: [], mode: .single)
-            return owe(.local(.bindComplete))
-        }
-        var route = routed.route
-        let routingContext = self.routingContext
-        if let generated = statement.generatedKeys {
-            bind = Self.appendingKeys(context.router.generatedKeys(generated, context: routingContext), to: bind)
-        }
-        let formats = bind.parameters.indices.map { bind.parameterFormat(at: $0) ?? 0 }
-        let parameters = BoundParameters(values: bind.parameters, formats: formats, types: statement.parameterTypes)
-        if routingContext != statement.routingContext || statement.generation != context.generation {
-            if case .statements(let statements) = context.router.route(statement.sql, parameters: parameters, context: routingContext),
-               let again = statements.first {
-                route = again.route
-            }
-        } else if let parameterized = statement.parameterized {
-            route = context.router.route(parameterized, parameters: parameters, context: routingContext)
-        }
-        if case .session(.setConfig(_, let isLocal, let number, let location)) = route {
-            // `location` counts from the start of the Parse text (the statement may be preceded
-            // by whitespace or comments there).
-            let sql = statement.sql
-            // The value is written into the statement, which is then replayed like a SET.
-            let index = number - 1
-            guard index >= 0, index < bind.parameters.count, bind.parameterFormat(at: index) == 0 || statement.parameterTypes.count <= index
-                    || [0, 25, 1043].contains(statement.parameterTypes[index])
-            else {
-                return failBatch(.error(.featureNotSupported, "set_config() with a binary non-text value is not supported by pgshard",
-                                        hint: "pass the value as text, or use SET"))
-            }
-            let literal = bind.parameters[index].map { quoteLiteral(String(decoding: $0, as: UTF8.self)) } ?? "NULL"
-            route = .session(.set(sql: Self.splice(sql, at: location, replacing: "$\(number)", with: literal), isLocal: isLocal))
-        }
-        if let transaction, transaction.failed, !route.isAllowedInFailedTransaction {
-            return failBatch(.error(.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block"))
-        }
-        let shards: [Int]
-        let mode: FanOutMode
-        context.metrics.statement(ProxyMetrics.kind(of: route, shardCount: links.count))
-        switch route {
-        case .refuse(let error):
-            return failBatch(clientError(error))
-        case .session:
-            let portal = ClientPortal(name: bind.portal, statement: statement, route: route, links: [], mode: .single)
-            portal.resultFormats = bind.resultFormats
-            ext.portals[bind.portal] = portal
-            return owe(.local(.bindComplete))
-        case .cursor(let command):
-            guard let bound = bindCursor(command, bind: bind, statement: statement, route: route) else { return }
-            (shards, mode) = bound
-        case .shard(let shard):
-            (shards, mode) = ([shard], .single)
-        case .anyShard:
-            (shards, mode) = ([batchShard()], .single)
-        case .scatter(_, .copyOut), .copyIn:
-            return bindCopy(bind, statement: statement, route: route)
-        case .scatter(let scattered, .merge(let plan)):
-            return bindMerge(bind, statement: statement, route: route, shards: scattered, plan: plan, parameters: parameters)
-        case .scatter(let scattered, _):
-            (shards, mode) = (scattered, .concatenate)
-        case .allShards:
-            (shards, mode) = (Array(links.indices), .firstShard)
-        case .explain(let inner, _):
-            // The extended protocol describes one result: the plan of one shard, as it is.
-            guard case .shard(let shard) = inner else {
-                if case .anyShard = inner {
-                    (shards, mode) = ([batchShard()], .single)
-                    break
-                }
-                return failBatch(.error(.featureNotSupported, "EXPLAIN of a statement that runs on several shards is not supported in the extended query protocol",
-                                        hint: "send the EXPLAIN as a simple query (psql does)"))
-            }
-            (shards, mode) = ([shard], .single)
-        case .insertSplit:
-            return failBatch(.error(.featureNotSupported, "multi-row INSERT spanning several shards is not supported in the extended query protocol",
-                                    hint: "insert the rows of each shard in a separate statement, or send the INSERT as a simple query"))
-        }
-        let targets = shards.map { links[$0] }
-        let portal = ClientPortal(name: bind.portal, statement: statement, route: route, links: targets, mode: mode)
-        ext.portals[bind.portal] = portal
-        if prepareAtOnce(targets) {
-            for link in targets { touch(link) }
-            sendBind(bind, of: statement, to: targets)
-        } else {
-            withLinks(targets) { [self] in sendBind(bind, of: statement, to: targets) }
-        }
-    }
-
-    private func sendBind(_ bind: Bind, of statement: ClientStatement, to targets: [ShardLink]) {
-        for (n, link) in targets.enumerated() {
-            guard let backend = link.connection else { continue }
-            ensurePrepared(statement, on: link)
-            backend.send { $0.bind(bind, portal: bind.portal, statement: statement.backendName) }
-            owe(.shard(link, .bind(silent: n > 0)))
-        }
     }
 
     func describeReceived(_ describe: Describe) {
@@ -167,12 +52,12 @@ extension ClientSession {
             guard let statement = ext.statements[describe.name] else {
                 return failBatch(.error(.invalidSQLStatementName, "prepared statement \"\(describe.name)\" does not exist"))
             }
-            guard statement.routed != nil else {
+            guard !statement.isEmpty else {
                 return owe(.local(.emptyStatementDescription))
             }
             if describeLocalStatement(statement) || describeCopyStatement(statement) { return }
             let link = links[batchShard()]
-            withLinks([link]) { [self] in
+            withLinks(soleLinks[link.index]) { [self] in
                 guard let backend = link.connection else { return }
                 ensurePrepared(statement, on: link)
                 backend.send { $0.describe(.statement, name: statement.backendName) }
@@ -230,7 +115,7 @@ extension ClientSession {
             backend.send { $0.execute(portal: execute.portal, maxRows: execute.maxRows) }
             return owe(.shard(portal.links[portal.cursor], .executePart(portal, maxRows: execute.maxRows, silent: false)))
         }
-        portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index))
+        if portal.links.count > 1 { portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index)) }
         if portal.route.mayWrite(textReads: portal.statement.textReads) { ext.mayHaveWritten = true }
         for (n, link) in portal.links.enumerated() {
             guard let backend = link.connection else { continue }
@@ -369,11 +254,9 @@ extension ClientSession {
         } else {
             ext.touched.append(link)
         }
-        backend.receive({ [unowned self] message in
-            shardMessage(message, from: link)
-        }, failure: { [unowned self] error in
-            shardLost(link, error)
-        })
+        let receiver = link.answerReceiver ?? BatchAnswerReceiver(session: self, link: link)
+        link.answerReceiver = receiver
+        backend.receive(forwardingTo: receiver)
         link.batchReceiver = backend.receiverGeneration
     }
 
@@ -382,8 +265,8 @@ extension ClientSession {
         guard let backend = link.connection else { return }
         let name = statement.backendName
         statementClock &+= 1
-        if !name.isEmpty, backend.preparedStatements[name] != nil {
-            backend.preparedStatements[name] = statementClock
+        if !name.isEmpty, let known = backend.preparedStatements.index(forKey: name) {
+            backend.preparedStatements.values[known] = statementClock
             return
         }
         if !name.isEmpty {
@@ -484,7 +367,7 @@ extension ClientSession {
         owe(.local(.error(error)))
     }
 
-    private func shardMessage(_ message: BackendMessage, from link: ShardLink) -> BackendConnection.Flow {
+    func shardMessage(_ message: BackendMessage, from link: ShardLink) -> BackendConnection.Flow {
         switch message.type {
         case BackendMessage.noticeResponse:
             forwardNotice(Diagnostics(message))
@@ -572,7 +455,7 @@ extension ClientSession {
         let single = portal.links.count == 1
         switch message.type {
         case BackendMessage.dataRow:
-            if !silent && portal.merge.rowArrived(fromShard: link.index) { connection.output.forward(message) }
+            if !silent && (single || portal.merge.rowArrived(fromShard: link.index)) { connection.output.forward(message) }
             return false
         case BackendMessage.commandComplete:
             if single {
@@ -678,7 +561,7 @@ extension ClientSession {
         }
     }
 
-    private func shardLost(_ link: ShardLink, _ error: BackendError) {
+    func shardLost(_ link: ShardLink, _ error: BackendError) {
         let fields = shardFailure(error, link: link)
         if !ext.failed { connection.output.errorResponse(fields) }
         for i in ext.head..<ext.owed.count {
@@ -793,6 +676,7 @@ extension ClientSession {
 
     func resumeInput() {
         isBusy = false
+        let connection = self.connection  // (each read of the unowned reference checks it)
         guard !connection.isClosed else { return }
         connection.wantsInput = true
         connection.processInput()

@@ -62,7 +62,8 @@ extension ClientSession {
 
     /// Describe and Execute of a `pgshard.next_id` portal; false for other portals.
     func answerNextIDPortal(_ portal: ClientPortal, execute: Bool) -> Bool {
-        guard case .session(.nextID(let column)) = portal.route else { return false }
+        // A session portal has no links: the usual portal is told apart without copying its route.
+        guard portal.links.isEmpty, case .session(.nextID(let column)) = portal.route else { return false }
         let format = Self.firstResultFormat(portal.resultFormats)
         guard execute else {
             owe(.local(.rowDescription([Self.nextIDField(column, format: format)])))

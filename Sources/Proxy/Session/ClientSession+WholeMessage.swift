@@ -19,7 +19,7 @@ extension ClientSession: BackendReceiver {
     func runWholeMessage(on shard: Int, sql: String, kind: ProxyMetrics.RouteKind) {
         let link = links[shard]
         let started = monotonicNanoseconds()
-        if prepareAtOnce([link]), let backend = link.connection {
+        if prepareAtOnce(soleLinks[shard]), let backend = link.connection {
             wholeMessageRun = WholeMessageRun(link: link, kind: kind, started: started)
             backend.execute(sql, forwardingTo: self)
             return
@@ -36,9 +36,9 @@ extension ClientSession: BackendReceiver {
         context.metrics.shardDuration(shard, nanoseconds: elapsed)
     }
 
-    func backendForward(_ messages: UnsafeRawBufferPointer, from backend: BackendConnection) -> BackendConnection.Flow {
+    func backendForward(_ messages: UnsafeRawBufferPointer, from backend: BackendConnection) -> (taken: Int, flow: BackendConnection.Flow) {
         connection.output.forward(messages: messages)
-        return connection.throttle(backend)
+        return (messages.count, connection.throttle(backend))
     }
 
     func backendMessage(_ message: BackendMessage, from backend: BackendConnection) -> BackendConnection.Flow {
@@ -55,7 +55,7 @@ extension ClientSession: BackendReceiver {
             run.link.close()
         }
         if run.failed { transaction?.failed = true }
-        reportParameterChanges([run.link])
+        reportParameterChanges(soleLinks[run.link.index])
         recordDuration(run.kind, shard: run.link.index, since: run.started)
         finishQuery()
     }

@@ -24,6 +24,9 @@ final class ClientSession: @unchecked Sendable {
 
     /// One slot per shard: the backend connection and its place in the transaction.
     var links: [ShardLink]
+    /// `[links[i]]` for each shard, made with the links: the target list of nearly every
+    /// statement, without an array made for each.
+    private(set) var soleLinks: [[ShardLink]]
     /// The client's explicit transaction, if one is open.
     var transaction: TransactionState?
     /// Session-level SET/RESET statements in order, replayed on every new backend connection.
@@ -76,6 +79,7 @@ final class ClientSession: @unchecked Sendable {
         self.context = connection.context
         let pools = context.pools.pools(for: connection.queue)
         self.links = context.config.shards.enumerated().map { ShardLink(index: $0, name: $1.name, pool: pools[$0]) }
+        self.soleLinks = links.map { [$0] }
         self.isAdmin = startup.database == Self.adminDatabase
         self.crossShard = Self.crossShard(of: startup, in: connection.context)
     }
@@ -162,13 +166,17 @@ final class ClientSession: @unchecked Sendable {
         crossShard = Self.crossShard(of: startup, in: latest)
         let pools = context.pools.pools(for: connection.queue)
         links = context.config.shards.enumerated().map { ShardLink(index: $0, name: $1.name, pool: pools[$0]) }
+        soleLinks = links.map { [$0] }
         logger.debug("session moved to the reloaded configuration", metadata: ["generation": "\(context.generation)"])
     }
 
     /// Parameters PostgreSQL reports with ParameterStatus (GUC_REPORT).
     static let reportedNames = Set(BackendConnection.reportedParameters)
 
-    func received(_ message: FrontendMessage) {
+    /// Handles one message of the client. `consuming`: the message is destroyed where its
+    /// payload is used up, not by the caller — whose destroy of a whole `FrontendMessage` goes
+    /// through generic value witnesses, several hundred instructions per message.
+    func received(_ message: consuming FrontendMessage) {
         if let copyIn, copyIn.receivesClientMessages {
             return copyReceived(message, by: copyIn)
         }
@@ -177,13 +185,14 @@ final class ClientSession: @unchecked Sendable {
             connection.wantsInput = false
             isBusy = true
             heldByPause = true
+            let waiting = copy message
             let held = context.pause.hold(on: queue) { [weak self] in
                 guard let self else { return }
                 self.heldByPause = false
                 self.isBusy = false
                 guard !self.connection.isClosed else { return }
                 self.connection.wantsInput = true
-                self.received(message)
+                self.received(waiting)
                 self.connection.processInput()
             }
             if held { return }
@@ -192,9 +201,8 @@ final class ClientSession: @unchecked Sendable {
             connection.wantsInput = true
         }
         if !batchIsOpen { adoptLatestContext() }
-        switch message {
-        case _ where isAdmin:
-            adminReceived(message)
+        if isAdmin { return adminReceived(message) }
+        switch consume message {
         case .query(let sql):
             if ext.skipping { return }
             if batchIsOpen {

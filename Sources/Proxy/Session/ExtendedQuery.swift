@@ -11,6 +11,9 @@ final class ClientStatement {
     let parameterTypes: [UInt32]
     /// The route without parameter values; nil for an empty statement.
     let routed: RoutedStatement?
+    /// `routed` is nil. Kept apart, as `generatesKeys` is: each read of an optional struct
+    /// copies it (through generic value witnesses), and every Bind asks both.
+    let isEmpty: Bool
     /// Set when the route depends on the parameters: routes each Bind without a new parse.
     let parameterized: ParameterizedRoute?
     /// The name it has on shard connections: shared by every client preparing the same text
@@ -23,7 +26,9 @@ final class ClientStatement {
     var generation = 0
     /// An INSERT whose generated keys each Bind appends as parameters (`sql` and
     /// `parameterTypes` are the shards' Parse, with those parameters).
-    var generatedKeys: GeneratedKeyParameters?
+    let generatedKeys: GeneratedKeyParameters?
+    /// `generatedKeys` is set.
+    let generatesKeys: Bool
     /// Its text starts like a read (``Route/textReads(_:)``): worked out once, not per Execute.
     private(set) lazy var textReads = Route.textReads(sql)
 
@@ -34,6 +39,9 @@ final class ClientStatement {
         self.sql = sql
         self.parameterTypes = parameterTypes
         self.routed = routed
+        self.isEmpty = routed == nil
+        self.generatedKeys = routed?.generatedKeys
+        self.generatesKeys = generatedKeys != nil
         self.backendName = backendName
     }
 }
@@ -47,7 +55,8 @@ final class ClientPortal {
     /// itself (session commands, empty statements).
     let links: [ShardLink]
     let mode: FanOutMode
-    /// Combines the shards' answers of the portal's Execute (several shards).
+    /// Combines the shards' answers of the portal's Execute, made at each Execute on several
+    /// shards (one shard's answers need no combining).
     var merge: FanOutMerge
     /// Fetching in parts (Execute with a row limit) reads the shards one after the other:
     /// the shard being read, and the rows sent for the current Execute. For portals pgshard
@@ -75,7 +84,7 @@ final class ClientPortal {
         self.route = route
         self.links = links
         self.mode = mode
-        self.merge = FanOutMerge(mode: mode, shards: links.map(\.index))
+        self.merge = FanOutMerge(mode: mode, shards: [])
     }
 }
 
@@ -146,8 +155,13 @@ enum ShardAnswer {
 /// The client's extended-protocol state: statements, portals, and the batch in flight (the
 /// messages since the last Sync) with the answers still owed.
 final class ExtendedState {
-    var statements: [String: ClientStatement] = [:]
-    var portals: [String: ClientPortal] = [:]
+    var statements: [String: ClientStatement] = [:] {
+        didSet { lastBound = nil }
+    }
+    /// The statement the last Bind named: clients bind the same one again and again, and
+    /// comparing its name costs less than hashing it.
+    private var lastBound: (name: String, statement: ClientStatement)?
+    var portals = PortalTable()
     /// Answers owed to the client, oldest first; `head` indexes the next one.
     var owed: [OwedAnswer] = []
     var head = 0
@@ -180,6 +194,14 @@ final class ExtendedState {
     var fetchInFlight = false
 
     var pending: ArraySlice<OwedAnswer> { owed[head...] }
+
+    /// The statement a Bind names, if the client prepared it.
+    func statementToBind(_ name: String) -> ClientStatement? {
+        if let lastBound, lastBound.name == name { return lastBound.statement }
+        guard let statement = statements[name] else { return nil }
+        lastBound = (name, statement)
+        return statement
+    }
 
     func resetBatch() {
         owed.removeAll(keepingCapacity: true)

@@ -65,6 +65,8 @@ struct SQLCursors: Equatable {
 
     /// The transaction committed: cursors without hold end, the others belong to the session.
     mutating func transactionCommitted() {
+        // Most transactions declare no cursor: nothing to filter (this runs after each one).
+        guard !byName.isEmpty else { return }
         byName = byName.filter { $0.value.withHold }
         for name in byName.keys {
             byName[name]?.uncommitted = false
@@ -74,6 +76,7 @@ struct SQLCursors: Equatable {
 
     /// The transaction rolled back: cursors without hold end, and so do WITH HOLD cursors it declared.
     mutating func transactionRolledBack() {
+        guard !byName.isEmpty else { return }
         byName = byName.filter { $0.value.withHold && !$0.value.uncommitted }
     }
 

@@ -16,6 +16,8 @@ final class ShardLink {
     var reportedFingerprint: Int?
     /// The connection's `receiverGeneration` right after the batch's handler was installed.
     var batchReceiver: Int?
+    /// Reads the link's answers to the session's extended-protocol batches; made at first use.
+    var answerReceiver: BatchAnswerReceiver?
 
     init(index: Int, name: String, pool: ShardPool) {
         self.index = index
