@@ -275,7 +275,11 @@ extension BackendConnection {
     /// `passthrough` as one block; false when there is none (the next message is for the handler,
     /// incomplete, or malformed — the caller's framing reports that) or the receiver took none of it.
     private func forwardRun() -> Bool {
-        guard passthrough != nil || receiver != nil else { return false }
+        if let receiver {
+            guard receiver.backendTakesRuns(from: self) else { return false }
+        } else if passthrough == nil {
+            return false
+        }
         let start = inputStart
         var end = start
         var traffic = RunTraffic()

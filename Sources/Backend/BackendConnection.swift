@@ -246,6 +246,10 @@ public protocol BackendReceiver: AnyObject {
     /// (so a receiver can leave a message it must hold or inspect) — and whether to go on
     /// (ignored when it took nothing).
     func backendForward(_ messages: UnsafeRawBufferPointer, from connection: BackendConnection) -> (taken: Int, flow: BackendConnection.Flow)
+    /// Whether `backendForward` could take a run now. False spares the connection scanning a
+    /// run that would be declined — once per message, that scan made a long result quadratic —
+    /// and its next message goes to `backendMessage`.
+    func backendTakesRuns(from connection: BackendConnection) -> Bool
     /// Any other message before the ReadyForQuery (errors, notices, COPY); with
     /// ``BackendConnection/receive(forwardingTo:)``, ReadyForQuery too.
     func backendMessage(_ message: BackendMessage, from connection: BackendConnection) -> BackendConnection.Flow

@@ -19,6 +19,10 @@ final class BatchAnswerReceiver: BackendReceiver {
         session.shardRun(messages, from: link, backend: backend)
     }
 
+    func backendTakesRuns(from backend: BackendConnection) -> Bool {
+        session.laneCanTakeRuns(from: link)
+    }
+
     func backendMessage(_ message: BackendMessage, from backend: BackendConnection) -> BackendConnection.Flow {
         session.shardMessage(message, from: link)
     }

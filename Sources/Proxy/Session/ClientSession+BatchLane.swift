@@ -53,6 +53,18 @@ extension ClientSession {
         return (offset, offset == 0 ? .proceed : connection.throttle(backend))
     }
 
+    /// Whether ``shardRun(_:from:backend:)`` could take anything of `link` now: the next owed
+    /// answer is the link's and of a kind the lane answers. (A merge, an Execute read in parts
+    /// or several shards' Execute take every message the long way.)
+    func laneCanTakeRuns(from link: ShardLink) -> Bool {
+        let ext = extended
+        guard ext.head < ext.owed.count else { return false }
+        switch ext.owed[ext.head] {
+        case .shard(let owner, let answer): return owner === link && answer.hasLaneSteps
+        case .local, .done, .merge: return false
+        }
+    }
+
     private func forward(_ run: UnsafeRawBufferPointer, _ range: Range<Int>) {
         guard !range.isEmpty else { return }
         connection.output.forward(messages: UnsafeRawBufferPointer(rebasing: run[range]))
@@ -71,6 +83,14 @@ extension ShardAnswer {
     /// The lane's step for a pass-through message of type `type` answering this, or nil when
     /// ``ClientSession/shardMessage(_:from:)`` must handle it (the same outcome, by the long way,
     /// or something the lane does not do: hidden parameters, several shards, reading in parts).
+    var hasLaneSteps: Bool {
+        switch self {
+        case .parse, .bind, .describeStatement(_, hiddenParameters: 0), .describePortal, .close: true
+        case .execute(let portal, _, _): portal.links.count == 1
+        default: false
+        }
+    }
+
     func laneStep(for type: UInt8) -> LaneStep? {
         switch self {
         case .parse:

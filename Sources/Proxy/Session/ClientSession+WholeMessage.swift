@@ -41,6 +41,8 @@ extension ClientSession: BackendReceiver {
         return (messages.count, connection.throttle(backend))
     }
 
+    func backendTakesRuns(from backend: BackendConnection) -> Bool { true }
+
     func backendMessage(_ message: BackendMessage, from backend: BackendConnection) -> BackendConnection.Flow {
         if singleShardMessage(message, from: backend, positionOffset: 0) { wholeMessageRun?.failed = true }
         return connection.throttle(backend)
