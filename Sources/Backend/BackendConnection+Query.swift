@@ -47,17 +47,9 @@ extension BackendConnection {
         _ handler: @escaping (BackendMessage) -> Flow, failure: @escaping (BackendError) -> Void,
         passthrough: ((UnsafeRawBufferPointer) -> Flow)? = nil
     ) {
-        receiverGeneration = Self.nextReceiverGeneration()
         // A receiver installed before (a batch's, which the batch ends itself) would otherwise
-        // take these messages: it is checked first.
-        receiver = nil
-        receiverReadsReadyForQuery = false
-        messageHandler = handler
-        self.passthrough = passthrough
-        failureHandler = failure
-        paused = false
-        watcher?.wantsRead = true
-        deliverMessages()
+        // take these messages: it is checked first. `startDelivery` drops it.
+        startDelivery(handler: handler, failure: failure, passthrough: passthrough)
     }
 
     /// Ends delivery to the current handler; later messages are handled by the connection
@@ -119,10 +111,20 @@ extension BackendConnection {
     }
 
     private func install(_ receiver: any BackendReceiver, readsReadyForQuery: Bool) {
+        startDelivery(receiver: receiver, readsReadyForQuery: readsReadyForQuery)
+    }
+
+    /// Installs what takes the shard's messages from now on — handlers or a receiver, never
+    /// both — and delivers what is buffered.
+    private func startDelivery(
+        handler: ((BackendMessage) -> Flow)? = nil, failure: ((BackendError) -> Void)? = nil,
+        passthrough: ((UnsafeRawBufferPointer) -> Flow)? = nil,
+        receiver: (any BackendReceiver)? = nil, readsReadyForQuery: Bool = false
+    ) {
         receiverGeneration = Self.nextReceiverGeneration()
-        messageHandler = nil
-        passthrough = nil
-        failureHandler = nil
+        messageHandler = handler
+        self.passthrough = passthrough
+        failureHandler = failure
         self.receiver = receiver
         receiverReadsReadyForQuery = readsReadyForQuery
         paused = false
