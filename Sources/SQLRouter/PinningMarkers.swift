@@ -2,7 +2,7 @@
 /// `advisory_lock`, `temporary`, `temp `, `with hold`, `prepare `, found ASCII
 /// case-insensitively anywhere in a statement (a false alarm only keeps connections longer).
 /// A cursor without hold ends with its transaction, which keeps its connections anyway: only
-/// WITH HOLD pins.
+/// WITH HOLD pins (the session also pins when such a DECLARE succeeds, whatever its spacing).
 public enum PinningMarkers {
     /// Whether `sql` contains a marker. One pass over the bytes with no allocation: this runs
     /// for every statement the plan cache does not know.

@@ -33,9 +33,6 @@ final class LatencyHistogram: Sendable {
         sum.add(nanoseconds, ordering: .relaxed)
     }
 
-    /// Observations so far.
-    var count: Int { buckets.reduce(0) { $0 + $1.count.load(ordering: .relaxed) } }
-
     /// The `_bucket`, `_sum` and `_count` lines of one series; `labels` as Prometheus writes
     /// them inside the braces (`route="single"`), without a trailing comma.
     func render(into text: inout String, name: String, labels series: String) {

@@ -703,17 +703,9 @@ extension ClientSession {
     /// Notes statements that tie the session to its shard connections (transaction pooling).
     func notePinning(_ sql: String) {
         guard context.config.pool.mode == .transaction, !pinned else { return }
-        if Self.mentionsPinningMarker(sql) {
+        if PinningMarkers.mentioned(in: sql) {
             pinned = true
             logger.debug("session pinned to its shard connections")
         }
-    }
-
-    /// A cursor without hold ends with its transaction, which keeps its connections anyway:
-    /// only WITH HOLD pins (the session also pins when such a DECLARE succeeds, whatever its
-    /// spacing).
-    /// Whether the text contains a pinning marker (see ``PinningMarkers``).
-    static func mentionsPinningMarker(_ sql: String) -> Bool {
-        PinningMarkers.mentioned(in: sql)
     }
 }

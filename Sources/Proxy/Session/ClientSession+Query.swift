@@ -99,11 +99,9 @@ extension ClientSession {
     func execute(_ statement: RoutedStatement, completion: @escaping (Bool) -> Void) {
         let kind = ProxyMetrics.kind(of: statement.route, shardCount: links.count)
         let started = monotonicNanoseconds()
-        let metrics = context.metrics
-        run(statement) { ok in
-            let elapsed = monotonicNanoseconds() - started
-            metrics.duration(kind, nanoseconds: elapsed)
-            if case .shard(let shard) = statement.route { metrics.shardDuration(shard, nanoseconds: elapsed) }
+        run(statement) { [self] ok in
+            let shard: Int? = if case .shard(let shard) = statement.route { shard } else { nil }
+            recordDuration(kind, shard: shard, since: started)
             completion(ok)
         }
     }

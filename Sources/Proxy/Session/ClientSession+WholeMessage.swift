@@ -30,10 +30,11 @@ extension ClientSession: BackendReceiver {
         }
     }
 
-    private func recordDuration(_ kind: ProxyMetrics.RouteKind, shard: Int, since started: UInt64) {
+    /// A statement's latency, and its shard's when it ran on one.
+    func recordDuration(_ kind: ProxyMetrics.RouteKind, shard: Int?, since started: UInt64) {
         let elapsed = monotonicNanoseconds() &- started
         context.metrics.duration(kind, nanoseconds: elapsed)
-        context.metrics.shardDuration(shard, nanoseconds: elapsed)
+        if let shard { context.metrics.shardDuration(shard, nanoseconds: elapsed) }
     }
 
     func backendForward(_ messages: UnsafeRawBufferPointer, from backend: BackendConnection) -> (taken: Int, flow: BackendConnection.Flow) {
