@@ -41,17 +41,12 @@ extension BackendConnection {
     }
 
     private func startConnectTimer(seconds: Double) {
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + seconds)
         // Strong: the timer is cancelled once connecting ends (a weak reference would slow every
         // retain of the connection for its whole life).
-        let fire = UncheckedHandler { [self] in
+        connectTimer = queue.schedule(after: seconds) { [self] in
             guard connectCompletion != nil else { return }
             fail(BackendError(.connectTimeout, "timeout expired after \(Int(seconds)) s"))
         }
-        timer.setEventHandler { fire.body() }
-        timer.resume()
-        connectTimer = timer
     }
 
     /// (Re)creates the socket watcher when libpq's socket changed (multi-host conninfo moves on

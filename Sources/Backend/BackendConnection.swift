@@ -4,14 +4,14 @@ import PGWire
 import Synchronization
 internal import CLibPQ
 
-/// One libpq connection to a shard, driven without blocking: its socket is watched by Dispatch
-/// sources on the queue of the session that uses it, and every callback runs on that queue.
+/// One libpq connection to a shard, driven without blocking: its socket is watched by the event
+/// loop of the session that uses it, and every callback runs on that loop.
 ///
 /// Lifecycle: `connect` → any number of `execute` (one at a time) → `close`. A connection whose
 /// socket broke reports `isBroken` and must be closed and replaced.
 ///
-/// `@unchecked Sendable`: all state is touched on `queue` only; the type is handed between
-/// threads only to be used on that queue.
+/// `@unchecked Sendable`: all state is touched on `queue` (its loop) only; the type is handed
+/// between threads only to be used on that loop.
 public final class BackendConnection: @unchecked Sendable, TurnEndWork {
     /// What the result handler wants next.
     public enum Flow {
@@ -26,10 +26,10 @@ public final class BackendConnection: @unchecked Sendable, TurnEndWork {
 
     /// The shard's name, for errors and logs.
     public let shardName: String
-    public let queue: DispatchQueue
+    public let queue: EventLoop
     var conn: OpaquePointer?
     var watcher: SocketWatcher?
-    var connectTimer: DispatchSourceTimer?
+    var connectTimer: LoopTimer?
     var connectCompletion: ((BackendError?) -> Void)?
     var messageHandler: ((BackendMessage) -> Flow)?
     /// Set with the handler when the caller forwards rows, descriptions and command tags
@@ -125,7 +125,7 @@ public final class BackendConnection: @unchecked Sendable, TurnEndWork {
     /// The pool's bookkeeping entry for this connection (what the admin console shows).
     public var monitorRecord: AnyObject?
 
-    public init(shardName: String, queue: DispatchQueue) {
+    public init(shardName: String, queue: EventLoop) {
         self.shardName = shardName
         self.queue = queue
     }

@@ -1,9 +1,11 @@
 #ifndef PGSHARD_CEPOLL_SHIM_H
 #define PGSHARD_CEPOLL_SHIM_H
-// Linux epoll for the poll threads (Backend/SocketWatcher.swift). `struct epoll_event` is packed
-// on x86-64 and holds a union; these wrappers pass plain integers instead.
+// Linux epoll and eventfd for the event loops (Backend/EventLoop.swift). `struct epoll_event` is
+// packed on x86-64 and holds a union; these wrappers pass plain integers instead.
 #include <stdint.h>
+#include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 static const uint32_t pgshard_epoll_in = EPOLLIN;
 static const uint32_t pgshard_epoll_out = EPOLLOUT;
@@ -31,5 +33,22 @@ static inline int pgshard_epoll_wait(int epfd, uint64_t *tokens, uint32_t *event
         events[i] = ready[i].events;
     }
     return count;
+}
+
+// A non-blocking eventfd that other threads write to wake a loop (-1 and errno on failure).
+static inline int pgshard_eventfd_create(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+// Adds one to the eventfd's counter: epoll reports it readable until it is drained.
+static inline void pgshard_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    ssize_t written = write(fd, &one, sizeof one);
+    (void)written;
+}
+
+// Resets the eventfd's counter (nothing happens when it is zero already).
+static inline void pgshard_eventfd_drain(int fd) {
+    uint64_t count;
+    ssize_t got = read(fd, &count, sizeof count);
+    (void)got;
 }
 #endif

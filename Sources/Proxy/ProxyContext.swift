@@ -1,3 +1,4 @@
+import Backend
 import Dispatch
 import Foundation
 import Logging
@@ -45,7 +46,7 @@ final class ProxyContext: Sendable {
     private let next = SuccessorBox()
 
     /// The read buffer shared by the connections of the loop that owns `queue`.
-    func readScratch(for queue: DispatchQueue, size: Int) -> ReadScratch {
+    func readScratch(for queue: EventLoop, size: Int) -> ReadScratch {
         scratches.scratch(for: queue, size: size)
     }
 
@@ -104,7 +105,7 @@ final class ScratchStore: @unchecked Sendable {
     private let lock = NSLock()
     private var scratches: [ObjectIdentifier: ReadScratch] = [:]
 
-    func scratch(for queue: DispatchQueue, size: Int) -> ReadScratch {
+    func scratch(for queue: EventLoop, size: Int) -> ReadScratch {
         lock.withLock {
             if let scratch = scratches[ObjectIdentifier(queue)] { return scratch }
             let scratch = ReadScratch(size: size)
@@ -248,7 +249,7 @@ final class PauseGate: @unchecked Sendable {
     private let lock = NSLock()
     private var paused = false
     private let flag = Atomic<Bool>(false)
-    private var waiting: [(queue: DispatchQueue, resume: @Sendable () -> Void)] = []
+    private var waiting: [(queue: EventLoop, resume: @Sendable () -> Void)] = []
 
     var isPaused: Bool { flag.load(ordering: .acquiring) }
 
@@ -261,7 +262,7 @@ final class PauseGate: @unchecked Sendable {
 
     /// Lets every held session go on, each on its own queue.
     func resume() {
-        let held = lock.withLock { () -> [(queue: DispatchQueue, resume: @Sendable () -> Void)] in
+        let held = lock.withLock { () -> [(queue: EventLoop, resume: @Sendable () -> Void)] in
             paused = false
             flag.store(false, ordering: .releasing)
             defer { waiting = [] }
@@ -271,7 +272,7 @@ final class PauseGate: @unchecked Sendable {
     }
 
     /// Runs `resume` on `queue` once not paused; false when not paused now (nothing held).
-    func hold(on queue: DispatchQueue, _ resume: @escaping @Sendable () -> Void) -> Bool {
+    func hold(on queue: EventLoop, _ resume: @escaping @Sendable () -> Void) -> Bool {
         lock.withLock {
             guard paused else { return false }
             waiting.append((queue, resume))

@@ -15,9 +15,9 @@ public final class ProxyServer: @unchecked Sendable {
     private let reloadLock = NSLock()
     // Guarded by `reloadLock`.
     private var reloadSource: (@Sendable () throws -> ProxyConfig)?
-    private let loops: [DispatchQueue]
+    private let loops: [EventLoop]
     private let loopConnections: [LoopConnections]
-    private let acceptQueue = DispatchQueue(label: "pgshard.accept")
+    private let acceptQueue = EventLoop(label: "pgshard.accept")
     /// pgshard's version, as `SHOW VERSION` and `pgshard --version` say.
     public static let version = "0.4.0"
     private var listener: Listener?
@@ -35,7 +35,7 @@ public final class ProxyServer: @unchecked Sendable {
         let parameters = serverParameters ?? Self.fetchServerParameters(config: config, logger: logger)
         let count = config.workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
         self.initialContext = ProxyContext(config: config, serverParameters: parameters, logger: logger, loopCount: count)
-        self.loops = (0..<count).map { DispatchQueue(label: "pgshard.loop.\($0)", qos: .userInteractive) }
+        self.loops = (0..<count).map { EventLoop(label: "pgshard.loop.\($0)") }
         self.loopConnections = (0..<count).map { _ in LoopConnections() }
     }
 

@@ -4,8 +4,8 @@ import Foundation
 import PGWire
 import Synchronization
 
-/// The connections of one loop to one shard. Confined to the loop's queue: every session of
-/// the loop borrows from it, and every callback runs there.
+/// The connections of one loop to one shard. Confined to the loop: every session of the loop
+/// borrows from it, and every callback runs there.
 ///
 /// A client takes a connection when it needs the shard and gives it back at the end of its
 /// transaction (transaction pooling) or of its session (session pooling). When all `size`
@@ -15,7 +15,7 @@ final class ShardPool: @unchecked Sendable {
     let shard: Int
     let name: String
     let conninfo: String
-    let queue: DispatchQueue
+    let queue: EventLoop
     let settings: ProxyConfig.PoolSettings
     let size: Int
     let connectTimeout: Double
@@ -29,12 +29,7 @@ final class ShardPool: @unchecked Sendable {
     private var idle: [IdleConnection] = []
     private(set) var total = 0
     private var waiters: [Waiter] = []
-    private var idleTimer: DispatchSourceTimer? {
-        didSet { hasIdleTimer = idleTimer != nil }
-    }
-    /// `idleTimer` is set. Asked at every release, where reading the timer would copy the
-    /// existential (a retain and release through its value witnesses).
-    private var hasIdleTimer = false
+    private var idleTimer: LoopTimer?
     /// What the admin console shows (`SHOW POOLS`, `SHOW SERVERS`), readable from any thread.
     let monitor = PoolMonitor()
     /// The loop's number, for the admin console.
@@ -46,11 +41,11 @@ final class ShardPool: @unchecked Sendable {
 
     private final class Waiter {
         let completion: (Result<BackendConnection, BackendError>) -> Void
-        var timer: DispatchSourceTimer?
+        var timer: LoopTimer?
         init(_ completion: @escaping (Result<BackendConnection, BackendError>) -> Void) { self.completion = completion }
     }
 
-    init(shard: Int, name: String, conninfo: String, queue: DispatchQueue, settings: ProxyConfig.PoolSettings,
+    init(shard: Int, name: String, conninfo: String, queue: EventLoop, settings: ProxyConfig.PoolSettings,
          size: Int, connectTimeout: Double) {
         self.shard = shard
         self.name = name
@@ -83,9 +78,7 @@ final class ShardPool: @unchecked Sendable {
             return
         }
         let waiter = Waiter(completion)
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + settings.queryWaitTimeout)
-        timer.setEventHandler { [self, weak waiter] in
+        waiter.timer = queue.schedule(after: settings.queryWaitTimeout) { [self, weak waiter] in
             guard let waiter, let index = self.waiters.firstIndex(where: { $0 === waiter }) else { return }
             self.waiters.remove(at: index)
             self.monitor.waiting(self.waiters.count, timedOut: true)
@@ -93,8 +86,6 @@ final class ShardPool: @unchecked Sendable {
             waiter.completion(.failure(BackendError(.poolTimeout,
                 "no connection to shard \"\(self.name)\" became free within \(String(format: "%g", self.settings.queryWaitTimeout)) s")))
         }
-        waiter.timer = timer
-        timer.resume()
         waiters.append(waiter)
         monitor.waiting(waiters.count, timedOut: false)
     }
@@ -163,15 +154,11 @@ final class ShardPool: @unchecked Sendable {
     }
 
     private func scheduleIdleSweep() {
-        guard !hasIdleTimer else { return }
-        let timer = DispatchSource.makeTimerSource(queue: queue)
+        guard idleTimer == nil else { return }
         let interval = max(1, min(settings.idleTimeout, 60))
-        timer.schedule(deadline: .now() + interval, repeating: interval)
         // Strong: the timer is cancelled when no connection is idle (and at retire/close), and a
         // weak reference would slow every retain of the pool.
-        timer.setEventHandler { [self] in sweep() }
-        timer.resume()
-        idleTimer = timer
+        idleTimer = queue.schedule(after: interval, every: interval) { [self] in sweep() }
     }
 
     private func sweep() {
@@ -216,8 +203,8 @@ final class ShardPools: @unchecked Sendable {
         self.traffic = traffic
     }
 
-    /// The pools of the loop that owns `queue`, one per shard, in shard order.
-    func pools(for queue: DispatchQueue) -> [ShardPool] {
+    /// The pools of the loop `queue`, one per shard, in shard order.
+    func pools(for queue: EventLoop) -> [ShardPool] {
         lock.withLock {
             if let existing = pools[ObjectIdentifier(queue)] { return existing }
             // The configured size is for the whole process: each loop gets its share.

@@ -9,10 +9,10 @@ import Glibc
 /// 200 while the process serves, `GET /readyz` 200 when the configuration is loaded and every
 /// shard's primary accepts a connection (checked at most every 2 seconds, in the background),
 /// 503 naming the shards that do not. Anything else is 404; requests over 8 KB or slower than
-/// 5 seconds are dropped. One small queue serves it: it never touches a client session.
+/// 5 seconds are dropped. One small event loop serves it: it never touches a client session.
 final class HealthServer: @unchecked Sendable {
     private let listener: Listener
-    private let queue = DispatchQueue(label: "pgshard.http")
+    private let queue = EventLoop(label: "pgshard.http")
     private let shards: [(name: String, conninfo: String)]
     private let connectTimeout: Int
     /// The Prometheus text for `GET /metrics`.
@@ -63,7 +63,7 @@ final class HealthServer: @unchecked Sendable {
         watcher.wantsRead = true
         connections[fd] = watcher
         let token = ObjectIdentifier(watcher)
-        queue.asyncAfter(deadline: .now() + 5) { [weak self] in
+        queue.schedule(after: 5) { [weak self] in
             guard let self, let current = self.connections[fd], ObjectIdentifier(current) == token else { return }
             self.close(fd)
         }

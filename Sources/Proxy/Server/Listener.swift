@@ -52,7 +52,7 @@ final class Listener: @unchecked Sendable {
 
     /// Starts accepting on `queue`. Accept errors other than "none waiting" (e.g. EMFILE) are
     /// reported to `onError` and accepting goes on.
-    func start(queue: DispatchQueue, onAccept: @escaping (Int32) -> Void, onError: @escaping (SystemError) -> Void) {
+    func start(queue: EventLoop, onAccept: @escaping (Int32) -> Void, onError: @escaping (SystemError) -> Void) {
         let fd = fileDescriptor
         let watcher = SocketWatcher(fileDescriptor: fd, queue: queue, onReadable: { [weak self] in
             while true {
@@ -72,9 +72,9 @@ final class Listener: @unchecked Sendable {
         self.watcher = watcher
     }
 
-    private func pauseAccepting(queue: DispatchQueue) {
+    private func pauseAccepting(queue: EventLoop) {
         watcher?.wantsRead = false
-        queue.asyncAfter(deadline: .now() + 0.1) { [weak self] in self?.watcher?.wantsRead = true }
+        queue.schedule(after: 0.1) { [weak self] in self?.watcher?.wantsRead = true }
     }
 
     /// Stops accepting and closes the socket.

@@ -28,12 +28,12 @@ extension ClientConnection {
     }
 
     /// A wrong password or an unknown user: the error goes out after `auth_failure_delay`, the
-    /// same for both, on a Dispatch timer of this connection's queue (no thread sleeps).
+    /// same for both, on a timer of this connection's loop (no thread sleeps).
     private func rejectAfterDelay(_ error: ErrorFields) {
         wantsInput = false
         logger.info("client authentication failed", metadata: ["sqlstate": "\(error.sqlState ?? "")"])
         let delay = context.config.authFailureDelay
-        queue.asyncAfter(deadline: .now() + delay) { [self] in
+        queue.schedule(after: delay) { [self] in
             guard !isClosed else { return }
             output.errorResponse(error)
             closeAfterWrite()

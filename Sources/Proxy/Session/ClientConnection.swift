@@ -11,7 +11,7 @@ import Glibc
 ///
 /// `@unchecked Sendable`: confined to `queue`.
 final class ClientConnection: @unchecked Sendable, TurnEndWork {
-    let queue: DispatchQueue
+    let queue: EventLoop
     let context: ProxyContext
     let id: Int
     var logger: Logger
@@ -40,7 +40,7 @@ final class ClientConnection: @unchecked Sendable, TurnEndWork {
     /// Called once when the connection closes.
     var onClose: (() -> Void)?
 
-    init(fd: Int32, id: Int, queue: DispatchQueue, context: ProxyContext) {
+    init(fd: Int32, id: Int, queue: EventLoop, context: ProxyContext) {
         self.fd = fd
         self.id = id
         self.queue = queue

@@ -49,7 +49,7 @@ final class ClientSession: @unchecked Sendable {
     /// `SET pgshard.shard` / `SET pgshard.key` of the session, by setting name.
     var routingHints: [String: RoutingHint] = [:]
     /// The session's queue (its connection's), for work sent from other threads.
-    let queue: DispatchQueue
+    let queue: EventLoop
     /// The SQL cursors the client declared, and where they live.
     var cursors = SQLCursors()
     /// The `COPY … FROM STDIN` running, which takes the client's CopyData, CopyDone and CopyFail.

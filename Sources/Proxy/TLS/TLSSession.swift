@@ -6,9 +6,9 @@ import Glibc
 /// One client's TLS session over its non-blocking socket: the server handshake, then reads
 /// and writes of application data. OpenSSL reads and writes the socket itself; "would block"
 /// comes back as `.wouldBlock`, and which direction OpenSSL waits for is kept so the
-/// connection can arm the right Dispatch source.
+/// connection can watch the socket for the right direction.
 ///
-/// Confined to its connection's queue; OpenSSL's error queue is per thread, so every call
+/// Confined to its connection's loop; OpenSSL's error queue is per thread, so every call
 /// clears it first.
 final class TLSSession {
     private let ssl: OpaquePointer
