@@ -213,7 +213,8 @@ public final class EventLoop: @unchecked Sendable {
                     woken = true
                     continue
                 }
-                fire(Unmanaged<PollRegistration>.fromOpaque(address).takeUnretainedValue(), events[i])
+                // No retain: the loop holds the registration until the turn ends (see `remove`).
+                Unmanaged<PollRegistration>.fromOpaque(address)._withUnsafeGuaranteedRef { fire($0, events[i]) }
             }
             if woken { runPosted() }
             if !later.isEmpty {

@@ -104,14 +104,3 @@ final class ReloadTests: XCTestCase {
         XCTAssertTrue(answered, "the table configured after SIGHUP is still unknown")
     }
 }
-
-/// A value read and written from several threads.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
-}

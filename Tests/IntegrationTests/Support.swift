@@ -53,3 +53,17 @@ extension TestCluster {
         try BlockingConnection(conninfo: "host=127.0.0.1 port=\(port) dbname=pgshard user=ops password=\(password) connect_timeout=2")
     }
 }
+
+/// A value read and written from several threads.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+
+    /// Changes the value under the lock (a read followed by a write could lose another's).
+    func update(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
+}
