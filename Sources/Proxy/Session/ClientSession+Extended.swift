@@ -288,12 +288,22 @@ extension ClientSession {
     // MARK: - Answers
 
     func owe(_ answer: OwedAnswer) {
+        let ext = extended
+        if ext.head < ext.owed.count, case .shard = ext.owed[ext.head] {
+            // A shard's answer is next and still owed: what `advance` would do, without looking
+            // at the answers again (most messages of a batch are owed behind another).
+            ext.owed.append(answer)
+            wakeHeld()
+            connection.scheduleFlush()
+            return
+        }
         ext.owed.append(answer)
         advance()
     }
 
     /// Sends the local answers that are next, skips consumed ones, and lets held shards go on.
     func advance() {
+        let ext = extended
         while ext.head < ext.owed.count {
             switch ext.owed[ext.head] {
             case .done:
@@ -330,6 +340,7 @@ extension ClientSession {
     }
 
     func wakeHeld() {
+        let ext = extended
         guard !ext.held.isEmpty else { return }
         let held = ext.held
         ext.held = []
@@ -583,6 +594,7 @@ extension ClientSession {
     }
 
     private func finishBatchIfDone() {
+        let ext = extended
         guard ext.syncing, ext.head == ext.owed.count else { return }
         for link in ext.touched { link.connection?.stopReceiving() }
         if ext.commitOnSync {
@@ -612,14 +624,15 @@ extension ClientSession {
         }
         let next = ext.afterSync
         ext.resetBatch()
-        releaseIdleLinks()
+        let connection = self.connection  // (each read of the unowned reference checks it)
+        releaseIdleLinks(connection)
         if let next {
             next()
             return
         }
         connection.output.readyForQuery(transactionStatus)
         connection.flush()
-        resumeInput()
+        resumeInput(connection)
     }
 
     /// A session command (BEGIN, COMMIT, SET, ...) bound as a portal: run once every earlier
@@ -675,8 +688,12 @@ extension ClientSession {
     }
 
     func resumeInput() {
+        resumeInput(connection)
+    }
+
+    /// ``resumeInput()`` with the session's connection read already.
+    private func resumeInput(_ connection: ClientConnection) {
         isBusy = false
-        let connection = self.connection  // (each read of the unowned reference checks it)
         guard !connection.isClosed else { return }
         connection.wantsInput = true
         connection.processInput()
@@ -691,6 +708,11 @@ extension ClientSession {
     /// Gives back shard connections the session no longer needs: under transaction pooling,
     /// once no transaction is open and nothing pins the session to them.
     func releaseIdleLinks() {
+        releaseIdleLinks(connection)
+    }
+
+    /// ``releaseIdleLinks()`` with the session's connection read already.
+    func releaseIdleLinks(_ connection: ClientConnection) {
         guard context.config.pool.mode == .transaction, transaction == nil, !pinned, !connection.isClosed else { return }
         for link in links {
             guard let backend = link.connection, !backend.isBusy, backend.serverTransactionStatus == .idle else { continue }
