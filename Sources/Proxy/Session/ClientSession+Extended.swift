@@ -46,6 +46,7 @@ extension ClientSession {
     }
 
     func describeReceived(_ describe: Describe) {
+        let ext = extended
         guard !ext.skipping else { return }
         switch describe.kind {
         case .statement:
@@ -84,6 +85,7 @@ extension ClientSession {
     }
 
     func executeReceived(_ execute: Execute) {
+        let ext = extended
         guard !ext.skipping else { return }
         guard let portal = ext.portals[execute.portal] else {
             return failBatch(.error(.invalidCursorName, "portal \"\(execute.portal)\" does not exist"))
@@ -157,15 +159,10 @@ extension ClientSession {
     /// transaction), then one ReadyForQuery. `then` runs instead of answering ReadyForQuery (a
     /// Query message arrived before Sync).
     func syncReceived(then next: (() -> Void)? = nil) {
+        let ext = extended
         ext.skipping = false
         pauseInput()
-        let readingInParts = ext.pending.contains {
-            switch $0 {
-            case .shard(_, .executePart), .shard(_, .fetchStep): true
-            default: false
-            }
-        }
-        if (transaction == nil && ext.touched.count > 1 && ext.head < ext.owed.count) || readingInParts {
+        if ext.head < ext.owed.count && (transaction == nil && ext.touched.count > 1 || ext.readsInParts) {
             // Whether each shard commits or rolls back depends on all of them: hear every
             // answer first (a shard sends what it buffered on Flush).
             for link in ext.touched { link.connection?.send { $0.flush() } }
@@ -176,6 +173,7 @@ extension ClientSession {
     }
 
     private func endBatch(then next: (() -> Void)?) {
+        let ext = extended
         ext.skipping = false
         ext.syncing = true
         ext.afterSync = next
@@ -287,17 +285,17 @@ extension ClientSession {
 
     // MARK: - Answers
 
-    func owe(_ answer: OwedAnswer) {
+    func owe(_ answer: consuming OwedAnswer) {
         let ext = extended
         if ext.head < ext.owed.count, case .shard = ext.owed[ext.head] {
             // A shard's answer is next and still owed: what `advance` would do, without looking
             // at the answers again (most messages of a batch are owed behind another).
-            ext.owed.append(answer)
+            ext.owed.append(consume answer)
             wakeHeld()
             connection.scheduleFlush()
             return
         }
-        ext.owed.append(answer)
+        ext.owed.append(consume answer)
         advance()
     }
 

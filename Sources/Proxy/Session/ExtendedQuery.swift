@@ -193,7 +193,17 @@ final class ExtendedState {
     /// anything sent to it later.
     var fetchInFlight = false
 
-    var pending: ArraySlice<OwedAnswer> { owed[head...] }
+    /// An answer still owed reads a portal in parts (an Execute of a several-shard portal with
+    /// a row limit, a FETCH across shards).
+    var readsInParts: Bool {
+        for index in head..<owed.count {
+            switch owed[index] {
+            case .shard(_, .executePart), .shard(_, .fetchStep): return true
+            default: continue
+            }
+        }
+        return false
+    }
 
     /// The statement a Bind names, if the client prepared it.
     func statementToBind(_ name: String) -> ClientStatement? {
