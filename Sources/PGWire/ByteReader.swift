@@ -71,6 +71,17 @@ struct ByteReader {
         return Array(UnsafeBufferPointer(rebasing: self.bytes[self.index..<self.index + count]))
     }
 
+    /// Steps over `count` bytes.
+    mutating func skip(_ count: Int, _ field: StaticString) throws(PayloadError) {
+        try self.require(count, field)
+        self.index += count
+    }
+
+    /// The bytes from `start` (an earlier `index`) up to the current position.
+    func bytes(from start: Int) -> [UInt8] {
+        Array(UnsafeBufferPointer(rebasing: self.bytes[start..<self.index]))
+    }
+
     mutating func readRemainingBytes() -> [UInt8] {
         defer { self.index = self.bytes.endIndex }
         return Array(UnsafeBufferPointer(rebasing: self.bytes[self.index...]))

@@ -42,24 +42,13 @@ public struct FrontendMessageEncoder: Sendable {
         end(start)
     }
 
-    /// `B` Bind, from a client's Bind with the statement (and portal) names replaced.
+    /// `B` Bind, from a client's Bind with the statement (and portal) names replaced: the
+    /// formats and values go on as the client sent them, in one copy.
     public mutating func bind(_ bind: Bind, portal: String, statement: String) {
         let start = begin(UInt8(ascii: "B"))
         writeCString(portal)
         writeCString(statement)
-        writeUInt16(UInt16(truncatingIfNeeded: bind.parameterFormats.count))
-        for format in bind.parameterFormats { writeUInt16(UInt16(bitPattern: format)) }
-        writeUInt16(UInt16(truncatingIfNeeded: bind.parameters.count))
-        for parameter in bind.parameters {
-            if let parameter {
-                writeUInt32(UInt32(truncatingIfNeeded: parameter.count))
-                buffer.append(contentsOf: parameter)
-            } else {
-                writeUInt32(UInt32(bitPattern: -1))
-            }
-        }
-        writeUInt16(UInt16(truncatingIfNeeded: bind.resultFormats.count))
-        for format in bind.resultFormats { writeUInt16(UInt16(bitPattern: format)) }
+        buffer.append(contentsOf: bind.payload)
         end(start)
     }
 

@@ -21,8 +21,13 @@ extension ShardKeyType {
     /// ``parse(_:)`` of text given as UTF-8 bytes (a text-format parameter of a Bind): an
     /// integer key is read from the bytes, without making a string first.
     public func parse(utf8 bytes: [UInt8]) -> ShardKeyValue? {
+        bytes.withUnsafeBufferPointer { parse(utf8: $0) }
+    }
+
+    /// ``parse(utf8:)-([UInt8])`` of borrowed bytes (a value inside a Bind message).
+    public func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) -> ShardKeyValue? {
         guard let range = integerRange else { return parse(String(decoding: bytes, as: UTF8.self)) }
-        return bytes.withUnsafeBufferPointer { Self.parseInteger($0, in: range) }.map { .integer($0) }
+        return Self.parseInteger(bytes, in: range).map { .integer($0) }
     }
 
     /// The values of an integer type (nil for the others).

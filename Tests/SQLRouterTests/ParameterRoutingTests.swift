@@ -36,6 +36,20 @@ final class ParameterRoutingTests: XCTestCase {
         XCTAssertEqual(bound("UPDATE users SET name = $2 WHERE id = $1", text("4242", "n")), .shard(Fixture.shard(k)))
     }
 
+    /// A Bind's bytes as they came: one format code for every value, read in place.
+    func testBindPayloadWithOneFormatForAll() {
+        let k: Int64 = 4242
+        // Format count 1 (binary), two values (a bigint and NULL), no result formats.
+        var payload: [UInt8] = [0, 1, 0, 1, 0, 2, 0, 0, 0, 8]
+        payload += withUnsafeBytes(of: k.bigEndian, Array.init)
+        payload += [0xFF, 0xFF, 0xFF, 0xFF, 0, 0]
+        let parameters = BoundParameters(bindPayload: payload, valuesOffset: 4, types: [20])
+        XCTAssertEqual(parameters.count, 2)
+        XCTAssertEqual(parameters.formats, [1, 1])
+        XCTAssertEqual(parameters.values, [withUnsafeBytes(of: k.bigEndian, Array.init), nil])
+        XCTAssertEqual(bound("SELECT * FROM users WHERE id = $1 AND name = $2", parameters), .shard(Fixture.shard(k)))
+    }
+
     /// `key = ANY($1)` with an array: text (`{1,2}`) or binary (PostgreSQL's array format).
     func testArrayParameters() {
         let a: Int64 = 1, other = Fixture.key(awayFrom: 1)

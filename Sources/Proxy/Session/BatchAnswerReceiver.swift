@@ -5,10 +5,14 @@ import PGWire
 /// link and installed on its connection for each batch (``ClientSession/touch(_:)``): unlike a
 /// pair of closures per batch, installing it allocates nothing.
 final class BatchAnswerReceiver: BackendReceiver {
-    // Unowned: the session and its links outlive every batch; a connection drops its receiver
-    // when it goes back to the pool or closes.
-    unowned let session: ClientSession
-    unowned let link: ShardLink
+    // Unowned and unchecked (each checked read costs a retain and a release, several times per
+    // transaction): the receiver is installed only on its link's connection, and a link gives
+    // its connection up only through `ShardPool.release`, which takes the receiver back
+    // (`stopReceiving`) — when the session ends, moves to a reloaded configuration (new links)
+    // or drops a broken connection. So while a connection can call it, the link is one of the
+    // session's links, and the session is alive.
+    unowned(unsafe) let session: ClientSession
+    unowned(unsafe) let link: ShardLink
 
     init(session: ClientSession, link: ShardLink) {
         self.session = session

@@ -33,20 +33,30 @@ extension ClientSession {
     /// What PostgreSQL reports about a Bind's format codes: a count of parameter formats that
     /// fits no rule, or a code other than text and binary.
     private static func formatError(in bind: Bind) -> ErrorFields? {
-        if bind.parameterFormats.count > 1 && bind.parameterFormats.count != bind.parameters.count {
+        let formatCount = bind.parameterFormatCount
+        if formatCount > 1 && formatCount != bind.parameterCount {
             return .error(.protocolViolation,
-                          "bind message has \(bind.parameterFormats.count) parameter formats but \(bind.parameters.count) parameters")
+                          "bind message has \(formatCount) parameter formats but \(bind.parameterCount) parameters")
         }
-        let isUnsupported = { (format: Int16) in format != 0 && format != 1 }
-        if let bad = bind.parameterFormats.first(where: isUnsupported) ?? bind.resultFormats.first(where: isUnsupported) {
-            return .error(.invalidParameterValue, "unsupported format code: \(bad)")
+        // (Read in place: the usual Bind has no parameter format and one result format.)
+        for index in 0..<formatCount where !isSupported(bind.parameterFormatCode(index)) {
+            return unsupportedFormat(bind.parameterFormatCode(index))
+        }
+        for index in 0..<bind.resultFormatCount where !isSupported(bind.resultFormatCode(index)) {
+            return unsupportedFormat(bind.resultFormatCode(index))
         }
         return nil
     }
 
+    private static func isSupported(_ format: Int16) -> Bool { format == 0 || format == 1 }
+
+    private static func unsupportedFormat(_ format: Int16) -> ErrorFields {
+        .error(.invalidParameterValue, "unsupported format code: \(format)")
+    }
+
     /// Binds a statement that has a route, with its final parameters (generated keys appended).
     private func bindRouted(_ bind: Bind, of statement: ClientStatement, context routingContext: RoutingContext) {
-        let parameters = BoundParameters(values: bind.parameters, formats: Self.formatPerParameter(bind), types: statement.parameterTypes)
+        let parameters = BoundParameters(bindPayload: bind.payload, valuesOffset: bind.parametersOffset, types: statement.parameterTypes)
         var route = boundRoute(of: statement, parameters: parameters, context: routingContext)
         if case .session(.setConfig(_, let isLocal, let number, let location)) = route {
             guard let set = setConfigAsSet(bind, of: statement, isLocal: isLocal, parameter: number, at: location) else {
@@ -127,21 +137,13 @@ extension ClientSession {
     /// is then replayed like a SET; nil when the value is binary and not text.
     private func setConfigAsSet(_ bind: Bind, of statement: ClientStatement, isLocal: Bool, parameter number: Int, at location: Int) -> Route? {
         let index = number - 1
-        guard index >= 0, index < bind.parameters.count, bind.parameterFormat(at: index) == 0 || statement.parameterTypes.count <= index
+        guard index >= 0, index < bind.parameterCount, bind.parameterFormat(at: index) == 0 || statement.parameterTypes.count <= index
                 || [0, 25, 1043].contains(statement.parameterTypes[index])
         else { return nil }
         let literal = bind.parameters[index].map { quoteLiteral(String(decoding: $0, as: UTF8.self)) } ?? "NULL"
         // `location` counts from the start of the Parse text (the statement may be preceded by
         // whitespace or comments there).
         return .session(.set(sql: Self.splice(statement.sql, at: location, replacing: "$\(number)", with: literal), isLocal: isLocal))
-    }
-
-    /// The format code of each parameter for routing (``BoundParameters/formats``): Bind's own
-    /// list when it has none (all text) or one per parameter, so the usual Bind makes no array.
-    static func formatPerParameter(_ bind: Bind) -> [Int16] {
-        let formats = bind.parameterFormats
-        guard formats.count == 1, bind.parameters.count > 1 else { return formats }
-        return Array(repeating: formats[0], count: bind.parameters.count)
     }
 
     private func sendBind(_ bind: Bind, of statement: ClientStatement, to targets: [ShardLink]) {

@@ -46,6 +46,7 @@ extension ClientSession {
     }
 
     func describeReceived(_ describe: Describe) {
+        let ext = extended
         guard !ext.skipping else { return }
         switch describe.kind {
         case .statement:
@@ -84,6 +85,7 @@ extension ClientSession {
     }
 
     func executeReceived(_ execute: Execute) {
+        let ext = extended
         guard !ext.skipping else { return }
         guard let portal = ext.portals[execute.portal] else {
             return failBatch(.error(.invalidCursorName, "portal \"\(execute.portal)\" does not exist"))
@@ -157,15 +159,10 @@ extension ClientSession {
     /// transaction), then one ReadyForQuery. `then` runs instead of answering ReadyForQuery (a
     /// Query message arrived before Sync).
     func syncReceived(then next: (() -> Void)? = nil) {
+        let ext = extended
         ext.skipping = false
         pauseInput()
-        let readingInParts = ext.pending.contains {
-            switch $0 {
-            case .shard(_, .executePart), .shard(_, .fetchStep): true
-            default: false
-            }
-        }
-        if (transaction == nil && ext.touched.count > 1 && ext.head < ext.owed.count) || readingInParts {
+        if ext.head < ext.owed.count && (transaction == nil && ext.touched.count > 1 || ext.readsInParts) {
             // Whether each shard commits or rolls back depends on all of them: hear every
             // answer first (a shard sends what it buffered on Flush).
             for link in ext.touched { link.connection?.send { $0.flush() } }
@@ -176,6 +173,7 @@ extension ClientSession {
     }
 
     private func endBatch(then next: (() -> Void)?) {
+        let ext = extended
         ext.skipping = false
         ext.syncing = true
         ext.afterSync = next
@@ -287,13 +285,23 @@ extension ClientSession {
 
     // MARK: - Answers
 
-    func owe(_ answer: OwedAnswer) {
-        ext.owed.append(answer)
+    func owe(_ answer: consuming OwedAnswer) {
+        let ext = extended
+        if ext.head < ext.owed.count, case .shard = ext.owed[ext.head] {
+            // A shard's answer is next and still owed: what `advance` would do, without looking
+            // at the answers again (most messages of a batch are owed behind another).
+            ext.owed.append(consume answer)
+            wakeHeld()
+            connection.scheduleFlush()
+            return
+        }
+        ext.owed.append(consume answer)
         advance()
     }
 
     /// Sends the local answers that are next, skips consumed ones, and lets held shards go on.
     func advance() {
+        let ext = extended
         while ext.head < ext.owed.count {
             switch ext.owed[ext.head] {
             case .done:
@@ -330,6 +338,7 @@ extension ClientSession {
     }
 
     func wakeHeld() {
+        let ext = extended
         guard !ext.held.isEmpty else { return }
         let held = ext.held
         ext.held = []
@@ -583,6 +592,7 @@ extension ClientSession {
     }
 
     private func finishBatchIfDone() {
+        let ext = extended
         guard ext.syncing, ext.head == ext.owed.count else { return }
         for link in ext.touched { link.connection?.stopReceiving() }
         if ext.commitOnSync {
@@ -612,14 +622,15 @@ extension ClientSession {
         }
         let next = ext.afterSync
         ext.resetBatch()
-        releaseIdleLinks()
+        let connection = self.connection  // (each read of the unowned reference checks it)
+        releaseIdleLinks(connection)
         if let next {
             next()
             return
         }
         connection.output.readyForQuery(transactionStatus)
         connection.flush()
-        resumeInput()
+        resumeInput(connection)
     }
 
     /// A session command (BEGIN, COMMIT, SET, ...) bound as a portal: run once every earlier
@@ -675,8 +686,12 @@ extension ClientSession {
     }
 
     func resumeInput() {
+        resumeInput(connection)
+    }
+
+    /// ``resumeInput()`` with the session's connection read already.
+    private func resumeInput(_ connection: ClientConnection) {
         isBusy = false
-        let connection = self.connection  // (each read of the unowned reference checks it)
         guard !connection.isClosed else { return }
         connection.wantsInput = true
         connection.processInput()
@@ -691,6 +706,11 @@ extension ClientSession {
     /// Gives back shard connections the session no longer needs: under transaction pooling,
     /// once no transaction is open and nothing pins the session to them.
     func releaseIdleLinks() {
+        releaseIdleLinks(connection)
+    }
+
+    /// ``releaseIdleLinks()`` with the session's connection read already.
+    func releaseIdleLinks(_ connection: ClientConnection) {
         guard context.config.pool.mode == .transaction, transaction == nil, !pinned, !connection.isClosed else { return }
         for link in links {
             guard let backend = link.connection, !backend.isBusy, backend.serverTransactionStatus == .idle else { continue }

@@ -63,9 +63,16 @@ extension ClientSession {
     /// rest to ``prepare(_:begin:completion:)``. For the per-Bind path, which then needs no callback.
     func prepareAtOnce(_ targets: [ShardLink]) -> Bool {
         for link in targets {
-            guard link.isUsable || attachIdle(to: link), prelude(for: link, begin: false).isEmpty else { return false }
+            guard link.isUsable || attachIdle(to: link), !hasPrelude(link) else { return false }
         }
         return true
+    }
+
+    /// Whether ``prelude(for:begin:)`` without `begin` has anything for `link`, without making
+    /// the list.
+    private func hasPrelude(_ link: ShardLink) -> Bool {
+        if let backend = link.connection, backend.sessionSettings != settings { return true }
+        return transaction != nil && !link.inTransaction
     }
 
     /// Gives a link without a usable connection an idle one from its pool, if there is one (a

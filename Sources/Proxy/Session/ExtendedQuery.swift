@@ -193,7 +193,17 @@ final class ExtendedState {
     /// anything sent to it later.
     var fetchInFlight = false
 
-    var pending: ArraySlice<OwedAnswer> { owed[head...] }
+    /// An answer still owed reads a portal in parts (an Execute of a several-shard portal with
+    /// a row limit, a FETCH across shards).
+    var readsInParts: Bool {
+        for index in head..<owed.count {
+            switch owed[index] {
+            case .shard(_, .executePart), .shard(_, .fetchStep): return true
+            default: continue
+            }
+        }
+        return false
+    }
 
     /// The statement a Bind names, if the client prepared it.
     func statementToBind(_ name: String) -> ClientStatement? {
@@ -204,17 +214,20 @@ final class ExtendedState {
     }
 
     func resetBatch() {
-        owed.removeAll(keepingCapacity: true)
+        // One by one from the end: `removeAll(keepingCapacity:)` goes through the general
+        // `replaceSubrange`, which destroys the elements through generic value witnesses and
+        // cost several times as much for the few answers of a batch.
+        while !owed.isEmpty { owed.removeLast() }
         head = 0
-        touched.removeAll(keepingCapacity: true)
+        while !touched.isEmpty { touched.removeLast() }
         skipping = false
         failed = false
         mayHaveWritten = false
         commitOnSync = false
-        openedBlocks.removeAll()
-        held.removeAll()
+        if !openedBlocks.isEmpty { openedBlocks.removeAll() }
+        if !held.isEmpty { held.removeAll() }
         syncing = false
-        failedLinks.removeAll()
+        if !failedLinks.isEmpty { failedLinks.removeAll() }
         afterSync = nil
         onIdle = nil
         fetchInFlight = false

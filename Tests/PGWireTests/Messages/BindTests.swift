@@ -48,4 +48,29 @@ final class BindTests: XCTestCase {
         bind.parameterFormats = [0, 1]
         XCTAssertNil(bind.parameterFormat(at: 1))
     }
+
+    func testDecodedBindReadsItsPayloadInPlace() throws {
+        let bind = Bind(portal: "p", statement: "s", parameterFormats: [0, 1], parameters: [Array("42".utf8), nil], resultFormats: [1])
+        var decoder = FrontendMessageDecoder(expectsStartupPacket: false)
+        guard case .bind(let decoded)? = try decodeWhole(TestFrontendEncoder.encode(.bind(bind)), into: &decoder).first else {
+            return XCTFail("not a Bind")
+        }
+        XCTAssertEqual(decoded.payload, bind.payload)
+        XCTAssertEqual(decoded.parameterFormatCount, 2)
+        XCTAssertEqual(decoded.parameterCount, 2)
+        XCTAssertEqual(decoded.resultFormatCount, 1)
+        XCTAssertEqual(decoded.parameterFormatCode(1), 1)
+        XCTAssertEqual(decoded.resultFormatCode(0), 1)
+        XCTAssertEqual(decoded.parameters, [Array("42".utf8), nil])
+        XCTAssertEqual(decoded.resultFormats, [1])
+    }
+
+    func testChangingOneListKeepsTheOthers() {
+        var bind = Bind(portal: "", statement: "s", parameterFormats: [1], parameters: [[1, 2], nil], resultFormats: [0, 1])
+        bind.resultFormats = []
+        XCTAssertEqual(bind, Bind(portal: "", statement: "s", parameterFormats: [1], parameters: [[1, 2], nil]))
+        bind.parameters += [[3]]
+        XCTAssertEqual(bind.parameters, [[1, 2], nil, [3]])
+        XCTAssertEqual(bind.parameterFormats, [1])
+    }
 }
