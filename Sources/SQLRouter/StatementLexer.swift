@@ -95,6 +95,16 @@ enum StatementLexer {
         @inline(__always)
         static func isIdentPart(_ b: UInt8) -> Bool { (b | 0x20) &- 0x61 < 26 || b &- 0x30 < 10 || b == 0x5F || b == 0x24 || b >= 0x80 }
         static func isDigit(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) }
+        /// For each ASCII byte: its lower case if it may continue a word (``isIdentPart(_:)``),
+        /// else 0; 32 bytes a line. A static string: nothing to initialize or retain per word.
+        static var identLowercase: StaticString {
+            """
+            \0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\
+            \0\0\0\0$\0\0\0\0\0\0\0\0\0\0\00123456789\0\0\0\0\0\0\
+            \0abcdefghijklmnopqrstuvwxyz\0\0\0\0_\
+            \0abcdefghijklmnopqrstuvwxyz\0\0\0\0\0
+            """
+        }
 
         mutating func space() {
             if keyCount > 0, key[keyCount - 1] != 0x20 { emit(0x20) }
@@ -206,14 +216,18 @@ enum StatementLexer {
             let start = index
             // Copied to the key in lower case as it is scanned (in locals: this loop sees most
             // bytes of most statements); kept only if the word is not a string's prefix.
+            // A table gives each ASCII byte's lower case, 0 for those that end a word.
             let base = bytes.baseAddress!, count = bytes.count
+            let table = Self.identLowercase.utf8Start
             var end = start
-            let out = key + keyCount
+            var out = key + keyCount
             while end < count {
                 let b = base[end]
-                guard Self.isIdentPart(b) else { break }
-                out[end - start] = b &- 0x41 < 26 ? b | 0x20 : b
-                end += 1
+                let lower = b < 0x80 ? table[Int(b)] : b
+                guard lower != 0 else { break }
+                out.pointee = lower
+                out += 1
+                end &+= 1
             }
             index = end
             if at(index) == UInt8(ascii: "'"), index - start == 1 {
@@ -256,7 +270,7 @@ enum StatementLexer {
                     while Self.isDigit(at(index)) { index += 1 }
                 }
             }
-            literal(isInteger ? .integer : .number, start, String(decoding: bytes[start..<index], as: UTF8.self))
+            literal(isInteger ? .integer : .number, start, String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
         }
 
         /// A `'…'` string (the cursor on the quote), and any strings that continue it after
@@ -347,6 +361,16 @@ struct StatementShape: Hashable, Sendable {
 
     func hash(into hasher: inout Hasher) {
         hasher.combine(hash)
+    }
+
+    /// What `Dictionary` asks for (the plan cache looks up every statement): the stored hash
+    /// mixed with the table's seed by a 64-bit finalizer (MurmurHash3's), instead of a
+    /// `Hasher` run over it — a Hasher costs more than the rest of the lookup.
+    func _rawHashValue(seed: Int) -> Int {
+        var x = UInt64(truncatingIfNeeded: hash ^ seed)
+        x = (x ^ (x >> 33)) &* 0xFF51_AFD7_ED55_8CCD
+        x = (x ^ (x >> 33)) &* 0xC4CE_B9FE_1A85_EC53
+        return Int(truncatingIfNeeded: x ^ (x >> 33))
     }
 
     /// Eight bytes at a time, multiplied and folded (the dictionary's own hashing mixes it
