@@ -25,11 +25,26 @@ public struct FrontendMessageEncoder: Sendable {
         }
     }
 
-    /// `Q` Query.
+    /// `Q` Query: the header, the text and its NUL in three appends (one per byte of the header
+    /// cost more than copying the text; this is sent for every simple-protocol statement).
     public mutating func query(_ sql: String) {
-        let start = begin(UInt8(ascii: "Q"))
-        writeCString(sql)
-        end(start)
+        var sql = sql
+        sql.withUTF8 { utf8 in
+            let text = Self.untilNUL(utf8)
+            let length = UInt32(truncatingIfNeeded: 4 + text.count + 1)
+            let header = (UInt8(ascii: "Q"), UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+                          UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length))
+            withUnsafeBytes(of: header) { buffer.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
+            buffer.append(contentsOf: text)
+            buffer.append(0)
+        }
+    }
+
+    /// The bytes before the first NUL: a NUL would end the string early on the server and shift
+    /// every later field.
+    private static func untilNUL(_ utf8: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard let base = utf8.baseAddress, let nul = memchr(base, 0, utf8.count) else { return utf8 }
+        return UnsafeBufferPointer(start: base, count: UnsafeRawPointer(nul) - UnsafeRawPointer(base))
     }
 
     /// `P` Parse.
@@ -152,14 +167,7 @@ public struct FrontendMessageEncoder: Sendable {
         // The unnamed portal and statement, in most Binds, Describes and Executes.
         guard !string.isEmpty else { return buffer.append(0) }
         var string = string
-        string.withUTF8 { utf8 in
-            // A NUL would end the string early on the server and shift every later field.
-            if let base = utf8.baseAddress, let nul = memchr(base, 0, utf8.count) {
-                buffer.append(contentsOf: UnsafeBufferPointer(start: base, count: UnsafeRawPointer(nul) - UnsafeRawPointer(base)))
-            } else {
-                buffer.append(contentsOf: utf8)
-            }
-        }
+        string.withUTF8 { buffer.append(contentsOf: Self.untilNUL($0)) }
         buffer.append(0)
     }
 }

@@ -45,18 +45,19 @@ enum StatementLexer {
 
     static func normalize(_ text: String) -> NormalizedStatement? {
         var text = text
-        return text.withUTF8 { buffer in
+        return text.withUTF8 { buffer -> NormalizedStatement? in
             // NUL anywhere (even inside a literal) is refused by the slow path with its own error.
             guard buffer.count <= maxBytes, let base = buffer.baseAddress, memchr(base, 0, buffer.count) == nil else { return nil }
             // The key is written in place: a literal of one byte becomes two, nothing grows more.
-            var found: (slots: [LiteralSlot], statement: Range<Int>)?
-            let key = [UInt8](unsafeUninitializedCapacity: 2 * buffer.count + 2) { keyBuffer, written in
+            // Into scratch space (on the stack for most statements), then copied into an array
+            // of its own size: `[UInt8](unsafeUninitializedCapacity:)` allocates through generic
+            // code that looks up the array's storage type at run time.
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * buffer.count + 2) { keyBuffer -> NormalizedStatement? in
                 var scan = Scan(bytes: buffer, key: keyBuffer.baseAddress!)
-                found = scan.run()
-                written = found == nil ? 0 : scan.keyCount
+                guard let found = scan.run() else { return nil }
+                let key = [UInt8](UnsafeBufferPointer(rebasing: keyBuffer[..<scan.keyCount]))
+                return NormalizedStatement(key: StatementShape(key), slots: found.slots, statement: found.statement)
             }
-            guard let found else { return nil }
-            return NormalizedStatement(key: StatementShape(key), slots: found.slots, statement: found.statement)
         }
     }
 
