@@ -25,18 +25,22 @@ public struct FrontendMessageEncoder: Sendable {
         }
     }
 
-    /// `Q` Query: the header, the text and its NUL in three appends (one per byte of the header
-    /// cost more than copying the text; this is sent for every simple-protocol statement).
+    /// `Q` Query: assembled in scratch space (on the stack for most statements) and appended
+    /// at once — each append costs more than copying a short text, and this is sent for every
+    /// simple-protocol statement.
     public mutating func query(_ sql: String) {
         var sql = sql
         sql.withUTF8 { utf8 in
             let text = Self.untilNUL(utf8)
-            let length = UInt32(truncatingIfNeeded: 4 + text.count + 1)
-            let header = (UInt8(ascii: "Q"), UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
-                          UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length))
-            withUnsafeBytes(of: header) { buffer.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
-            buffer.append(contentsOf: text)
-            buffer.append(0)
+            let total = 1 + 4 + text.count + 1
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { message in
+                let base = message.baseAddress!
+                base[0] = UInt8(ascii: "Q")
+                UnsafeMutableRawPointer(base + 1).storeBytes(of: UInt32(truncatingIfNeeded: total - 1).bigEndian, as: UInt32.self)
+                if let start = text.baseAddress { (base + 5).update(from: start, count: text.count) }
+                base[total - 1] = 0
+                buffer.append(contentsOf: UnsafeBufferPointer(message))
+            }
         }
     }
 

@@ -21,13 +21,35 @@ struct LiteralSlot: Equatable {
     var value: String
 }
 
+/// The literals of a statement, in order. The first is kept apart: most statements have one
+/// or two, and an array costs an allocation and a generic destroy of its elements per statement.
+struct LiteralSlots: RandomAccessCollection, Equatable {
+    private var head: LiteralSlot?
+    private var tail: [LiteralSlot] = []
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { head == nil ? 0 : 1 + tail.count }
+
+    subscript(position: Int) -> LiteralSlot {
+        guard position > 0 else {
+            guard position == 0, let head else { preconditionFailure("literal slot \(position) out of range") }
+            return head
+        }
+        return tail[position - 1]
+    }
+
+    mutating func append(_ slot: LiteralSlot) {
+        if head == nil { head = slot } else { tail.append(slot) }
+    }
+}
+
 /// A single-statement message reduced to its shape: what the plan cache is keyed by.
 struct NormalizedStatement {
     /// The tokens with whitespace runs and comments collapsed to one space, unquoted words in
     /// lower case, and every literal replaced by `\u{1}` and its kind letter. Two messages with
     /// the same key differ only in literal values, so PostgreSQL parses them the same way.
     var key: StatementShape
-    var slots: [LiteralSlot]
+    var slots: LiteralSlots
     /// The statement's own text: the message without surrounding whitespace and a final `;`,
     /// as ``MessageRouting`` cuts it.
     var statement: Range<Int>
@@ -67,7 +89,7 @@ enum StatementLexer {
         /// The key so far: `keyCount` bytes at `key`, which has room for twice the text.
         let key: UnsafeMutablePointer<UInt8>
         var keyCount = 0
-        var slots: [LiteralSlot] = []
+        var slots = LiteralSlots()
         var statementStart: Int?
         var statementEnd = 0
         var ended = false
@@ -117,7 +139,7 @@ enum StatementLexer {
             statementEnd = end
         }
 
-        mutating func run() -> (slots: [LiteralSlot], statement: Range<Int>)? {
+        mutating func run() -> (slots: LiteralSlots, statement: Range<Int>)? {
             while index < bytes.count {
                 let byte = bytes[index]
                 if ended {

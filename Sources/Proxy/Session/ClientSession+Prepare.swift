@@ -63,7 +63,10 @@ extension ClientSession {
     /// rest to ``prepare(_:begin:completion:)``. For the per-Bind path, which then needs no callback.
     func prepareAtOnce(_ targets: [ShardLink]) -> Bool {
         for link in targets {
-            guard link.isUsable || attachIdle(to: link), prelude(for: link, begin: false).isEmpty else { return false }
+            guard link.isUsable || attachIdle(to: link) else { return false }
+            // What `prelude` checks, without making its list: the usual case has nothing to run.
+            if link.connection?.sessionSettings == settings, transaction == nil || link.inTransaction { continue }
+            guard prelude(for: link, begin: false).isEmpty else { return false }
         }
         return true
     }
