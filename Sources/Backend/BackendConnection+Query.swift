@@ -169,18 +169,19 @@ extension BackendConnection {
             makeRoomForInput()
             let space = input.count - inputEnd
             let end = inputEnd
-            let n = input.withUnsafeMutableBytes { buffer -> Int in
-                let target = buffer.baseAddress! + end
-                if let ssl = sslHandle {
-                    let r = SSL_read(ssl, target, Int32(space))
-                    if r > 0 { return Int(r) }
+            let target = input.baseAddress! + end
+            let n: Int
+            if let ssl = sslHandle {
+                let r = SSL_read(ssl, target, Int32(space))
+                if r > 0 {
+                    n = Int(r)
+                } else {
                     let code = SSL_get_error(ssl, r)
-                    if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE { return -2 }
-                    return code == SSL_ERROR_ZERO_RETURN ? 0 : -1
+                    if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE { n = -2 } else { n = code == SSL_ERROR_ZERO_RETURN ? 0 : -1 }
                 }
+            } else {
                 let r = Glibc.read(fd, target, space)
-                if r < 0 { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -2 : -1 }
-                return r
+                n = r >= 0 ? r : errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -2 : -1
             }
             if n == -2 { return }
             if n <= 0 {
@@ -205,21 +206,24 @@ extension BackendConnection {
         if inputStart == inputEnd {
             inputStart = 0
             inputEnd = 0
-            if input.count > 1 << 20 { input = [UInt8](repeating: 0, count: Self.readChunk) }
+            if input.count > 1 << 20 {
+                input.deallocate()
+                input = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+            }
         }
-        if input.isEmpty { input = [UInt8](repeating: 0, count: Self.readChunk) }
+        if input.count == 0 { input = .allocate(byteCount: Self.readChunk, alignment: 8) }
         guard input.count - inputEnd < Self.readChunk / 2 else { return }
         if inputStart > 0 {
-            let (start, end) = (inputStart, inputEnd)
-            input.withUnsafeMutableBytes { buffer in
-                let base = buffer.baseAddress!
-                memmove(base, base + start, end - start)
-            }
+            let base = input.baseAddress!
+            memmove(base, base + inputStart, inputEnd - inputStart)
             inputEnd -= inputStart
             inputStart = 0
         }
         if input.count - inputEnd < Self.readChunk / 2 {
-            input.append(contentsOf: repeatElement(0, count: input.count))
+            let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * input.count, alignment: 8)
+            larger.baseAddress!.copyMemory(from: input.baseAddress!, byteCount: inputEnd)
+            input.deallocate()
+            input = larger
         }
     }
 
@@ -233,20 +237,18 @@ extension BackendConnection {
         defer { delivering = false }
         while !paused, !isBroken {
             if passthrough != nil || receiver != nil, !heldMessageTracked, forwardRun() { continue }
-            let (start, end) = (inputStart, inputEnd)
-            let framed = input.withUnsafeBytes { bytes in
-                Result { () throws(BackendFramingError) in
-                    try BackendMessageFraming.message(in: UnsafeRawBufferPointer(rebasing: bytes[..<end]), at: start)
-                }
-            }
-            guard case .success(let next) = framed else {
+            let bytes = UnsafeRawBufferPointer(input)
+            let next: (type: UInt8, body: Range<Int>)?
+            do {
+                next = try BackendMessageFraming.message(in: UnsafeRawBufferPointer(rebasing: bytes[..<inputEnd]), at: inputStart)
+            } catch {
                 lose("the shard sent a message of invalid length")
                 return
             }
             guard let (type, body) = next else { return }
-            let flow = input.withUnsafeBytes { bytes in
-                handle(BackendMessage(type: type, body: UnsafeRawBufferPointer(rebasing: bytes[body])))
-            }
+            // The bytes stay where they are while the handler runs: `input` is only replaced or
+            // moved by `readAvailable`, which never runs inside a delivery.
+            let flow = handle(BackendMessage(type: type, body: UnsafeRawBufferPointer(rebasing: bytes[body])))
             if flow != .hold {
                 inputStart = body.upperBound
                 heldMessageTracked = false
@@ -277,33 +279,34 @@ extension BackendConnection {
     /// `passthrough` as one block; false when there is none (the next message is for the handler,
     /// incomplete, or malformed — the caller's framing reports that) or the receiver took none of it.
     private func forwardRun() -> Bool {
+        let start = inputStart
+        // The message after a run (ReadyForQuery, mostly) is not one: no need to ask.
+        guard start < inputEnd, Self.passesThrough(input[start]) else { return false }
         if let receiver {
             guard receiver.backendTakesRuns(from: self) else { return false }
         } else if passthrough == nil {
             return false
         }
-        let start = inputStart
         var end = start
         var traffic = RunTraffic()
-        input.withUnsafeBytes { bytes in
-            let available = UnsafeRawBufferPointer(rebasing: bytes[..<inputEnd])
-            // `try?` flattens "malformed" and "incomplete" into nil: either ends the run.
-            while let (type, body) = (try? BackendMessageFraming.message(in: available, at: end)) ?? nil,
-                  Self.passesThrough(type) {
-                traffic.count(type, bodyBytes: body.count)
-                end = body.upperBound
-            }
+        let available = UnsafeRawBufferPointer(rebasing: input[..<inputEnd])
+        // `try?` flattens "malformed" and "incomplete" into nil: either ends the run.
+        while let (type, body) = (try? BackendMessageFraming.message(in: available, at: end)) ?? nil,
+              Self.passesThrough(type) {
+            traffic.count(type, bodyBytes: body.count)
+            end = body.upperBound
         }
         guard end > start else { return false }
-        let (taken, flow) = input.withUnsafeBytes { bytes in
-            let run = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-            if let receiver { return receiver.backendForward(run, from: self) }
-            return (run.count, passthrough?(run) ?? .proceed)
+        let run = UnsafeRawBufferPointer(rebasing: available[start..<end])
+        let (taken, flow) = if let receiver {
+            receiver.backendForward(run, from: self)
+        } else {
+            (run.count, passthrough?(run) ?? .proceed)
         }
         guard taken > 0 else { return false }
         if taken < end - start {
             // The rest is delivered again: counted then.
-            traffic = RunTraffic(input, from: start, to: start + taken)
+            traffic = RunTraffic(available, from: start, to: start + taken)
         }
         record(traffic)
         inputStart = start + taken
@@ -432,14 +435,12 @@ private struct RunTraffic {
     init() {}
 
     /// The traffic of the whole messages in `input[start..<end]`.
-    init(_ input: [UInt8], from start: Int, to end: Int) {
-        input.withUnsafeBytes { bytes in
-            let run = UnsafeRawBufferPointer(rebasing: bytes[..<end])
-            var offset = start
-            while let (type, body) = (try? BackendMessageFraming.message(in: run, at: offset)) ?? nil {
-                count(type, bodyBytes: body.count)
-                offset = body.upperBound
-            }
+    init(_ input: UnsafeRawBufferPointer, from start: Int, to end: Int) {
+        let run = UnsafeRawBufferPointer(rebasing: input[..<end])
+        var offset = start
+        while let (type, body) = (try? BackendMessageFraming.message(in: run, at: offset)) ?? nil {
+            count(type, bodyBytes: body.count)
+            offset = body.upperBound
         }
     }
 

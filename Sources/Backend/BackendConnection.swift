@@ -53,8 +53,10 @@ public final class BackendConnection: @unchecked Sendable, TurnEndWork {
     /// (``receive(forwardingTo:)``), rather than being finished by the first one.
     var receiverReadsReadyForQuery = false
     var paused = false
-    /// Bytes read from the shard: `inputStart..<inputEnd` are not handled yet.
-    var input: [UInt8] = []
+    /// Bytes read from the shard: `inputStart..<inputEnd` are not handled yet. Memory of the
+    /// connection's own (freed in `deinit`), not an array: reading an array property in place
+    /// retains its storage around every access, several times per message delivered.
+    var input = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     var inputStart = 0
     var inputEnd = 0
     /// The message at `inputStart` was held by its handler and has been tracked already.
@@ -131,6 +133,7 @@ public final class BackendConnection: @unchecked Sendable, TurnEndWork {
     }
 
     deinit {
+        input.deallocate()
         connectTimer?.cancel()
         if let watcher {
             let handle = conn

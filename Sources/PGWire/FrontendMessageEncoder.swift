@@ -25,11 +25,30 @@ public struct FrontendMessageEncoder: Sendable {
         }
     }
 
-    /// `Q` Query.
+    /// `Q` Query: assembled in scratch space (on the stack for most statements) and appended
+    /// at once — each append costs more than copying a short text, and this is sent for every
+    /// simple-protocol statement.
     public mutating func query(_ sql: String) {
-        let start = begin(UInt8(ascii: "Q"))
-        writeCString(sql)
-        end(start)
+        var sql = sql
+        sql.withUTF8 { utf8 in
+            let text = Self.untilNUL(utf8)
+            let total = 1 + 4 + text.count + 1
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { message in
+                let base = message.baseAddress!
+                base[0] = UInt8(ascii: "Q")
+                UnsafeMutableRawPointer(base + 1).storeBytes(of: UInt32(truncatingIfNeeded: total - 1).bigEndian, as: UInt32.self)
+                if let start = text.baseAddress { (base + 5).update(from: start, count: text.count) }
+                base[total - 1] = 0
+                buffer.append(contentsOf: UnsafeBufferPointer(message))
+            }
+        }
+    }
+
+    /// The bytes before the first NUL: a NUL would end the string early on the server and shift
+    /// every later field.
+    private static func untilNUL(_ utf8: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard let base = utf8.baseAddress, let nul = memchr(base, 0, utf8.count) else { return utf8 }
+        return UnsafeBufferPointer(start: base, count: UnsafeRawPointer(nul) - UnsafeRawPointer(base))
     }
 
     /// `P` Parse.
@@ -141,14 +160,7 @@ public struct FrontendMessageEncoder: Sendable {
         // The unnamed portal and statement, in most Binds, Describes and Executes.
         guard !string.isEmpty else { return buffer.append(0) }
         var string = string
-        string.withUTF8 { utf8 in
-            // A NUL would end the string early on the server and shift every later field.
-            if let base = utf8.baseAddress, let nul = memchr(base, 0, utf8.count) {
-                buffer.append(contentsOf: UnsafeBufferPointer(start: base, count: UnsafeRawPointer(nul) - UnsafeRawPointer(base)))
-            } else {
-                buffer.append(contentsOf: utf8)
-            }
-        }
+        string.withUTF8 { buffer.append(contentsOf: Self.untilNUL($0)) }
         buffer.append(0)
     }
 }

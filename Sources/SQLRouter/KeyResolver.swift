@@ -10,15 +10,23 @@ struct LiteralValues: Sendable {
         let value: String
     }
 
+    /// The first value apart: most plans read one literal (the key), and an array made for it
+    /// would cost an allocation per statement.
+    private var first: Entry?
     private var entries: [Entry] = []
 
     subscript(location: Int) -> String? {
+        if let first, first.location == location { return first.value }
         for entry in entries where entry.location == location { return entry.value }
         return nil
     }
 
     mutating func append(_ value: String, at location: Int) {
-        entries.append(Entry(location: location, value: value))
+        if first == nil {
+            first = Entry(location: location, value: value)
+        } else {
+            entries.append(Entry(location: location, value: value))
+        }
     }
 }
 

@@ -90,11 +90,13 @@ public final class Router: Sendable {
     }
 
     /// The shard of a one-statement Query message whose shape the plan cache knows and whose
-    /// key places it on one shard (`.shard`) or which any shard can answer (`.anyShard`); nil
-    /// for everything else, which ``route(_:parameters:context:)`` routes. The message then
-    /// runs whole on that shard: no statement text is cut out, no ``RoutedStatement`` made.
+    /// key places it on one shard (`shard`, the route `.shard`) or which any shard can answer
+    /// (`shard` nil, the route `.anyShard`); nil for everything else, which
+    /// ``route(_:parameters:context:)`` routes. The message then runs whole on that shard: no
+    /// statement text is cut out, no ``RoutedStatement`` made. A shard number rather than the
+    /// ``Route``: copying and destroying a `Route` goes through its outlined value operations.
     /// `pins`: the statement names a ``PinningMarkers`` word outside its literals.
-    public func singleShardRoute(_ sql: String, context: RoutingContext) -> (route: Route, pins: Bool)? {
+    public func singleShardRoute(_ sql: String, context: RoutingContext) -> SingleShardRoute? {
         guard cache.capacity > 0, context.hint == nil else { return nil }
         let bytes = sql.utf8.count
         guard bytes <= limits.maxStatementBytes, bytes <= StatementLexer.maxBytes else { return nil }
@@ -105,9 +107,12 @@ public final class Router: Sendable {
         else { return nil }
         let route = fast.route(KeyResolver(parameters: nil, literals: Self.literalValues(bindings, normalized)), context: context)
         switch route {
-        case .shard, .anyShard:
+        case .shard(let shard):
             cache.countHit()
-            return (route, entry.pins)
+            return SingleShardRoute(shard: shard, pins: entry.pins)
+        case .anyShard:
+            cache.countHit()
+            return SingleShardRoute(shard: nil, pins: entry.pins)
         default:
             return nil
         }
@@ -279,6 +284,14 @@ public final class Router: Sendable {
 
     /// The deepest parse tree analysed on the caller's thread.
     static let inlineDepth = 96
+}
+
+/// ``Router/singleShardRoute(_:context:)``'s answer.
+public struct SingleShardRoute: Sendable {
+    /// The shard the key places the statement on; nil when any shard can answer it.
+    public var shard: Int?
+    /// The statement names a ``PinningMarkers`` word outside its literals.
+    public var pins: Bool
 }
 
 extension Route {

@@ -21,13 +21,35 @@ struct LiteralSlot: Equatable {
     var value: String
 }
 
+/// The literals of a statement, in order. The first is kept apart: most statements have one
+/// or two, and an array costs an allocation and a generic destroy of its elements per statement.
+struct LiteralSlots: RandomAccessCollection, Equatable {
+    private var head: LiteralSlot?
+    private var tail: [LiteralSlot] = []
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { head == nil ? 0 : 1 + tail.count }
+
+    subscript(position: Int) -> LiteralSlot {
+        guard position > 0 else {
+            guard position == 0, let head else { preconditionFailure("literal slot \(position) out of range") }
+            return head
+        }
+        return tail[position - 1]
+    }
+
+    mutating func append(_ slot: LiteralSlot) {
+        if head == nil { head = slot } else { tail.append(slot) }
+    }
+}
+
 /// A single-statement message reduced to its shape: what the plan cache is keyed by.
 struct NormalizedStatement {
     /// The tokens with whitespace runs and comments collapsed to one space, unquoted words in
     /// lower case, and every literal replaced by `\u{1}` and its kind letter. Two messages with
     /// the same key differ only in literal values, so PostgreSQL parses them the same way.
     var key: StatementShape
-    var slots: [LiteralSlot]
+    var slots: LiteralSlots
     /// The statement's own text: the message without surrounding whitespace and a final `;`,
     /// as ``MessageRouting`` cuts it.
     var statement: Range<Int>
@@ -45,18 +67,19 @@ enum StatementLexer {
 
     static func normalize(_ text: String) -> NormalizedStatement? {
         var text = text
-        return text.withUTF8 { buffer in
+        return text.withUTF8 { buffer -> NormalizedStatement? in
             // NUL anywhere (even inside a literal) is refused by the slow path with its own error.
             guard buffer.count <= maxBytes, let base = buffer.baseAddress, memchr(base, 0, buffer.count) == nil else { return nil }
             // The key is written in place: a literal of one byte becomes two, nothing grows more.
-            var found: (slots: [LiteralSlot], statement: Range<Int>)?
-            let key = [UInt8](unsafeUninitializedCapacity: 2 * buffer.count + 2) { keyBuffer, written in
+            // Into scratch space (on the stack for most statements), then copied into an array
+            // of its own size: `[UInt8](unsafeUninitializedCapacity:)` allocates through generic
+            // code that looks up the array's storage type at run time.
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * buffer.count + 2) { keyBuffer -> NormalizedStatement? in
                 var scan = Scan(bytes: buffer, key: keyBuffer.baseAddress!)
-                found = scan.run()
-                written = found == nil ? 0 : scan.keyCount
+                guard let found = scan.run() else { return nil }
+                let key = [UInt8](UnsafeBufferPointer(rebasing: keyBuffer[..<scan.keyCount]))
+                return NormalizedStatement(key: StatementShape(key), slots: found.slots, statement: found.statement)
             }
-            guard let found else { return nil }
-            return NormalizedStatement(key: StatementShape(key), slots: found.slots, statement: found.statement)
         }
     }
 
@@ -66,7 +89,7 @@ enum StatementLexer {
         /// The key so far: `keyCount` bytes at `key`, which has room for twice the text.
         let key: UnsafeMutablePointer<UInt8>
         var keyCount = 0
-        var slots: [LiteralSlot] = []
+        var slots = LiteralSlots()
         var statementStart: Int?
         var statementEnd = 0
         var ended = false
@@ -95,6 +118,16 @@ enum StatementLexer {
         @inline(__always)
         static func isIdentPart(_ b: UInt8) -> Bool { (b | 0x20) &- 0x61 < 26 || b &- 0x30 < 10 || b == 0x5F || b == 0x24 || b >= 0x80 }
         static func isDigit(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) }
+        /// For each ASCII byte: its lower case if it may continue a word (``isIdentPart(_:)``),
+        /// else 0; 32 bytes a line. A static string: nothing to initialize or retain per word.
+        static var identLowercase: StaticString {
+            """
+            \0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\
+            \0\0\0\0$\0\0\0\0\0\0\0\0\0\0\00123456789\0\0\0\0\0\0\
+            \0abcdefghijklmnopqrstuvwxyz\0\0\0\0_\
+            \0abcdefghijklmnopqrstuvwxyz\0\0\0\0\0
+            """
+        }
 
         mutating func space() {
             if keyCount > 0, key[keyCount - 1] != 0x20 { emit(0x20) }
@@ -106,7 +139,7 @@ enum StatementLexer {
             statementEnd = end
         }
 
-        mutating func run() -> (slots: [LiteralSlot], statement: Range<Int>)? {
+        mutating func run() -> (slots: LiteralSlots, statement: Range<Int>)? {
             while index < bytes.count {
                 let byte = bytes[index]
                 if ended {
@@ -206,14 +239,18 @@ enum StatementLexer {
             let start = index
             // Copied to the key in lower case as it is scanned (in locals: this loop sees most
             // bytes of most statements); kept only if the word is not a string's prefix.
+            // A table gives each ASCII byte's lower case, 0 for those that end a word.
             let base = bytes.baseAddress!, count = bytes.count
+            let table = Self.identLowercase.utf8Start
             var end = start
-            let out = key + keyCount
+            var out = key + keyCount
             while end < count {
                 let b = base[end]
-                guard Self.isIdentPart(b) else { break }
-                out[end - start] = b &- 0x41 < 26 ? b | 0x20 : b
-                end += 1
+                let lower = b < 0x80 ? table[Int(b)] : b
+                guard lower != 0 else { break }
+                out.pointee = lower
+                out += 1
+                end &+= 1
             }
             index = end
             if at(index) == UInt8(ascii: "'"), index - start == 1 {
@@ -256,7 +293,7 @@ enum StatementLexer {
                     while Self.isDigit(at(index)) { index += 1 }
                 }
             }
-            literal(isInteger ? .integer : .number, start, String(decoding: bytes[start..<index], as: UTF8.self))
+            literal(isInteger ? .integer : .number, start, String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
         }
 
         /// A `'…'` string (the cursor on the quote), and any strings that continue it after
@@ -347,6 +384,16 @@ struct StatementShape: Hashable, Sendable {
 
     func hash(into hasher: inout Hasher) {
         hasher.combine(hash)
+    }
+
+    /// What `Dictionary` asks for (the plan cache looks up every statement): the stored hash
+    /// mixed with the table's seed by a 64-bit finalizer (MurmurHash3's), instead of a
+    /// `Hasher` run over it — a Hasher costs more than the rest of the lookup.
+    func _rawHashValue(seed: Int) -> Int {
+        var x = UInt64(truncatingIfNeeded: hash ^ seed)
+        x = (x ^ (x >> 33)) &* 0xFF51_AFD7_ED55_8CCD
+        x = (x ^ (x >> 33)) &* 0xC4CE_B9FE_1A85_EC53
+        return Int(truncatingIfNeeded: x ^ (x >> 33))
     }
 
     /// Eight bytes at a time, multiplied and folded (the dictionary's own hashing mixes it

@@ -13,13 +13,12 @@ extension ClientSession {
         connection.wantsInput = false
         forwardedNotices = []
         let routingContext = self.routingContext
-        if transaction?.failed != true, !context.logsStatements, let (route, pins) = context.router.singleShardRoute(sql, context: routingContext) {
+        if transaction?.failed != true, !context.logsStatements, let found = context.router.singleShardRoute(sql, context: routingContext) {
             // The common case, without the statement list (see ``Router/singleShardRoute(_:context:)``).
-            if pins { notePinning(sql) }
-            let kind = ProxyMetrics.kind(of: route, shardCount: links.count)
+            if found.pins { notePinning(sql) }
+            let kind: ProxyMetrics.RouteKind = found.shard == nil ? .any : .single
             context.metrics.statement(kind)
-            let shard = if case .shard(let shard) = route { shard } else { preferredShard() }
-            return runWholeMessage(on: shard, sql: sql, kind: kind)
+            return runWholeMessage(on: found.shard ?? preferredShard(), sql: sql, kind: kind)
         }
         notePinning(sql)
         switch context.router.route(sql, context: routingContext) {
@@ -319,6 +318,9 @@ extension ClientSession {
     func finishQuery() {
         isBusy = false
         releaseIdleLinks()
+        // One strong reference for what follows: every use of the `unowned` one retains and
+        // releases the connection.
+        let connection = self.connection
         connection.output.readyForQuery(transactionStatus)
         connection.flush()
         guard !connection.isClosed else { return }

@@ -33,11 +33,13 @@ extension ClientSession: BackendReceiver {
     /// A statement's latency, and its shard's when it ran on one.
     func recordDuration(_ kind: ProxyMetrics.RouteKind, shard: Int?, since started: UInt64) {
         let elapsed = monotonicNanoseconds() &- started
-        context.metrics.duration(kind, nanoseconds: elapsed)
-        if let shard { context.metrics.shardDuration(shard, nanoseconds: elapsed) }
+        let metrics = context.metrics
+        metrics.duration(kind, nanoseconds: elapsed)
+        if let shard { metrics.shardDuration(shard, nanoseconds: elapsed) }
     }
 
     func backendForward(_ messages: UnsafeRawBufferPointer, from backend: BackendConnection) -> (taken: Int, flow: BackendConnection.Flow) {
+        let connection = self.connection  // one retain for both uses of the `unowned` reference
         connection.output.forward(messages: messages)
         return (messages.count, connection.throttle(backend))
     }
