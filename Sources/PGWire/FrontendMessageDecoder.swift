@@ -17,8 +17,8 @@ public struct FrontendMessageDecoder: Sendable {
     /// packet; it becomes false after a `startup`. After a `cancelRequest` the connection ends.
     public private(set) var expectsStartupPacket: Bool
 
-    private var storage: [UInt8] = []
-    private var readIndex = 0
+    @usableFromInline private(set) var storage: [UInt8] = []
+    @usableFromInline private(set) var readIndex = 0
 
     /// The length and type byte of a typed message, which come before its length.
     private static let typedHeaderSize = 5
@@ -68,6 +68,35 @@ public struct FrontendMessageDecoder: Sendable {
             return try self.nextStartupPacket()
         }
         return try self.nextTypedMessage()
+    }
+
+    /// The next message, perhaps not all buffered yet, is a Query. Inlined into the caller:
+    /// every message of a client asks before it is decoded (``nextQuery()``).
+    @inlinable public var nextIsQuery: Bool {
+        !self.expectsStartupPacket && self.readIndex < self.storage.count && self.storage[self.readIndex] == 0x51  // Q
+    }
+
+    /// The text of the next message when it is a complete, well-formed Query whose text is
+    /// UTF-8 (consumed); nil for anything else, consuming nothing, so that ``next()`` decodes
+    /// it (and reports its errors). The common message without a ``FrontendMessage``: making
+    /// and destroying one costs several hundred instructions.
+    public mutating func nextQuery() -> String? {
+        guard self.nextIsQuery else { return nil }
+        guard !self.expectsStartupPacket, self.bufferedByteCount >= Self.typedHeaderSize,
+              self.storage[self.readIndex] == FrontendMessage.ID.query.rawValue
+        else { return nil }
+        let length = Int(self.uint32(at: self.readIndex + 1))
+        guard length >= 4, length <= self.maxMessageSize, self.bufferedByteCount >= 1 + length else { return nil }
+        let bodyStart = self.readIndex + Self.typedHeaderSize
+        let bodyEnd = self.readIndex + 1 + length
+        let text = self.storage.withUnsafeBufferPointer { storage -> String? in
+            var reader = ByteReader(UnsafeBufferPointer(rebasing: storage[bodyStart..<bodyEnd]))
+            guard let bytes = try? reader.readCStringBytes("query"), (try? reader.expectEnd()) != nil else { return nil }
+            return try? ByteReader.string(bytes, "query")
+        }
+        guard let text else { return nil }
+        self.readIndex = bodyEnd
+        return text
     }
 
     // MARK: - Framing

@@ -50,6 +50,10 @@ final class ProxyContext: Sendable {
         scratches.scratch(for: queue, size: size)
     }
 
+    /// A reload made a successor (one atomic load, no lock and no reference counting: every
+    /// message of every session asks).
+    var isReplaced: Bool { next.isSet }
+
     /// The newest context: this one, or the one the latest reload made.
     var latest: ProxyContext {
         var context = self
@@ -120,16 +124,19 @@ final class SuccessorBox: @unchecked Sendable {
     // Guarded by `lock`; `isSet` lets every message check without taking it.
     private let lock = NSLock()
     private var successor: ProxyContext?
-    private let isSet = Atomic<Bool>(false)
+    private let isSetFlag = Atomic<Bool>(false)
+
+    /// A successor was set.
+    var isSet: Bool { isSetFlag.load(ordering: .acquiring) }
 
     var value: ProxyContext? {
         get {
-            guard isSet.load(ordering: .acquiring) else { return nil }
+            guard isSet else { return nil }
             return lock.withLock { successor }
         }
         set {
             lock.withLock { successor = newValue }
-            isSet.store(newValue != nil, ordering: .releasing)
+            isSetFlag.store(newValue != nil, ordering: .releasing)
         }
     }
 }

@@ -4,6 +4,9 @@ final class CachedEntry: Sendable {
     /// What ``Router/singleShardRoute(_:context:)`` reads of a `.dml` plan without parameters:
     /// taken out once here, since matching `plan` copies the whole DMLPlan on every hit.
     let quick: (fast: FastRoute, bindings: [LiteralBinding])?
+    /// `quick`'s shape is `key = <integer>` on an integer key: the shard read from the
+    /// literal's bytes.
+    let integerKey: IntegerKeyLookup?
     /// The shape names a ``PinningMarkers`` word outside its literals.
     let pins: Bool
 
@@ -11,8 +14,10 @@ final class CachedEntry: Sendable {
         self.plan = plan
         if case .dml(let dml, let bindings, let fast?) = plan, !dml.usesParameters {
             quick = (fast, bindings)
+            integerKey = IntegerKeyLookup(fast, bindings: bindings)
         } else {
             quick = nil
+            integerKey = nil
         }
         pins = shape.bytes.withUnsafeBufferPointer { PinningMarkers.mentioned(in: $0) }
     }

@@ -105,7 +105,11 @@ public final class Router: Sendable {
               let entry = cache.value(for: normalized.key, counting: false),
               let (fast, bindings) = entry.quick
         else { return nil }
-        let route = fast.route(KeyResolver(parameters: nil, literals: Self.literalValues(bindings, normalized)), context: context)
+        if let key = entry.integerKey, let shard = key.shard(of: normalized.slots, in: sql) {
+            cache.countHit()
+            return SingleShardRoute(shard: shard, pins: entry.pins)
+        }
+        let route = fast.route(KeyResolver(parameters: nil, literals: Self.literalValues(bindings, normalized, sql)), context: context)
         switch route {
         case .shard(let shard):
             cache.countHit()
@@ -131,7 +135,7 @@ public final class Router: Sendable {
         case .set(let isLocal):
             routed = RoutedStatement(sql: statementSQL, characterOffset: offset, route: .session(.set(sql: statementSQL, isLocal: isLocal)))
         case .dml(let dml, let bindings, let fast):
-            let literals = Self.literalValues(bindings, normalized)
+            let literals = Self.literalValues(bindings, normalized, sql)
             if let fast, context.hint == nil, !dml.usesParameters {
                 let route = fast.route(KeyResolver(parameters: nil, literals: literals), context: context)
                 if route.needsMergeStatement { return nil }
@@ -159,11 +163,16 @@ public final class Router: Sendable {
     }
 
     /// The new statement's literal values, by the locations the plan knows them by.
-    private static func literalValues(_ bindings: [LiteralBinding], _ normalized: NormalizedStatement) -> LiteralValues {
+    /// `sql`: the message the statement was normalized from.
+    private static func literalValues(_ bindings: [LiteralBinding], _ normalized: NormalizedStatement, _ sql: String) -> LiteralValues {
         var values = LiteralValues()
-        for binding in bindings {
-            let value = normalized.slots[binding.slot].value
-            values.append(binding.negated ? "-" + value : value, at: binding.location)
+        guard !bindings.isEmpty else { return values }
+        var sql = sql
+        sql.withUTF8 { text in
+            for binding in bindings {
+                let value = normalized.slots.value(at: binding.slot, in: text)
+                values.append(binding.negated ? "-" + value : value, at: binding.location)
+            }
         }
         return values
     }
@@ -215,7 +224,7 @@ public final class Router: Sendable {
                 if let outcome = cachedRoute(plan, sql: sql, normalized: normalized, context: context) {
                     guard case .dml(let dml, let bindings, _) = plan, dml.usesParameters else { return (outcome, nil) }
                     let prepared = ParameterizedRoute(statement: nil, plan: dml, sql: sql, depth: 0)
-                    prepared.literals = Self.literalValues(bindings, normalized)
+                    prepared.literals = Self.literalValues(bindings, normalized, sql)
                     return (outcome, prepared)
                 }
             } else {

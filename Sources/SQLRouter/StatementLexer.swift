@@ -1,6 +1,9 @@
 import Foundation
 
-/// One literal of a statement, as the lexer found it.
+/// One literal of a statement, as the lexer found it. Plain values only (a number is read
+/// from the message's bytes when asked for, a string's value is kept by ``LiteralSlots``):
+/// making a `String` per literal, and destroying a slot that holds one, cost a visible share
+/// of a routed statement.
 struct LiteralSlot: Equatable {
     enum Kind: UInt8 {
         /// Digits only.
@@ -17,15 +20,21 @@ struct LiteralSlot: Equatable {
     /// Byte offset where the literal starts in the message (its `E`/`B`/`X` prefix included),
     /// which is where libpg_query locates its constant.
     var location: Int
-    /// The value PostgreSQL reads: the number as written, the string's characters.
-    var value: String
+    /// A number: where its bytes end in the message (`location..<extent`, the number as
+    /// written). A string or bit string: the index of its value in ``LiteralSlots/strings``.
+    var extent: Int
+
+    var isNumber: Bool { kind == .integer || kind == .number }
 }
 
 /// The literals of a statement, in order. The first is kept apart: most statements have one
-/// or two, and an array costs an allocation and a generic destroy of its elements per statement.
+/// or two, and an array costs an allocation per statement.
 struct LiteralSlots: RandomAccessCollection, Equatable {
     private var head: LiteralSlot?
     private var tail: [LiteralSlot] = []
+    /// The values of the string and bit string literals, in order (the characters PostgreSQL
+    /// reads: escapes resolved, continued strings joined).
+    private(set) var strings: [String] = []
 
     var startIndex: Int { 0 }
     var endIndex: Int { head == nil ? 0 : 1 + tail.count }
@@ -40,6 +49,26 @@ struct LiteralSlots: RandomAccessCollection, Equatable {
 
     mutating func append(_ slot: LiteralSlot) {
         if head == nil { head = slot } else { tail.append(slot) }
+    }
+
+    /// Appends a string or bit string literal with its value.
+    mutating func append(_ kind: LiteralSlot.Kind, at location: Int, string: String) {
+        append(LiteralSlot(kind: kind, location: location, extent: strings.count))
+        strings.append(string)
+    }
+
+    /// The value PostgreSQL reads for the literal at `position`: the number as written, the
+    /// string's characters. `text`: the message the literals were found in.
+    func value(at position: Int, in text: UnsafeBufferPointer<UInt8>) -> String {
+        let slot = self[position]
+        guard slot.isNumber else { return strings[slot.extent] }
+        return String(decoding: UnsafeBufferPointer(rebasing: text[slot.location..<slot.extent]), as: UTF8.self)
+    }
+
+    /// ``value(at:in:)`` of every literal (tests, the slow paths).
+    func values(in text: String) -> [String] {
+        var text = text
+        return text.withUTF8 { bytes in indices.map { value(at: $0, in: bytes) } }
     }
 }
 
@@ -227,10 +256,11 @@ enum StatementLexer {
             return false
         }
 
+        /// A string or bit string literal from `start` to the cursor.
         mutating func literal(_ kind: LiteralSlot.Kind, _ start: Int, _ value: String) {
             emit(StatementLexer.placeholder)
             emit(kind.rawValue)
-            slots.append(LiteralSlot(kind: kind, location: start, value: value))
+            slots.append(kind, at: start, string: value)
             mark(start, index)
         }
 
@@ -293,7 +323,12 @@ enum StatementLexer {
                     while Self.isDigit(at(index)) { index += 1 }
                 }
             }
-            literal(isInteger ? .integer : .number, start, String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+            let kind: LiteralSlot.Kind = isInteger ? .integer : .number
+            emit(StatementLexer.placeholder)
+            emit(kind.rawValue)
+            // No value made here: it is the bytes as written (LiteralSlots.value(at:in:)).
+            slots.append(LiteralSlot(kind: kind, location: start, extent: index))
+            mark(start, index)
         }
 
         /// A `'…'` string (the cursor on the quote), and any strings that continue it after

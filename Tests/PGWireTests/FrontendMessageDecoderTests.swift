@@ -61,6 +61,35 @@ final class FrontendMessageDecoderTests: XCTestCase {
         XCTAssertNil(try decoder.next())
     }
 
+    /// `nextQuery()` takes a whole, well-formed Query and leaves everything else (other
+    /// messages, partial ones, errors) to `next()`, consuming nothing.
+    func testNextQueryTakesOnlyWholeWellFormedQueries() throws {
+        var decoder = FrontendMessageDecoder(expectsStartupPacket: false)
+        let query = TestFrontendEncoder.encode(.query("SELECT 'é'"))
+        let sync = TestFrontendEncoder.encode(.sync)
+        let bad = ByteWriter.typed("Q", Array("SELECT '".utf8) + [0xC3, 0x28] + Array("'".utf8) + [0])
+        let trailing = ByteWriter.typed("Q", Array("SELECT 1".utf8) + [0, 0])
+        for byte in query.dropLast() {
+            decoder.append([byte])
+            XCTAssertNil(decoder.nextQuery())
+        }
+        decoder.append([query[query.count - 1]] + sync + query + bad + trailing)
+        XCTAssertEqual(decoder.nextQuery(), "SELECT 'é'")
+        XCTAssertNil(decoder.nextQuery())
+        XCTAssertEqual(try decoder.next(), .sync)
+        XCTAssertEqual(decoder.nextQuery(), "SELECT 'é'")
+        XCTAssertNil(decoder.nextQuery())
+        XCTAssertEqual(decoder.bufferedByteCount, bad.count + trailing.count)
+        XCTAssertThrowsError(try decoder.next()) { XCTAssertEqual(($0 as? FrontendDecodingError)?.kind, .invalidUTF8) }
+        XCTAssertNil(decoder.nextQuery())
+        XCTAssertThrowsError(try decoder.next()) { XCTAssertEqual(($0 as? FrontendDecodingError)?.isFatal, true) }
+        XCTAssertEqual(decoder.bufferedByteCount, trailing.count)
+
+        var starting = FrontendMessageDecoder()
+        starting.append(query)
+        XCTAssertNil(starting.nextQuery(), "no typed message before the startup packet")
+    }
+
     func testLongStreamStaysCorrectAcrossCompactions() throws {
         var decoder = FrontendMessageDecoder(expectsStartupPacket: false)
         let message = FrontendMessage.bind(Bind(portal: "", statement: "s", parameters: [Array(repeating: 7, count: 100)]))

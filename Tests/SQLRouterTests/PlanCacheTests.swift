@@ -89,6 +89,45 @@ final class PlanCacheTests: XCTestCase {
         print("plan cache: \(statistics)")
     }
 
+    /// A Query's shortcut (`singleShardRoute`, which reads an integer key from the literal's
+    /// bytes) answers only what the full route answers: one shard, the same one.
+    func testSingleShardRouteAgreesWithTheFullRoute() {
+        let cached = Router(schema: Fixture.schema)
+        let fresh = Router(schema: Fixture.schema, planCacheSize: 0)
+        var generator = SplitMix64(seed: 11)
+        let keys = ["0", "007", "9223372036854775807", "9223372036854775808", "99999999999999999999", "4.5", "1e3", "-3", "'12'"]
+        var texts: [String] = []
+        for shape in Self.shapes {
+            texts.append(shape)
+            texts += variants(of: shape, &generator)
+        }
+        for key in keys {
+            texts.append("SELECT * FROM users WHERE id = \(key)")
+            texts.append("SELECT abalance FROM users WHERE id = \(key);")
+        }
+        var shortcuts = 0
+        for text in texts {
+            _ = cached.route(text)  // warms the cache with this shape
+            let expected = fresh.route(text)
+            guard let single = cached.singleShardRoute(text, context: RoutingContext()) else { continue }
+            shortcuts += 1
+            guard case .statements(let statements) = expected, statements.count == 1 else { return XCTFail("\(text): \(expected)") }
+            if let shard = single.shard {
+                XCTAssertEqual(statements[0].route, .shard(shard), text)
+            } else {
+                XCTAssertEqual(statements[0].route, .anyShard, text)
+            }
+        }
+        XCTAssertGreaterThan(shortcuts, keys.count, "the shortcut was taken")
+        // A key out of range for bigint, or not an integer, is left to the full route.
+        for key in ["9223372036854775808", "4.5", "1e3"] {
+            let text = "SELECT * FROM users WHERE id = \(key)"
+            if let single = cached.singleShardRoute(text, context: RoutingContext()), case .statements(let statements) = fresh.route(text) {
+                XCTAssertEqual(statements[0].route, single.shard.map(Route.shard) ?? .anyShard, text)
+            }
+        }
+    }
+
     /// Prepared statements (Parse) go through the cache too; each Bind must route the same.
     func testPreparedStatementsFromTheCacheRouteLikeFreshOnes() {
         let cached = Router(schema: Fixture.schema)
@@ -122,8 +161,10 @@ final class PlanCacheTests: XCTestCase {
         XCTAssertNotEqual(key("SELECT \"Users\""), key("SELECT users"))
         XCTAssertNotEqual(key("SELECT $1"), key("SELECT $2"))
         XCTAssertNotEqual(key("SELECT a ?| b"), key("SELECT a 'x'"))
-        XCTAssertEqual(StatementLexer.normalize("SELECT E'a\\tb', 'x''y', 'p'\n 'q'")?.slots.map(\.value), ["a\tb", "x'y", "pq"])
+        XCTAssertEqual(StatementLexer.normalize("SELECT E'a\\tb', 'x''y', 'p'\n 'q'")?.slots.values(in: "SELECT E'a\\tb', 'x''y', 'p'\n 'q'"), ["a\tb", "x'y", "pq"])
         XCTAssertEqual(StatementLexer.normalize("SELECT -5, 1e3, .5, 12")?.slots.map(\.kind), [.integer, .number, .number, .integer])
+        let mixed = "SELECT 'é', 12, B'101', 1.5e3, $$x$$"
+        XCTAssertEqual(StatementLexer.normalize(mixed)?.slots.values(in: mixed), ["é", "12", "101", "1.5e3", "x"])
         // Not handled: the caller parses instead.
         for text in ["SELECT 1; SELECT 2", "SELECT U&'\\0041'", "SELECT N'x'", "SELECT E'\\101'", "SELECT 'open",
                      "/* pgshard: shard=s1 */ SELECT 1", "SELECT 1 -- pgshard: key=1", "SELECT \u{1}", "", "   ", "SELECT 1; -- after", "SELECT 'a\u{0}b'"] {

@@ -143,7 +143,13 @@ final class ClientConnection: @unchecked Sendable, TurnEndWork {
         processingInput = true
         defer { processingInput = false }
         while !isClosed && !closeAfterFlush {
-            if let session, !session.acceptsMessages { return }
+            if let session {
+                guard session.acceptsMessages else { return }
+                if decoder.nextIsQuery, let sql = decoder.nextQuery() {
+                    session.queryMessageReceived(sql)
+                    continue
+                }
+            }
             // Unwrapped before it is stored: a `FrontendMessage?` local is destroyed through
             // generic value witnesses, which cost more than decoding the message.
             let message: FrontendMessage

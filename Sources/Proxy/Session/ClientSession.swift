@@ -159,6 +159,7 @@ final class ClientSession: @unchecked Sendable {
     /// pinned and holding no cursor (a pinned session keeps its configuration until it ends). Its shard connections
     /// go back to the old pools, which close them; new ones come from the new pools.
     func adoptLatestContext() {
+        guard context.isReplaced else { return }
         let latest = context.latest
         guard latest !== context, transaction == nil, !pinned, cursors.isEmpty, !isBusy else { return }
         for link in links { link.close() }
@@ -172,6 +173,22 @@ final class ClientSession: @unchecked Sendable {
 
     /// Parameters PostgreSQL reports with ParameterStatus (GUC_REPORT).
     static let reportedNames = Set(BackendConnection.reportedParameters)
+
+    /// A Query message, decoded without a ``FrontendMessage``: what ``received(_:)`` does
+    /// with it when the session is not copying, paused or the admin console (those take that
+    /// path, with the message made).
+    func queryMessageReceived(_ sql: String) {
+        guard copyIn == nil, !isAdmin, batchIsOpen || transaction != nil || !context.pause.isPaused else {
+            return received(.query(sql))
+        }
+        if !batchIsOpen { adoptLatestContext() }
+        if ext.skipping { return }
+        if batchIsOpen {
+            syncReceived { [self] in queryReceived(sql) }
+        } else {
+            queryReceived(sql)
+        }
+    }
 
     /// Handles one message of the client. `consuming`: the message is destroyed where its
     /// payload is used up, not by the caller — whose destroy of a whole `FrontendMessage` goes
