@@ -262,19 +262,15 @@ extension ClientSession {
     func ensurePrepared(_ statement: ClientStatement, on link: ShardLink) {
         guard let backend = link.connection else { return }
         let name = statement.backendName
-        statementClock &+= 1
-        if !name.isEmpty, let known = backend.preparedStatements.index(forKey: name) {
-            backend.preparedStatements.values[known] = statementClock
-            return
-        }
+        if backend.preparedStatements.use(name) { return }
         if !name.isEmpty {
             if backend.preparedStatements.count >= Self.preparedPerConnection,
-               let oldest = backend.preparedStatements.min(by: { $0.value < $1.value })?.key {
-                backend.preparedStatements[oldest] = nil
+               let oldest = backend.preparedStatements.leastRecentlyUsed {
+                backend.preparedStatements.remove(oldest)
                 backend.send { $0.close(.statement, name: oldest) }
                 owe(.shard(link, .close(silent: true)))
             }
-            backend.preparedStatements[name] = statementClock
+            backend.preparedStatements.insert(name)
         }
         backend.send { $0.parse(statement: name, sql: statement.sql, parameterTypes: statement.parameterTypes) }
         owe(.shard(link, .parse(name: name)))
@@ -535,7 +531,7 @@ extension ClientSession {
 
     private func shardError(_ message: BackendMessage, link: ShardLink, expected: ShardAnswer) {
         if case .parse(let name) = expected, !name.isEmpty {
-            link.connection?.preparedStatements[name] = nil
+            link.connection?.preparedStatements.remove(name)
         }
         if !ext.failed {
             connection.output.errorResponse(clientError(from: Diagnostics(message), positionOffset: 0))
