@@ -49,14 +49,14 @@ final class ClientStatement {
 /// A portal the client bound: the statement, the shards it runs on and how their answers combine.
 final class ClientPortal {
     let name: String
-    let statement: ClientStatement
-    let route: Route
+    private(set) var statement: ClientStatement
+    private(set) var route: Route
     /// The shard links holding the portal, in shard order; empty for portals pgshard answers
     /// itself (session commands, empty statements).
-    let links: [ShardLink]
-    let mode: FanOutMode
+    private(set) var links: [ShardLink]
+    private(set) var mode: FanOutMode
     /// Combines the shards' answers of the portal's Execute, made at each Execute on several
-    /// shards (one shard's answers need no combining).
+    /// shards (one shard's answers need no combining): its value before that is never read.
     var merge: FanOutMerge
     /// Fetching in parts (Execute with a row limit) reads the shards one after the other:
     /// the shard being read, and the rows sent for the current Execute. For portals pgshard
@@ -85,6 +85,22 @@ final class ClientPortal {
         self.links = links
         self.mode = mode
         self.merge = FanOutMerge(mode: mode, shards: [])
+    }
+
+    /// Makes this closed portal, which nothing else holds any more, the one a new Bind creates:
+    /// as ``init(name:statement:route:links:mode:)`` would make it, under the same name.
+    func reopen(statement: ClientStatement, route: Route, links: [ShardLink], mode: FanOutMode) {
+        if statement !== self.statement { self.statement = statement }
+        self.route = route
+        self.links = links
+        self.mode = mode
+        cursor = 0
+        rowsInCall = 0
+        if merger != nil { merger = nil }
+        mergeDescribed = false
+        if !mergeEnded.isEmpty { mergeEnded = [] }
+        if !resultFormats.isEmpty { resultFormats = [] }
+        if shardedFetch != nil { shardedFetch = nil }
     }
 }
 
