@@ -104,26 +104,28 @@ extension ClientSession {
             return executeShardedFetch(portal, fetch, maxRows: execute.maxRows)
         }
         cursorPortalExecuted(portal)
-        if portal.links.count > 1 && (execute.maxRows > 0 || portal.cursor > 0) {
+        let links = portal.links  // (read once: each read of the portal's array retains it)
+        if links.count > 1 && (execute.maxRows > 0 || portal.cursor > 0) {
             // In parts: one shard after the other, each to its end before the next starts.
-            guard portal.cursor < portal.links.count, let backend = portal.links[portal.cursor].connection else {
+            guard portal.cursor < links.count, let backend = links[portal.cursor].connection else {
                 return owe(.local(.commandComplete("SELECT 0")))
             }
             if portal.cursor == 0 && portal.rowsInCall == 0 {
-                portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index))
+                portal.merge = FanOutMerge(mode: portal.mode, shards: links.map(\.index))
             }
             portal.rowsInCall = 0
-            for link in portal.links { touch(link) }
+            for link in links { touch(link) }
             backend.send { $0.execute(portal: execute.portal, maxRows: execute.maxRows) }
-            return owe(.shard(portal.links[portal.cursor], .executePart(portal, maxRows: execute.maxRows, silent: false)))
+            ext.mayReadInParts = true
+            return owe(.shard(links[portal.cursor], .executePart(portal, maxRows: execute.maxRows, silent: false)))
         }
-        if portal.links.count > 1 { portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index)) }
+        if links.count > 1 { portal.merge = FanOutMerge(mode: portal.mode, shards: links.map(\.index)) }
         if portal.route.mayWrite(textReads: portal.statement.textReads) { ext.mayHaveWritten = true }
-        for (n, link) in portal.links.enumerated() {
+        for (n, link) in links.enumerated() {
             guard let backend = link.connection else { continue }
             touch(link)
             backend.send { $0.execute(portal: execute.portal, maxRows: execute.maxRows) }
-            owe(.shard(link, .execute(portal, last: n == portal.links.count - 1, silent: false)))
+            owe(.shard(link, .execute(portal, last: n == links.count - 1, silent: false)))
         }
     }
 

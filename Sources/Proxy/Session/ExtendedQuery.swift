@@ -116,6 +116,17 @@ enum OwedAnswer {
     case merge(MergeExecution)
 }
 
+extension OwedAnswer {
+    /// It reads a portal in parts (an Execute of a several-shard portal with a row limit, a
+    /// FETCH across shards).
+    var readsInParts: Bool {
+        switch self {
+        case .shard(_, .executePart), .shard(_, .fetchStep): true
+        case .shard, .local, .done, .merge: false
+        }
+    }
+}
+
 enum LocalAnswer {
     case parseComplete, bindComplete, closeComplete, noData, emptyQuery
     /// Describe of an empty statement: no parameters, no rows.
@@ -209,15 +220,15 @@ final class ExtendedState {
     /// anything sent to it later.
     var fetchInFlight = false
 
+    /// The batch owed an answer that reads a portal in parts (set where one is owed):
+    /// ``readsInParts`` may be true. Most batches never do, and every Sync asks.
+    var mayReadInParts = false
+
     /// An answer still owed reads a portal in parts (an Execute of a several-shard portal with
     /// a row limit, a FETCH across shards).
     var readsInParts: Bool {
-        for index in head..<owed.count {
-            switch owed[index] {
-            case .shard(_, .executePart), .shard(_, .fetchStep): return true
-            default: continue
-            }
-        }
+        guard mayReadInParts else { return false }
+        for index in head..<owed.count where owed[index].readsInParts { return true }
         return false
     }
 
@@ -247,6 +258,7 @@ final class ExtendedState {
         afterSync = nil
         onIdle = nil
         fetchInFlight = false
+        mayReadInParts = false
     }
 }
 
