@@ -16,20 +16,14 @@ extension BackendConnection {
     /// Queues messages for the shard and starts writing them.
     public func send(_ encode: (inout FrontendMessageEncoder) -> Void) {
         guard !isBroken else { return }
-        let before = output.count
+        // Query and Sync each end with exactly one ReadyForQuery (the encoder counts them).
+        let before = output.readyForQueryCount
         encode(&output)
-        // Query and Sync each end with exactly one ReadyForQuery.
-        var offset = before
-        while offset < output.count {
-            let type = output.buffer[offset]
-            if type == UInt8(ascii: "Q") || type == UInt8(ascii: "S") { pendingReadyForQuery += 1 }
-            let length = Int(output.buffer[offset + 1]) << 24 | Int(output.buffer[offset + 2]) << 16
-                | Int(output.buffer[offset + 3]) << 8 | Int(output.buffer[offset + 4])
-            offset += 1 + length
-        }
-        guard let watcher, watcher.isHandlingEvents else { return flush() }
-        // Inside a turn of the poll thread: one write for every message of the turn.
+        pendingReadyForQuery += output.readyForQueryCount &- before
+        // Inside a turn of the poll thread: one write for every message of the turn (a flush
+        // pending is one: it runs before the turn ends).
         guard !flushPending else { return }
+        guard let watcher, watcher.isHandlingEvents else { return flush() }
         flushPending = true
         watcher.soon(self)
     }
@@ -392,7 +386,7 @@ extension BackendConnection {
     func flush() {
         guard !isBroken, let fd = socketFD else { return }
         while !output.isEmpty {
-            let n = output.buffer.withUnsafeBytes { buffer -> Int in
+            let n = output.withUnsafeBytes { buffer -> Int in
                 if let ssl = sslHandle {
                     let r = SSL_write(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max))))
                     if r > 0 { return Int(r) }

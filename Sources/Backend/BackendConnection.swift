@@ -72,9 +72,9 @@ public final class BackendConnection: @unchecked Sendable, TurnEndWork {
     var sslHandle: OpaquePointer?
     /// Query and Sync messages sent whose ReadyForQuery has not arrived.
     public internal(set) var pendingReadyForQuery = 0
-    /// Names of the prepared statements this connection holds, with when each was last used;
-    /// kept by the session layer, which prepares statements lazily per connection.
-    public var preparedStatements: [String: UInt64] = [:]
+    /// The named prepared statements this connection holds; kept by the session layer, which
+    /// prepares statements lazily per connection.
+    public var preparedStatements = PreparedStatements()
     /// Called once when everything queued for the shard has been written (set again to wait
     /// for the next drain): COPY FROM stops reading its client while a shard is behind.
     public var onOutputDrained: (() -> Void)?

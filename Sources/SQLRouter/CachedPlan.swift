@@ -161,6 +161,20 @@ final class FastRoute: Sendable {
         }
     }
 
+    /// ``route(_:context:)`` of a Bind of `key = $n` whose bound value places it on a shard
+    /// (or which no shard takes), answered from the value alone: no resolver to make. Nil
+    /// when the longer way must answer.
+    func route(bound parameters: BoundParameters) -> Route? {
+        guard insertRow == nil, case .parameter(let index, let castType)? = equalsTerm,
+              case .value(let value)? = parameters.keyConstant(index, castTo: castType, as: key.keyTypes[0])
+        else { return nil }
+        switch key.function.readShard(for: value) {
+        case .success(let shard?): return .shard(shard)
+        case .failure(let error): return .refuse(.noShardForKey(table: table, key: key, error))
+        case .success(nil): return nil
+        }
+    }
+
     func route(_ resolver: KeyResolver, context: RoutingContext) -> Route {
         let shards: Set<Int>
         do {

@@ -248,7 +248,9 @@ public final class Router: Sendable {
     public func route(_ prepared: ParameterizedRoute, parameters: BoundParameters, context: RoutingContext = .init()) -> Route {
         let schema = self.schema, limits = self.limits
         if let fast = prepared.fast, context.hint == nil {
-            // What the analysis below would answer, without copying the plan's facts.
+            // What the analysis below would answer, without copying the plan's facts; for the
+            // usual `key = $n`, without a resolver either (and a shard needs no merge).
+            if let route = fast.route(bound: parameters) { return route }
             let route = fast.route(KeyResolver(parameters: parameters, literals: prepared.literals), context: context)
             if !route.needsMergeStatement { return route }
         }

@@ -95,4 +95,34 @@ final class ParameterRoutingTests: XCTestCase {
         let (_, none) = Fixture.router.prepare("SELECT $1::int + 1")
         XCTAssertNil(none)
     }
+
+    /// A Bind of `key = $n` on a one-table plan is answered from the bound value alone
+    /// (``FastRoute/route(bound:)``): the same route as the resolver's way and the analysis'.
+    func testBoundValueRouteMatchesTheLongerWays() throws {
+        let k: Int64 = 4242
+        let values: [BoundParameters] = [
+            text("4242"), text("-7"), text("forty"), text(nil), text("99999999999999999999"), text(" 12 "),
+            BoundParameters(values: [withUnsafeBytes(of: k.bigEndian, Array.init)], formats: [1], types: [20]),
+            BoundParameters(values: [withUnsafeBytes(of: Int32(k).bigEndian, Array.init)], formats: [1], types: [23]),
+            BoundParameters(values: [[1, 2, 3]], formats: [1], types: [20]),
+            BoundParameters(values: [Array("4242".utf8)], formats: [0], types: [25]),
+            BoundParameters(values: [], formats: [], types: []),
+        ]
+        for sql in ["SELECT * FROM users WHERE id = $1", "SELECT * FROM users WHERE id = $1::bigint", "SELECT * FROM users WHERE $1 = id",
+                    "UPDATE users SET name = 'n' WHERE id = $1", "DELETE FROM users WHERE id = $1", "SELECT * FROM users WHERE id = $1::int"] {
+            let (_, prepared) = Fixture.router.prepare(sql)
+            let parameterized = try XCTUnwrap(prepared, sql)
+            let fast = try XCTUnwrap(parameterized.fast, sql)
+            for parameters in values {
+                let answer = Fixture.router.route(parameterized, parameters: parameters)
+                if let bound = fast.route(bound: parameters) {
+                    XCTAssertEqual(bound, answer, sql)
+                }
+                XCTAssertEqual(answer, fast.route(KeyResolver(parameters: parameters, literals: parameterized.literals), context: RoutingContext()), sql)
+                parameterized.fast = nil
+                XCTAssertEqual(answer, Fixture.router.route(parameterized, parameters: parameters), "\(sql) without the fast route")
+                parameterized.fast = fast
+            }
+        }
+    }
 }

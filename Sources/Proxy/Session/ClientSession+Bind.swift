@@ -109,7 +109,7 @@ extension ClientSession {
             return failBatch(.error(.featureNotSupported, "multi-row INSERT spanning several shards is not supported in the extended query protocol",
                                     hint: "insert the rows of each shard in a separate statement, or send the INSERT as a simple query"))
         }
-        ext.portals[bind.portal] = ClientPortal(name: bind.portal, statement: statement, route: route, links: targets, mode: mode)
+        ext.portals.open(name: bind.portal, statement: statement, route: route, links: targets, mode: mode)
         if prepareAtOnce(targets) {
             for link in targets { touch(link) }
             sendBind(bind, of: statement, to: targets)

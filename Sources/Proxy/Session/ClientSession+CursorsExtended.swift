@@ -115,6 +115,7 @@ extension ClientSession {
                                         fetch: ShardedFetch(count: count, shardCount: portal.links.count, position: cursor.current))
         for link in portal.links { touch(link) }
         guard sendFetchStep(run) else { return }
+        ext.mayReadInParts = true
         owe(.shard(run.link, .fetchStep(run, silent: false)))
         // Until it ends, later messages would reach the next shard before its step.
         ext.fetchInFlight = true

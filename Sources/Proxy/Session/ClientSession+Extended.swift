@@ -104,26 +104,28 @@ extension ClientSession {
             return executeShardedFetch(portal, fetch, maxRows: execute.maxRows)
         }
         cursorPortalExecuted(portal)
-        if portal.links.count > 1 && (execute.maxRows > 0 || portal.cursor > 0) {
+        let links = portal.links  // (read once: each read of the portal's array retains it)
+        if links.count > 1 && (execute.maxRows > 0 || portal.cursor > 0) {
             // In parts: one shard after the other, each to its end before the next starts.
-            guard portal.cursor < portal.links.count, let backend = portal.links[portal.cursor].connection else {
+            guard portal.cursor < links.count, let backend = links[portal.cursor].connection else {
                 return owe(.local(.commandComplete("SELECT 0")))
             }
             if portal.cursor == 0 && portal.rowsInCall == 0 {
-                portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index))
+                portal.merge = FanOutMerge(mode: portal.mode, shards: links.map(\.index))
             }
             portal.rowsInCall = 0
-            for link in portal.links { touch(link) }
+            for link in links { touch(link) }
             backend.send { $0.execute(portal: execute.portal, maxRows: execute.maxRows) }
-            return owe(.shard(portal.links[portal.cursor], .executePart(portal, maxRows: execute.maxRows, silent: false)))
+            ext.mayReadInParts = true
+            return owe(.shard(links[portal.cursor], .executePart(portal, maxRows: execute.maxRows, silent: false)))
         }
-        if portal.links.count > 1 { portal.merge = FanOutMerge(mode: portal.mode, shards: portal.links.map(\.index)) }
+        if links.count > 1 { portal.merge = FanOutMerge(mode: portal.mode, shards: links.map(\.index)) }
         if portal.route.mayWrite(textReads: portal.statement.textReads) { ext.mayHaveWritten = true }
-        for (n, link) in portal.links.enumerated() {
+        for (n, link) in links.enumerated() {
             guard let backend = link.connection else { continue }
             touch(link)
             backend.send { $0.execute(portal: execute.portal, maxRows: execute.maxRows) }
-            owe(.shard(link, .execute(portal, last: n == portal.links.count - 1, silent: false)))
+            owe(.shard(link, .execute(portal, last: n == links.count - 1, silent: false)))
         }
     }
 
@@ -262,19 +264,15 @@ extension ClientSession {
     func ensurePrepared(_ statement: ClientStatement, on link: ShardLink) {
         guard let backend = link.connection else { return }
         let name = statement.backendName
-        statementClock &+= 1
-        if !name.isEmpty, let known = backend.preparedStatements.index(forKey: name) {
-            backend.preparedStatements.values[known] = statementClock
-            return
-        }
+        if backend.preparedStatements.use(name) { return }
         if !name.isEmpty {
             if backend.preparedStatements.count >= Self.preparedPerConnection,
-               let oldest = backend.preparedStatements.min(by: { $0.value < $1.value })?.key {
-                backend.preparedStatements[oldest] = nil
+               let oldest = backend.preparedStatements.leastRecentlyUsed {
+                backend.preparedStatements.remove(oldest)
                 backend.send { $0.close(.statement, name: oldest) }
                 owe(.shard(link, .close(silent: true)))
             }
-            backend.preparedStatements[name] = statementClock
+            backend.preparedStatements.insert(name)
         }
         backend.send { $0.parse(statement: name, sql: statement.sql, parameterTypes: statement.parameterTypes) }
         owe(.shard(link, .parse(name: name)))
@@ -535,7 +533,7 @@ extension ClientSession {
 
     private func shardError(_ message: BackendMessage, link: ShardLink, expected: ShardAnswer) {
         if case .parse(let name) = expected, !name.isEmpty {
-            link.connection?.preparedStatements[name] = nil
+            link.connection?.preparedStatements.remove(name)
         }
         if !ext.failed {
             connection.output.errorResponse(clientError(from: Diagnostics(message), positionOffset: 0))

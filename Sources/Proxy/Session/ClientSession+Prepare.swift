@@ -129,7 +129,7 @@ extension ClientSession {
             if error == nil {
                 if let backend = link.connection {
                     backend.sessionSettings = applied
-                    if statements.contains(where: Self.dropsPreparedStatements) { backend.preparedStatements = [:] }
+                    if statements.contains(where: Self.dropsPreparedStatements) { backend.preparedStatements.removeAll() }
                 }
                 if transaction != nil { link.inTransaction = true }
             }

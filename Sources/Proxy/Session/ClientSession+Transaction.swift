@@ -121,7 +121,7 @@ extension ClientSession {
                     settings.append(sql)
                     if let backend = links[shard].connection {
                         if backend.sessionSettings == Array(settings.dropLast()) { backend.sessionSettings = settings }
-                        if Self.dropsPreparedStatements(sql) { backend.preparedStatements = [:] }
+                        if Self.dropsPreparedStatements(sql) { backend.preparedStatements.removeAll() }
                     }
                 }
                 completion(ok)
@@ -156,7 +156,7 @@ extension ClientSession {
             for link in participants {
                 guard let backend = link.connection else { continue }
                 if backend.sessionSettings == Array(settings[..<before]) { backend.sessionSettings = settings }
-                if committed.contains(where: Self.dropsPreparedStatements) { backend.preparedStatements = [:] }
+                if committed.contains(where: Self.dropsPreparedStatements) { backend.preparedStatements.removeAll() }
             }
             transaction = nil
             for link in links { link.inTransaction = false }

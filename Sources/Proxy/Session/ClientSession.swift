@@ -41,8 +41,6 @@ final class ClientSession: @unchecked Sendable {
     /// locks, temporary tables, WITH HOLD cursors, SQL PREPARE): under transaction pooling it
     /// keeps its connections until it disconnects.
     var pinned = false
-    /// Orders uses of prepared statements on shard connections (least recently used is closed).
-    var statementClock: UInt64 = 0
     /// Notices already forwarded for the running statement (the same notice from every shard
     /// of a DDL is shown once).
     var forwardedNotices: Set<[Diagnostics.Field]> = []

@@ -49,14 +49,14 @@ final class ClientStatement {
 /// A portal the client bound: the statement, the shards it runs on and how their answers combine.
 final class ClientPortal {
     let name: String
-    let statement: ClientStatement
-    let route: Route
+    private(set) var statement: ClientStatement
+    private(set) var route: Route
     /// The shard links holding the portal, in shard order; empty for portals pgshard answers
     /// itself (session commands, empty statements).
-    let links: [ShardLink]
-    let mode: FanOutMode
+    private(set) var links: [ShardLink]
+    private(set) var mode: FanOutMode
     /// Combines the shards' answers of the portal's Execute, made at each Execute on several
-    /// shards (one shard's answers need no combining).
+    /// shards (one shard's answers need no combining): its value before that is never read.
     var merge: FanOutMerge
     /// Fetching in parts (Execute with a row limit) reads the shards one after the other:
     /// the shard being read, and the rows sent for the current Execute. For portals pgshard
@@ -86,6 +86,22 @@ final class ClientPortal {
         self.mode = mode
         self.merge = FanOutMerge(mode: mode, shards: [])
     }
+
+    /// Makes this closed portal, which nothing else holds any more, the one a new Bind creates:
+    /// as ``init(name:statement:route:links:mode:)`` would make it, under the same name.
+    func reopen(statement: ClientStatement, route: Route, links: [ShardLink], mode: FanOutMode) {
+        if statement !== self.statement { self.statement = statement }
+        self.route = route
+        self.links = links
+        self.mode = mode
+        cursor = 0
+        rowsInCall = 0
+        if merger != nil { merger = nil }
+        mergeDescribed = false
+        if !mergeEnded.isEmpty { mergeEnded = [] }
+        if !resultFormats.isEmpty { resultFormats = [] }
+        if shardedFetch != nil { shardedFetch = nil }
+    }
 }
 
 /// One answer the client is owed, in the order of its messages.
@@ -98,6 +114,17 @@ enum OwedAnswer {
     case done
     /// The Execute of a merge portal: every shard of it answers at once.
     case merge(MergeExecution)
+}
+
+extension OwedAnswer {
+    /// It reads a portal in parts (an Execute of a several-shard portal with a row limit, a
+    /// FETCH across shards).
+    var readsInParts: Bool {
+        switch self {
+        case .shard(_, .executePart), .shard(_, .fetchStep): true
+        case .shard, .local, .done, .merge: false
+        }
+    }
 }
 
 enum LocalAnswer {
@@ -193,15 +220,15 @@ final class ExtendedState {
     /// anything sent to it later.
     var fetchInFlight = false
 
+    /// The batch owed an answer that reads a portal in parts (set where one is owed):
+    /// ``readsInParts`` may be true. Most batches never do, and every Sync asks.
+    var mayReadInParts = false
+
     /// An answer still owed reads a portal in parts (an Execute of a several-shard portal with
     /// a row limit, a FETCH across shards).
     var readsInParts: Bool {
-        for index in head..<owed.count {
-            switch owed[index] {
-            case .shard(_, .executePart), .shard(_, .fetchStep): return true
-            default: continue
-            }
-        }
+        guard mayReadInParts else { return false }
+        for index in head..<owed.count where owed[index].readsInParts { return true }
         return false
     }
 
@@ -231,6 +258,7 @@ final class ExtendedState {
         afterSync = nil
         onIdle = nil
         fetchInFlight = false
+        mayReadInParts = false
     }
 }
 
