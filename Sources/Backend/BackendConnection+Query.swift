@@ -20,7 +20,7 @@ extension BackendConnection {
         let before = output.readyForQueryCount
         encode(&output)
         pendingReadyForQuery += output.readyForQueryCount &- before
-        // Inside a turn of the poll thread: one write for every message of the turn (a flush
+        // Inside a turn of the event loop: one write for every message of the turn (a flush
         // pending is one: it runs before the turn ends).
         guard !flushPending else { return }
         guard let watcher, watcher.isHandlingEvents else { return flush() }
@@ -28,7 +28,7 @@ extension BackendConnection {
         watcher.soon(self)
     }
 
-    /// The end of the poll thread's turn in which messages were queued: writes them.
+    /// The end of the event loop's turn in which messages were queued: writes them.
     public func turnEnded() {
         flushPending = false
         flush()

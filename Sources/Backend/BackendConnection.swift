@@ -65,7 +65,7 @@ public final class BackendConnection: @unchecked Sendable, TurnEndWork {
     var delivering = false
     /// Messages waiting to be written to the shard.
     var output = FrontendMessageEncoder()
-    /// A flush is scheduled for the end of the poll thread's turn.
+    /// A flush is scheduled for the end of the event loop's turn.
     var flushPending = false
     /// The socket and, with TLS, libpq's SSL object, once the connection is open.
     var socketFD: Int32?
