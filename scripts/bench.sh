@@ -26,7 +26,7 @@ usage: scripts/bench.sh [options]           (each option also reads an environme
   --workloads LIST        BENCH_WORKLOADS      comma-separated subset of
                                                select-simple,select-prepared,tpcb-simple (none: no runs)
   --idle-connections N    BENCH_IDLE_CONNECTIONS  idle clients for the memory test (5000; 0: skip)
-  --workers N             BENCH_WORKERS        pgshard's event loops (workers:); default: pgshard's (one per two cores)
+  --workers N             BENCH_WORKERS        pgshard's event loops (workers:); default: one per core
   --no-build              BENCH_BUILD=0        use the existing .build/release/pgshard
   --keep                  BENCH_KEEP=1         keep the temporary directory (logs, configs)
   --user NAME             BENCH_USER           non-root user that runs the servers (postgres)

@@ -33,7 +33,7 @@ public final class ProxyServer: @unchecked Sendable {
 
     public init(config: ProxyConfig, logger: Logger, serverParameters: [(name: String, value: String)]? = nil) {
         let parameters = serverParameters ?? Self.fetchServerParameters(config: config, logger: logger)
-        let count = config.workers ?? ProxyConfig.defaultWorkers
+        let count = config.workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
         self.initialContext = ProxyContext(config: config, serverParameters: parameters, logger: logger, loopCount: count)
         self.loops = (0..<count).map { EventLoop(label: "pgshard.loop.\($0)") }
         self.loopConnections = (0..<count).map { _ in LoopConnections() }

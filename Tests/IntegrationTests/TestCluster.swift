@@ -52,9 +52,9 @@ final class TestCluster: @unchecked Sendable {
     /// The configuration of a proxy in front of `shards`; `users` replaces the one user `app`.
     static func yaml(shards: [LocalServer], port: Int, users: String? = nil, extra: String = "") -> String {
         let list = shards.enumerated().map { "  - { name: s\($0.offset), primary: \"\($0.element.conninfo(database: database))\" }" }
-        // Two loops unless a test says otherwise, whatever the machine: clients then land on
-        // different loops, as in production on bigger hosts (cancel requests, the admin console
-        // and reloads reach sessions across loops).
+        // Two loops unless a test says otherwise, whatever the machine's cores: clients then
+        // land on different loops (cancel requests, the admin console and reloads reach
+        // sessions across loops).
         let workers = extra.contains("workers:") ? "" : "workers: 2"
         return """
             listen: { host: 127.0.0.1, port: \(port) }

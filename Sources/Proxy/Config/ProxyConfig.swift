@@ -1,4 +1,3 @@
-import Foundation
 import Sharding
 import SQLRouter
 
@@ -34,14 +33,8 @@ public struct ProxyConfig: Sendable, Equatable {
     public var log = LogSettings()
     /// How shard connections are shared between clients.
     public var pool = PoolSettings()
-    /// Event loops (threads serving clients); nil: ``defaultWorkers``.
+    /// Event loops (threads serving clients); nil: one per CPU core.
     public var workers: Int?
-
-    /// One event loop per two CPU cores, at least one. A loop spends a fraction of a core per
-    /// transaction it carries, and the machine it runs on also runs the application or
-    /// PostgreSQL: on a saturated host a second loop adds wake-ups (context switches) rather
-    /// than throughput. docs/performance.md, "one loop per two cores".
-    public static var defaultWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount / 2) }
     /// Named groups of shards (`shard_groups: { eu: [s0, s1] }`), for `function: group`.
     public var shardGroups: [String: [String]] = [:]
     /// How long SIGTERM/SIGINT waits for running transactions before closing them (seconds).
