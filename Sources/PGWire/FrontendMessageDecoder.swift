@@ -70,33 +70,72 @@ public struct FrontendMessageDecoder: Sendable {
         return try self.nextTypedMessage()
     }
 
-    /// The next message, perhaps not all buffered yet, is a Query. Inlined into the caller:
-    /// every message of a client asks before it is decoded (``nextQuery()``).
-    @inlinable public var nextIsQuery: Bool {
-        !self.expectsStartupPacket && self.readIndex < self.storage.count && self.storage[self.readIndex] == 0x51  // Q
+    /// The type byte of the next message, perhaps not all buffered yet; nil before the
+    /// startup packet or when nothing is buffered. Inlined into the caller: every message of a
+    /// client is looked at with it before it is decoded (``nextQuery()``, ``nextBind()``, ...).
+    @inlinable public var nextType: UInt8? {
+        guard !self.expectsStartupPacket, self.readIndex < self.storage.count else { return nil }
+        return self.storage[self.readIndex]
     }
 
-    /// The text of the next message when it is a complete, well-formed Query whose text is
-    /// UTF-8 (consumed); nil for anything else, consuming nothing, so that ``next()`` decodes
-    /// it (and reports its errors). The common message without a ``FrontendMessage``: making
-    /// and destroying one costs several hundred instructions.
+    /// The next message, perhaps not all buffered yet, is a Query.
+    @inlinable public var nextIsQuery: Bool { self.nextType == 0x51 }  // Q
+
+    // MARK: - The common messages without a FrontendMessage
+    //
+    // Each returns the next message when it is complete, of its type and well-formed
+    // (consumed), and nil for anything else, consuming nothing, so that ``next()`` decodes it
+    // and reports its errors. Making and destroying a ``FrontendMessage`` goes through the
+    // enum's generic value witnesses, which cost more than decoding the message.
+
+    /// The text of the next message when it is a Query whose text is UTF-8.
     public mutating func nextQuery() -> String? {
-        guard self.nextIsQuery else { return nil }
-        guard !self.expectsStartupPacket, self.bufferedByteCount >= Self.typedHeaderSize,
-              self.storage[self.readIndex] == FrontendMessage.ID.query.rawValue
-        else { return nil }
+        self.nextBody(.query) { reader throws(PayloadError) in
+            let text = try reader.readCStringBytes("query")
+            try reader.expectEnd()
+            return try ByteReader.string(text, "query")
+        }
+    }
+
+    /// The next message when it is a Bind.
+    public mutating func nextBind() -> Bind? {
+        self.nextBody(.bind) { reader throws(PayloadError) in try Bind.decode(from: &reader) }
+    }
+
+    /// The next message when it is a Describe.
+    public mutating func nextDescribe() -> Describe? {
+        self.nextBody(.describe) { reader throws(PayloadError) in try Describe.decode(from: &reader) }
+    }
+
+    /// The next message when it is an Execute.
+    public mutating func nextExecute() -> Execute? {
+        self.nextBody(.execute) { reader throws(PayloadError) in try Execute.decode(from: &reader) }
+    }
+
+    /// Whether the next message is a Sync (then consumed).
+    public mutating func nextSync() -> Bool {
+        self.nextBody(.sync) { _ throws(PayloadError) in () } != nil
+    }
+
+    /// Decodes the body of the next message with `decode` when it is a complete message of
+    /// type `id` within the size limits and `decode` reads its body exactly; consumes it then.
+    private mutating func nextBody<Body>(
+        _ id: FrontendMessage.ID, _ decode: (inout ByteReader) throws(PayloadError) -> Body
+    ) -> Body? {
+        guard self.nextType == id.rawValue, self.bufferedByteCount >= Self.typedHeaderSize else { return nil }
         let length = Int(self.uint32(at: self.readIndex + 1))
-        guard length >= 4, length <= self.maxMessageSize, self.bufferedByteCount >= 1 + length else { return nil }
+        let limit = id.isSmall ? min(Self.smallMessageLimit, self.maxMessageSize) : self.maxMessageSize
+        guard length >= 4, length <= limit, self.bufferedByteCount >= 1 + length else { return nil }
         let bodyStart = self.readIndex + Self.typedHeaderSize
         let bodyEnd = self.readIndex + 1 + length
-        let text = self.storage.withUnsafeBufferPointer { storage -> String? in
+        let body = self.storage.withUnsafeBufferPointer { storage -> Body? in
             var reader = ByteReader(UnsafeBufferPointer(rebasing: storage[bodyStart..<bodyEnd]))
-            guard let bytes = try? reader.readCStringBytes("query"), (try? reader.expectEnd()) != nil else { return nil }
-            return try? ByteReader.string(bytes, "query")
+            guard let body = try? decode(&reader), (try? reader.expectEnd()) != nil else { return nil }
+            return body
         }
-        guard let text else { return nil }
+        guard let body else { return nil }
         self.readIndex = bodyEnd
-        return text
+        return body
     }
 
     // MARK: - Framing

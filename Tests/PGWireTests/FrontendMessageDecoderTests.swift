@@ -90,6 +90,49 @@ final class FrontendMessageDecoderTests: XCTestCase {
         XCTAssertNil(starting.nextQuery(), "no typed message before the startup packet")
     }
 
+    /// `nextBind()`, `nextDescribe()`, `nextExecute()` and `nextSync()` take only a whole,
+    /// well-formed message of their own type; anything else stays for `next()`.
+    func testCommonMessageAccessorsTakeOnlyTheirOwnWholeWellFormedMessages() throws {
+        let bind = Bind(portal: "", statement: "s1", parameterFormats: [1], parameters: [[0, 0, 0, 7], nil], resultFormats: [1])
+        let describe = Describe(kind: .portal, name: "p")
+        let execute = Execute(portal: "", maxRows: 10)
+        let messages: [FrontendMessage] = [.bind(bind), .describe(describe), .execute(execute), .sync]
+        let stream = messages.flatMap { TestFrontendEncoder.encode($0) }
+
+        var decoder = FrontendMessageDecoder(expectsStartupPacket: false)
+        for byte in stream.dropLast() {
+            decoder.append([byte])
+            if decoder.nextType == UInt8(ascii: "S") { XCTAssertFalse(decoder.nextSync(), "a Sync's header alone") }
+        }
+        XCTAssertNil(decoder.nextDescribe(), "not the next message's type")
+        XCTAssertEqual(decoder.nextBind(), bind)
+        XCTAssertNil(decoder.nextExecute())
+        XCTAssertEqual(decoder.nextDescribe(), describe)
+        XCTAssertEqual(decoder.nextExecute(), execute)
+        XCTAssertFalse(decoder.nextSync(), "its last byte is not buffered yet")
+        decoder.append([stream[stream.count - 1]])
+        XCTAssertTrue(decoder.nextSync())
+        XCTAssertEqual(decoder.bufferedByteCount, 0)
+
+        // Malformed: left to next(), which reports it.
+        for bytes in [
+            ByteWriter.typed("S", [0]),
+            ByteWriter.typed("E", ByteWriter.body { $0.cString(""); $0.int32(0); $0.uint8(9) }),
+            ByteWriter.typed("D", ByteWriter.body { $0.uint8(UInt8(ascii: "X")); $0.cString("") }),
+            ByteWriter.typed("B", ByteWriter.body { $0.cString(""); $0.cString(""); $0.int16(0); $0.int16(1); $0.int32(-2); $0.int16(0) }),
+            [UInt8(ascii: "S"), 0, 0, 0x27, 0x11],  // over the small-message limit
+        ] {
+            var decoder = FrontendMessageDecoder(expectsStartupPacket: false)
+            decoder.append(bytes)
+            XCTAssertFalse(decoder.nextSync())
+            XCTAssertNil(decoder.nextExecute())
+            XCTAssertNil(decoder.nextDescribe())
+            XCTAssertNil(decoder.nextBind())
+            XCTAssertEqual(decoder.bufferedByteCount, bytes.count, "nothing consumed")
+            XCTAssertThrowsError(try decoder.next(), "next() reports \(bytes)")
+        }
+    }
+
     func testLongStreamStaysCorrectAcrossCompactions() throws {
         var decoder = FrontendMessageDecoder(expectsStartupPacket: false)
         let message = FrontendMessage.bind(Bind(portal: "", statement: "s", parameters: [Array(repeating: 7, count: 100)]))

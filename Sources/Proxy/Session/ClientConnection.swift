@@ -145,10 +145,7 @@ final class ClientConnection: @unchecked Sendable, TurnEndWork {
         while !isClosed && !closeAfterFlush {
             if let session {
                 guard session.acceptsMessages else { return }
-                if decoder.nextIsQuery, let sql = decoder.nextQuery() {
-                    session.queryMessageReceived(sql)
-                    continue
-                }
+                if session.takesMessagesDirectly, commonMessageHandled(by: session) { continue }
             }
             // Unwrapped before it is stored: a `FrontendMessage?` local is destroyed through
             // generic value witnesses, which cost more than decoding the message.
@@ -166,6 +163,37 @@ final class ClientConnection: @unchecked Sendable, TurnEndWork {
                 startupReceived(message, bufferedBytes: decoder.bufferedByteCount)
             }
         }
+    }
+
+    /// Decodes the next message and hands it to `session` without a `FrontendMessage` when it
+    /// is one of those an application sends for every statement, complete and well-formed;
+    /// false otherwise, with nothing consumed: ``FrontendMessageDecoder/next()`` then decodes
+    /// it or reports what is wrong with it.
+    private func commonMessageHandled(by session: ClientSession) -> Bool {
+        switch decoder.nextType {
+        case UInt8(ascii: "Q"):
+            guard let sql = decoder.nextQuery() else { return false }
+            session.queryMessageReceived(sql)
+        case UInt8(ascii: "B"):
+            guard let bind = decoder.nextBind() else { return false }
+            session.commonMessageStarts()
+            session.bindReceived(bind)
+        case UInt8(ascii: "D"):
+            guard let describe = decoder.nextDescribe() else { return false }
+            session.commonMessageStarts()
+            session.describeReceived(describe)
+        case UInt8(ascii: "E"):
+            guard let execute = decoder.nextExecute() else { return false }
+            session.commonMessageStarts()
+            session.executeReceived(execute)
+        case UInt8(ascii: "S"):
+            guard decoder.nextSync() else { return false }
+            session.commonMessageStarts()
+            session.syncReceived()
+        default:
+            return false
+        }
+        return true
     }
 
     private func decodingFailed(_ error: FrontendDecodingError) {

@@ -172,14 +172,23 @@ final class ClientSession: @unchecked Sendable {
     /// Parameters PostgreSQL reports with ParameterStatus (GUC_REPORT).
     static let reportedNames = Set(BackendConnection.reportedParameters)
 
-    /// A Query message, decoded without a ``FrontendMessage``: what ``received(_:)`` does
-    /// with it when the session is not copying, paused or the admin console (those take that
-    /// path, with the message made).
-    func queryMessageReceived(_ sql: String) {
-        guard copyIn == nil, !isAdmin, batchIsOpen || transaction != nil || !context.pause.isPaused else {
-            return received(.query(sql))
-        }
+    /// Whether the client's next message may skip ``received(_:)``: decoded without a
+    /// ``FrontendMessage`` and handed to its handler after ``commonMessageStarts()``. Not while
+    /// copying, paused or the admin console, which take ``received(_:)`` with the message made.
+    var takesMessagesDirectly: Bool {
+        copyIn == nil && !isAdmin && (batchIsOpen || transaction != nil || !context.pause.isPaused)
+    }
+
+    /// What ``received(_:)`` does before it hands any message to its handler, for a message
+    /// that skips it (``takesMessagesDirectly``).
+    func commonMessageStarts() {
         if !batchIsOpen { adoptLatestContext() }
+    }
+
+    /// A Query message that skips ``received(_:)`` (``takesMessagesDirectly``): what that does
+    /// with it.
+    func queryMessageReceived(_ sql: String) {
+        commonMessageStarts()
         if ext.skipping { return }
         if batchIsOpen {
             syncReceived { [self] in queryReceived(sql) }
