@@ -318,9 +318,6 @@ extension ClientSession {
     func finishQuery() {
         isBusy = false
         releaseIdleLinks()
-        // One strong reference for what follows: every use of the `unowned` one retains and
-        // releases the connection.
-        let connection = self.connection
         connection.output.readyForQuery(transactionStatus)
         connection.flush()
         guard !connection.isClosed else { return }

@@ -39,7 +39,6 @@ extension ClientSession: BackendReceiver {
     }
 
     func backendForward(_ messages: UnsafeRawBufferPointer, from backend: BackendConnection) -> (taken: Int, flow: BackendConnection.Flow) {
-        let connection = self.connection  // one retain for both uses of the `unowned` reference
         connection.output.forward(messages: messages)
         return (messages.count, connection.throttle(backend))
     }

@@ -13,7 +13,11 @@ import SQLRouter
 /// `@unchecked Sendable`: confined to its connection's queue; other threads only hold it to
 /// schedule work on that queue (cancel requests).
 final class ClientSession: @unchecked Sendable {
-    unowned let connection: ClientConnection
+    /// Strong, a cycle the connection breaks when it closes (``ClientConnection/close()``
+    /// drops its session; every connection with a session is closed: the loop's registry holds
+    /// it until then). `unowned` would check and retain on every use, a dozen times per
+    /// transaction, and leave a session that outlives its connection a dangling reference.
+    let connection: ClientConnection
     let startup: StartupMessage
     /// The configuration, router and pools in force for this session; a reload's successor
     /// is adopted between transactions (``adoptLatestContext()``).
