@@ -113,20 +113,21 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs `work` after the handlers and tasks of the current turn, before the loop waits
     /// again; outside a turn of this loop, as `async`.
-    func soon(_ work: DeferredWork) {
+    func soon(_ work: consuming DeferredWork) {
+        // Consumed: moved into the list, without a copy (a retain) and its release.
         if firing, inLoop {
-            deferred.append(work)
+            deferred.append(consume work)
         } else if inLoop {
-            later.append(work)
+            later.append(consume work)
         } else {
-            post(work)
+            post(consume work)
         }
     }
 
-    private func post(_ work: DeferredWork) {
+    private func post(_ work: consuming DeferredWork) {
         lock.lock()
         let wasEmpty = posted.isEmpty
-        posted.append(work)
+        posted.append(consume work)
         lock.unlock()
         // A wake-up is already on its way when the list was not empty: the turn that drains
         // the eventfd takes every item posted before it locks.
