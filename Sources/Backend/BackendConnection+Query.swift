@@ -49,6 +49,11 @@ extension BackendConnection {
     /// Ends delivery to the current handler; later messages are handled by the connection
     /// (ParameterStatus, notices) or, if unexpected, break it.
     public func stopReceiving() {
+        // Nothing installed since the last stop (a batch stops its links at its end, and the
+        // pool stops a connection again when it is given back): nothing to undo, and the
+        // generation already differs from any a caller remembers.
+        guard receiving || paused else { return }
+        receiving = false
         receiverGeneration = Self.nextReceiverGeneration()
         receiver = nil
         receiverReadsReadyForQuery = false
@@ -116,6 +121,7 @@ extension BackendConnection {
         receiver: (any BackendReceiver)? = nil, readsReadyForQuery: Bool = false
     ) {
         receiverGeneration = Self.nextReceiverGeneration()
+        receiving = true
         messageHandler = handler
         self.passthrough = passthrough
         failureHandler = failure
