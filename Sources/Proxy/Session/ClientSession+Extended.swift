@@ -184,7 +184,8 @@ extension ClientSession {
         // did) into a block that stays open past Sync, to be committed atomically.
         // A COPY of the batch left its shards in transaction blocks of their own: committed
         // with the rest, even on one shard.
-        let blocks = transaction == nil ? ext.openedBlocks : []
+        // (The set is copied only when it holds something: a copy costs a retain and a release.)
+        let blocks: Set<Int> = transaction == nil && !ext.openedBlocks.isEmpty ? ext.openedBlocks : []
         ext.commitOnSync = !ext.failed && transaction == nil && (ext.mayHaveWritten && ext.touched.count > 1 || !blocks.isEmpty)
         for link in ext.touched {
             guard let backend = link.connection, !backend.isBroken else { continue }
@@ -285,7 +286,7 @@ extension ClientSession {
 
     func owe(_ answer: consuming OwedAnswer) {
         let ext = extended
-        if ext.head < ext.owed.count, case .shard = ext.owed[ext.head] {
+        if ext.head < ext.owed.count, ext.owed[ext.head].isShard {
             // A shard's answer is next and still owed: what `advance` would do, without looking
             // at the answers again (most messages of a batch are owed behind another).
             ext.owed.append(consume answer)
@@ -301,21 +302,28 @@ extension ClientSession {
     func advance() {
         let ext = extended
         while ext.head < ext.owed.count {
-            switch ext.owed[ext.head] {
+            // By kind first: a switch that binds a payload used past a call copies the answer
+            // (its link, its portal) whatever its case, and most answers here are a shard's.
+            switch ext.owed[ext.head].kind {
             case .done:
                 ext.head += 1
-            case .local(let answer):
+                continue
+            case .local:
                 ext.head += 1
-                send(answer)
-            case .merge(let execution) where execution.isFinished:
-                // Rows the merge read for earlier calls are enough: no shard to wait for.
-                finishMerge(execution, index: ext.head)
-                return
-            case .shard, .merge:
-                wakeHeld()
-                connection.scheduleFlush()
-                return
+                send(ext.owed[ext.head - 1])
+                continue
+            case .merge:
+                if let execution = ext.owed[ext.head].finishedMerge {
+                    // Rows the merge read for earlier calls are enough: no shard to wait for.
+                    finishMerge(execution, index: ext.head)
+                    return
+                }
+            case .shard:
+                break
             }
+            wakeHeld()
+            connection.scheduleFlush()
+            return
         }
         wakeHeld()
         connection.scheduleFlush()
@@ -345,7 +353,9 @@ extension ClientSession {
         }
     }
 
-    private func send(_ answer: LocalAnswer) {
+    /// Sends a local answer.
+    private func send(_ owed: OwedAnswer) {
+        guard case .local(let answer) = owed else { return }
         let output = connection
         switch answer {
         case .parseComplete: output.output.parseComplete()
@@ -384,19 +394,37 @@ extension ClientSession {
         default:  // (NotificationResponse never gets here: the connection hands it to `forwardNotification`)
             break
         }
-        let found = ext.owed[ext.head...].firstIndex { answer in
-            switch answer {
-            case .shard(let l, _): l === link
-            case .merge(let execution): execution.awaits(link)
-            default: false
+        let ext = extended
+        // The next answer is mostly the link's own: no search (the first of the link's is the
+        // one its message answers).
+        let found = ext.nextIsShardAnswer(of: link)
+            ? ext.head
+            : ext.owed[ext.head...].firstIndex { answer in
+                switch answer {
+                case .shard(let l, _): l === link
+                case .merge(let execution): execution.awaits(link)
+                default: false
+                }
             }
+        if let index = found, ext.owed[index].isSync {
+            // Checked before the answer is bound to a variable (a copy): the end of every batch.
+            guard message.type == BackendMessage.readyForQuery else { return .proceed }
+            ext.owed[index] = .done
+            advance()
+            return .proceed
         }
-        if let index = found, case .merge(let execution) = ext.owed[index] {
-            guard index == ext.head else {
-                if let backend = link.connection { ext.held.append(backend) }
-                return .hold
+        if let index = found {
+            // (A `switch`: `if case` would copy the answer first, whatever its case.)
+            switch ext.owed[index] {
+            case .merge(let execution):
+                guard index == ext.head else {
+                    if let backend = link.connection { ext.held.append(backend) }
+                    return .hold
+                }
+                return mergeMessage(message, execution: execution, link: link, index: index)
+            case .shard, .local, .done:
+                break
             }
-            return mergeMessage(message, execution: execution, link: link, index: index)
         }
         guard let index = found, case .shard(_, let expected) = ext.owed[index] else {
             link.connection?.close()
