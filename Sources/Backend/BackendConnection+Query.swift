@@ -290,11 +290,9 @@ extension BackendConnection {
         var end = start
         var traffic = RunTraffic()
         let available = UnsafeRawBufferPointer(rebasing: input[..<inputEnd])
-        // `try?` flattens "malformed" and "incomplete" into nil: either ends the run.
-        while let (type, body) = (try? BackendMessageFraming.message(in: available, at: end)) ?? nil,
-              Self.passesThrough(type) {
-            traffic.count(type, bodyBytes: body.count)
-            end = body.upperBound
+        while let next = Self.wholeMessageEnd(in: available, at: end), Self.passesThrough(available[end]) {
+            traffic.count(available[end], bodyBytes: next - end - 5)
+            end = next
         }
         guard end > start else { return false }
         let run = UnsafeRawBufferPointer(rebasing: available[start..<end])
@@ -315,6 +313,19 @@ extension BackendConnection {
             watcher?.wantsRead = false
         }
         return true
+    }
+
+    /// Where the message at `offset` of `bytes` ends, when all of it is there; nil when it is
+    /// incomplete or its length is malformed (either ends a run: the framing of the message
+    /// one by one tells which). ``BackendMessageFraming/message(in:at:)`` without the throw
+    /// and the bytes read one at a time: this runs for every message of a run.
+    @inline(__always)
+    private static func wholeMessageEnd(in bytes: UnsafeRawBufferPointer, at offset: Int) -> Int? {
+        guard bytes.count - offset >= 5 else { return nil }
+        let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)))
+        guard length >= 4, length <= Int(Int32.max) else { return nil }
+        let end = offset + 1 + length
+        return end <= bytes.count ? end : nil
     }
 
     private func record(_ run: RunTraffic) {
