@@ -103,7 +103,9 @@ extension ClientSession {
         if let fetch = portal.shardedFetch {
             return executeShardedFetch(portal, fetch, maxRows: execute.maxRows)
         }
-        cursorPortalExecuted(portal)
+        // Only DECLARE and CLOSE of a SQL cursor have anything to do there: told apart with a
+        // switch (that function's copies the route, for every Execute).
+        if portal.route.isCursorStatement { cursorPortalExecuted(portal) }
         let links = portal.links  // (read once: each read of the portal's array retains it)
         if links.count > 1 && (execute.maxRows > 0 || portal.cursor > 0) {
             // In parts: one shard after the other, each to its end before the next starts.
@@ -184,15 +186,17 @@ extension ClientSession {
         // did) into a block that stays open past Sync, to be committed atomically.
         // A COPY of the batch left its shards in transaction blocks of their own: committed
         // with the rest, even on one shard.
-        // (The set is copied only when it holds something: a copy costs a retain and a release.)
-        let blocks: Set<Int> = transaction == nil && !ext.openedBlocks.isEmpty ? ext.openedBlocks : []
-        ext.commitOnSync = !ext.failed && transaction == nil && (ext.mayHaveWritten && ext.touched.count > 1 || !blocks.isEmpty)
+        // The set is read where it is, and only when it holds something (nothing below changes
+        // it): a copy costs a retain and a release, for every batch.
+        let outsideBlock = transaction == nil
+        let blocksOpened = outsideBlock && !ext.openedBlocks.isEmpty
+        ext.commitOnSync = !ext.failed && outsideBlock && (ext.mayHaveWritten && ext.touched.count > 1 || blocksOpened)
         for link in ext.touched {
             guard let backend = link.connection, !backend.isBroken else { continue }
             if ext.failed, transaction == nil, !ext.failedLinks.contains(link.index) {
                 backend.send { $0.query("ROLLBACK") }
                 owe(.shard(link, .query))
-            } else if ext.commitOnSync, !blocks.contains(link.index) {
+            } else if ext.commitOnSync, !(blocksOpened && ext.openedBlocks.contains(link.index)) {
                 backend.send { $0.query("BEGIN") }
                 owe(.shard(link, .query))
             }
@@ -725,7 +729,23 @@ extension ClientSession {
 }
 
 extension ShardAnswer {
-    var isQuery: Bool { if case .query = self { true } else { false } }
+    var isQuery: Bool {
+        switch self {
+        case .query: true
+        default: false
+        }
+    }
+}
+
+extension Route {
+    /// A SQL cursor's statement (DECLARE, CLOSE, FETCH, MOVE). A `switch`, not `if case`,
+    /// which would copy the route first.
+    var isCursorStatement: Bool {
+        switch self {
+        case .cursor: true
+        default: false
+        }
+    }
 }
 
 extension ClientSession {
