@@ -243,7 +243,19 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs the list in order and empties it, keeping its storage. (`removeAll(keepingCapacity:)`
     /// goes through the generic `replaceSubrange`, which cost more than the list's work.)
     private static func runAndEmpty(_ list: inout [DeferredWork]) {
-        for index in list.indices { list[index].run() }
+        // Each item is moved out of the list to run, and a placeholder that holds nothing
+        // left in its place: running `list[index]` would copy it first (a retain and a release
+        // of its closure or object, for every item). Nothing a work item calls touches the list
+        // being run: `soon` and `async` append to `deferred` and `later`, and this list was
+        // swapped out of those (or of `posted`) before it runs.
+        list.withUnsafeMutableBufferPointer { items in
+            guard let first = items.baseAddress else { return }
+            for index in items.indices {
+                let work = (first + index).move()
+                (first + index).initialize(to: .ran)
+                work.run()
+            }
+        }
         while !list.isEmpty { list.removeLast() }
     }
 
