@@ -69,7 +69,8 @@ extension ClientSession {
                 if let cursor = cursors[describe.name] { return describeCursor(cursor) }
                 return failBatch(.error(.invalidCursorName, "portal \"\(describe.name)\" does not exist"))
             }
-            if answerNextIDPortal(portal, execute: false) { return }
+            // (Only a portal without links can be `pgshard.next_id`'s: no call for the others.)
+            if portal.links.isEmpty, answerNextIDPortal(portal, execute: false) { return }
             if let fetch = portal.shardedFetch { return describeShardedFetch(portal, fetch) }
             guard let link = portal.links.first, let backend = link.connection else {
                 return owe(.local(.noData))
