@@ -235,7 +235,8 @@ extension BackendConnection {
         guard !delivering, inputEnd > inputStart else { return }
         delivering = true
         defer { delivering = false }
-        while !paused, !isBroken {
+        // (The loop ends when every byte was handled without asking the framing: the usual end.)
+        while !paused, !isBroken, inputStart < inputEnd {
             if passthrough != nil || receiver != nil, !heldMessageTracked, forwardRun() { continue }
             let bytes = UnsafeRawBufferPointer(input)
             let next: (type: UInt8, body: Range<Int>)?

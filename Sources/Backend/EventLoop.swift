@@ -222,7 +222,11 @@ public final class EventLoop: @unchecked Sendable {
                 swap(&later, &foreign)
                 Self.runAndEmpty(&foreign)
             }
-            if !timers.isEmpty { runTimers(now: monotonicNanoseconds()) }
+            if !timers.isEmpty {
+                // Mostly none is due (the pools' idle sweeps run once a second): no call then.
+                let now = monotonicNanoseconds()
+                if timers.hasDue(now: now) { runTimers(now: now) }
+            }
             while !deferred.isEmpty {
                 swap(&deferred, &running)
                 Self.runAndEmpty(&running)
@@ -334,6 +338,12 @@ private struct TimerHeap {
             items.swapAt(child, parent)
             child = parent
         }
+    }
+
+    /// The first timer is due.
+    func hasDue(now: UInt64) -> Bool {
+        guard let first = items.first else { return false }
+        return first.deadline <= now
     }
 
     /// The first timer if it is due, taken out.
