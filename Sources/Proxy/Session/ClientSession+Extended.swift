@@ -763,7 +763,10 @@ extension ClientSession {
             guard let backend = link.connection, !backend.isBusy, backend.serverTransactionStatus == .idle else { continue }
             link.connection = nil
             link.inTransaction = false
-            link.pool.release(backend, reusable: true)
+            // Without a retain and a release of the link and of its pool around the call (every
+            // transaction): the loop's copy of `links` holds the link until the loop ends, and
+            // the link holds its pool (a constant).
+            Unmanaged.passUnretained(link)._withUnsafeGuaranteedRef { $0.pool.release(backend, reusable: true) }
         }
     }
 
