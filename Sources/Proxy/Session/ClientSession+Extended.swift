@@ -260,8 +260,13 @@ extension ClientSession {
         } else {
             ext.touched.append(link)
         }
-        let receiver = link.answerReceiver ?? BatchAnswerReceiver(session: self, link: link)
-        link.answerReceiver = receiver
+        let receiver: BatchAnswerReceiver
+        if let made = link.answerReceiver {
+            receiver = made  // (not stored again: a store retains it and releases the old one)
+        } else {
+            receiver = BatchAnswerReceiver(session: self, link: link)
+            link.answerReceiver = receiver
+        }
         backend.receive(forwardingTo: receiver)
         link.batchReceiver = backend.receiverGeneration
     }
@@ -625,7 +630,7 @@ extension ClientSession {
     private func finishBatchIfDone() {
         let ext = extended
         guard ext.syncing, ext.head == ext.owed.count else { return }
-        for link in ext.touched { link.connection?.stopReceiving() }
+        ext.stopReadingTouched()
         if ext.commitOnSync {
             ext.commitOnSync = false
             let open = ext.touched.filter { $0.isUsable && $0.connection?.serverTransactionStatus == .inTransaction }

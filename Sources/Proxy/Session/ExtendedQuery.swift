@@ -313,6 +313,19 @@ final class ExtendedState {
         owed[head].laneStep(for: type)
     }
 
+    /// Stops reading the answers of every link the batch touched. Without a retain and a
+    /// release of each link and connection around the call: `touched` holds the links, a
+    /// link its connection, and `stopReceiving` only resets the connection's own state (no
+    /// handler runs), so nothing lets go of either meanwhile.
+    func stopReadingTouched() {
+        for index in touched.indices {
+            Unmanaged.passUnretained(touched[index])._withUnsafeGuaranteedRef { link in
+                guard let connection = link.connection else { return }
+                Unmanaged.passUnretained(connection)._withUnsafeGuaranteedRef { $0.stopReceiving() }
+            }
+        }
+    }
+
     /// The statement a Bind names, if the client prepared it.
     func statementToBind(_ name: String) -> ClientStatement? {
         if let lastBound, lastBound.name == name { return lastBound.statement }
