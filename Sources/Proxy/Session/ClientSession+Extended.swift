@@ -106,7 +106,7 @@ extension ClientSession {
         }
         // Only DECLARE and CLOSE of a SQL cursor have anything to do there: told apart with a
         // switch (that function's copies the route, for every Execute).
-        if portal.route.isCursorStatement { cursorPortalExecuted(portal) }
+        if portal.routeIsCursorStatement { cursorPortalExecuted(portal) }
         let links = portal.links  // (read once: each read of the portal's array retains it)
         if links.count > 1 && (execute.maxRows > 0 || portal.cursor > 0) {
             // In parts: one shard after the other, each to its end before the next starts.
@@ -743,16 +743,6 @@ extension ShardAnswer {
     }
 }
 
-extension Route {
-    /// A SQL cursor's statement (DECLARE, CLOSE, FETCH, MOVE). A `switch`, not `if case`,
-    /// which would copy the route first.
-    var isCursorStatement: Bool {
-        switch self {
-        case .cursor: true
-        default: false
-        }
-    }
-}
 
 extension ClientSession {
     /// Gives back shard connections the session no longer needs: under transaction pooling,

@@ -87,6 +87,15 @@ final class ClientPortal {
         self.merge = FanOutMerge(mode: mode, shards: [])
     }
 
+    /// `route` is a SQL cursor's statement (DECLARE, CLOSE, FETCH, MOVE). Read in place:
+    /// `portal.route` read from outside is copied first, a large enum (at every Execute).
+    var routeIsCursorStatement: Bool {
+        switch route {
+        case .cursor: true
+        default: false
+        }
+    }
+
     /// Makes this closed portal, which nothing else holds any more, the one a new Bind creates:
     /// as ``init(name:statement:route:links:mode:)`` would make it, under the same name.
     func reopen(statement: ClientStatement, route: Route, links: [ShardLink], mode: FanOutMode) {
