@@ -353,9 +353,16 @@ extension ClientSession {
         }
     }
 
+    /// Lets the shards paused because their answers were not next read on (soon).
+    @inline(__always)
     func wakeHeld() {
+        // Mostly none is held: the test is inlined, the rest is not.
+        guard !extended.held.isEmpty else { return }
+        resumeHeld()
+    }
+
+    private func resumeHeld() {
         let ext = extended
-        guard !ext.held.isEmpty else { return }
         let held = ext.held
         ext.held = []
         connection.soon {
