@@ -323,9 +323,9 @@ final class ExtendedState {
     }
 
     /// Stops reading the answers of every link the batch touched. Without a retain and a
-    /// release of each link and connection around the call: `touched` holds the links, a
-    /// link its connection, and `stopReceiving` only resets the connection's own state (no
-    /// handler runs), so nothing lets go of either meanwhile.
+    /// release of each link and connection around the call: `touched` holds the links and a
+    /// link its connection, and `stopReceiving` only resets the connection's own state and
+    /// drops its handlers (none of them runs), so it lets go of neither.
     func stopReadingTouched() {
         for index in touched.indices {
             Unmanaged.passUnretained(touched[index])._withUnsafeGuaranteedRef { link in
