@@ -49,6 +49,11 @@ extension BackendConnection {
     /// Ends delivery to the current handler; later messages are handled by the connection
     /// (ParameterStatus, notices) or, if unexpected, break it.
     public func stopReceiving() {
+        // Nothing installed since the last stop (a batch stops its links at its end, and the
+        // pool stops a connection again when it is given back): nothing to undo, and the
+        // generation already differs from any a caller remembers.
+        guard receiving || paused else { return }
+        receiving = false
         receiverGeneration = Self.nextReceiverGeneration()
         receiver = nil
         receiverReadsReadyForQuery = false
@@ -116,6 +121,7 @@ extension BackendConnection {
         receiver: (any BackendReceiver)? = nil, readsReadyForQuery: Bool = false
     ) {
         receiverGeneration = Self.nextReceiverGeneration()
+        receiving = true
         messageHandler = handler
         self.passthrough = passthrough
         failureHandler = failure
@@ -229,7 +235,8 @@ extension BackendConnection {
         guard !delivering, inputEnd > inputStart else { return }
         delivering = true
         defer { delivering = false }
-        while !paused, !isBroken {
+        // (The loop ends when every byte was handled without asking the framing: the usual end.)
+        while !paused, !isBroken, inputStart < inputEnd {
             if passthrough != nil || receiver != nil, !heldMessageTracked, forwardRun() { continue }
             let bytes = UnsafeRawBufferPointer(input)
             let next: (type: UInt8, body: Range<Int>)?
@@ -284,11 +291,9 @@ extension BackendConnection {
         var end = start
         var traffic = RunTraffic()
         let available = UnsafeRawBufferPointer(rebasing: input[..<inputEnd])
-        // `try?` flattens "malformed" and "incomplete" into nil: either ends the run.
-        while let (type, body) = (try? BackendMessageFraming.message(in: available, at: end)) ?? nil,
-              Self.passesThrough(type) {
-            traffic.count(type, bodyBytes: body.count)
-            end = body.upperBound
+        while let next = Self.wholeMessageEnd(in: available, at: end), Self.passesThrough(available[end]) {
+            traffic.count(available[end], bodyBytes: next - end - 5)
+            end = next
         }
         guard end > start else { return false }
         let run = UnsafeRawBufferPointer(rebasing: available[start..<end])
@@ -309,6 +314,19 @@ extension BackendConnection {
             watcher?.wantsRead = false
         }
         return true
+    }
+
+    /// Where the message at `offset` of `bytes` ends, when all of it is there; nil when it is
+    /// incomplete or its length is malformed (either ends a run: the framing of the message
+    /// one by one tells which). ``BackendMessageFraming/message(in:at:)`` without the throw
+    /// and the bytes read one at a time: this runs for every message of a run.
+    @inline(__always)
+    private static func wholeMessageEnd(in bytes: UnsafeRawBufferPointer, at offset: Int) -> Int? {
+        guard bytes.count - offset >= 5 else { return nil }
+        let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)))
+        guard length >= 4, length <= Int(Int32.max) else { return nil }
+        let end = offset + 1 + length
+        return end <= bytes.count ? end : nil
     }
 
     private func record(_ run: RunTraffic) {

@@ -53,6 +53,9 @@ public final class BackendConnection: @unchecked Sendable, TurnEndWork {
     /// (``receive(forwardingTo:)``), rather than being finished by the first one.
     var receiverReadsReadyForQuery = false
     var paused = false
+    /// Handlers or a receiver were installed (``startDelivery``) and not stopped since
+    /// (`stopReceiving`); `close` and a failure drop them without clearing this.
+    var receiving = false
     /// Bytes read from the shard: `inputStart..<inputEnd` are not handled yet. Memory of the
     /// connection's own (freed in `deinit`), not an array: reading an array property in place
     /// retains its storage around every access, several times per message delivered.

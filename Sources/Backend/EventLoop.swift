@@ -113,20 +113,21 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs `work` after the handlers and tasks of the current turn, before the loop waits
     /// again; outside a turn of this loop, as `async`.
-    func soon(_ work: DeferredWork) {
+    func soon(_ work: consuming DeferredWork) {
+        // Consumed: moved into the list, without a copy (a retain) and its release.
         if firing, inLoop {
-            deferred.append(work)
+            deferred.append(consume work)
         } else if inLoop {
-            later.append(work)
+            later.append(consume work)
         } else {
-            post(work)
+            post(consume work)
         }
     }
 
-    private func post(_ work: DeferredWork) {
+    private func post(_ work: consuming DeferredWork) {
         lock.lock()
         let wasEmpty = posted.isEmpty
-        posted.append(work)
+        posted.append(consume work)
         lock.unlock()
         // A wake-up is already on its way when the list was not empty: the turn that drains
         // the eventfd takes every item posted before it locks.
@@ -221,7 +222,11 @@ public final class EventLoop: @unchecked Sendable {
                 swap(&later, &foreign)
                 Self.runAndEmpty(&foreign)
             }
-            if !timers.isEmpty { runTimers(now: monotonicNanoseconds()) }
+            if !timers.isEmpty {
+                // Mostly none is due (the pools' idle sweeps run once a second): no call then.
+                let now = monotonicNanoseconds()
+                if timers.hasDue(now: now) { runTimers(now: now) }
+            }
             while !deferred.isEmpty {
                 swap(&deferred, &running)
                 Self.runAndEmpty(&running)
@@ -242,7 +247,19 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs the list in order and empties it, keeping its storage. (`removeAll(keepingCapacity:)`
     /// goes through the generic `replaceSubrange`, which cost more than the list's work.)
     private static func runAndEmpty(_ list: inout [DeferredWork]) {
-        for index in list.indices { list[index].run() }
+        // Each item is moved out of the list to run, and a placeholder that holds nothing
+        // left in its place: running `list[index]` would copy it first (a retain and a release
+        // of its closure or object, for every item). Nothing a work item calls touches the list
+        // being run: `soon` and `async` append to `deferred` and `later`, and this list was
+        // swapped out of those (or of `posted`) before it runs.
+        list.withUnsafeMutableBufferPointer { items in
+            guard let first = items.baseAddress else { return }
+            for index in items.indices {
+                let work = (first + index).move()
+                (first + index).initialize(to: .ran)
+                work.run()
+            }
+        }
         while !list.isEmpty { list.removeLast() }
     }
 
@@ -321,6 +338,12 @@ private struct TimerHeap {
             items.swapAt(child, parent)
             child = parent
         }
+    }
+
+    /// The first timer is due.
+    func hasDue(now: UInt64) -> Bool {
+        guard let first = items.first else { return false }
+        return first.deadline <= now
     }
 
     /// The first timer if it is due, taken out.

@@ -97,11 +97,14 @@ public protocol TurnEndWork: AnyObject {
 enum DeferredWork {
     case closure(() -> Void)
     case object(any TurnEndWork)
+    /// What is left in a list in place of work taken out to run (nothing to do).
+    case ran
 
     func run() {
         switch self {
         case .closure(let work): work()
         case .object(let work): work.turnEnded()
+        case .ran: break
         }
     }
 }

@@ -24,7 +24,13 @@ final class BatchAnswerReceiver: BackendReceiver {
     }
 
     func backendTakesRuns(from backend: BackendConnection) -> Bool {
-        session.laneCanTakeRuns(from: link)
+        // Without the retain and release of each reference that a call through them costs:
+        // `laneCanTakeRuns` only reads the batch's state, so nothing can let go of the session
+        // or the link while it runs. (The other calls can end the session or replace its links
+        // — a client that went away, a reload — and keep them alive for the call.)
+        Unmanaged.passUnretained(link)._withUnsafeGuaranteedRef { link in
+            Unmanaged.passUnretained(session)._withUnsafeGuaranteedRef { $0.laneCanTakeRuns(from: link) }
+        }
     }
 
     func backendMessage(_ message: BackendMessage, from backend: BackendConnection) -> BackendConnection.Flow {

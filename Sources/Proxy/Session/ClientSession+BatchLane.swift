@@ -14,17 +14,18 @@ extension ClientSession {
     /// can answer; returns how many bytes it took and whether the shard may go on.
     func shardRun(_ run: UnsafeRawBufferPointer, from link: ShardLink, backend: BackendConnection) -> (taken: Int, flow: BackendConnection.Flow) {
         let ext = extended
+        let connection = self.connection  // (each read of the unowned reference checks it)
         var offset = 0
         // Bytes from `unsent` to `offset` are to be forwarded and not yet written.
         var unsent = 0
         // Answers ended since `advance` last ran.
         var ended = false
         lane: while offset < run.count {
-            guard ext.head < ext.owed.count, case .shard(let owner, let answer) = ext.owed[ext.head], owner === link else {
+            guard ext.nextIsShardAnswer(of: link) else {
                 // Something else is next (a local answer, another shard, the batch's end):
                 // give what is due before it, then go on if this link's answers follow.
                 guard ended else { break }
-                forward(run, unsent..<offset)
+                forward(run, unsent..<offset, to: connection)
                 unsent = offset
                 ended = false
                 advance()
@@ -34,10 +35,10 @@ extension ClientSession {
             }
             // The answer's messages, up to its last.
             repeat {
-                guard let step = answer.laneStep(for: run[offset]) else { break lane }
+                guard let step = ext.nextLaneStep(for: run[offset]) else { break lane }
                 let end = offset + 1 + Int(UInt32(bigEndian: run.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)))
                 if !step.forwards {
-                    forward(run, unsent..<offset)
+                    forward(run, unsent..<offset, to: connection)
                     unsent = end
                 }
                 offset = end
@@ -48,7 +49,7 @@ extension ClientSession {
                 }
             } while offset < run.count
         }
-        forward(run, unsent..<offset)
+        forward(run, unsent..<offset, to: connection)
         if ended { advance() }
         return (offset, offset == 0 ? .proceed : connection.throttle(backend))
     }
@@ -65,7 +66,7 @@ extension ClientSession {
         }
     }
 
-    private func forward(_ run: UnsafeRawBufferPointer, _ range: Range<Int>) {
+    private func forward(_ run: UnsafeRawBufferPointer, _ range: Range<Int>, to connection: ClientConnection) {
         guard !range.isEmpty else { return }
         connection.output.forward(messages: UnsafeRawBufferPointer(rebasing: run[range]))
     }
@@ -91,6 +92,7 @@ extension ShardAnswer {
         }
     }
 
+    @inline(__always)
     func laneStep(for type: UInt8) -> LaneStep? {
         switch self {
         case .parse:

@@ -69,7 +69,8 @@ extension ClientSession {
                 if let cursor = cursors[describe.name] { return describeCursor(cursor) }
                 return failBatch(.error(.invalidCursorName, "portal \"\(describe.name)\" does not exist"))
             }
-            if answerNextIDPortal(portal, execute: false) { return }
+            // (Only a portal without links can be `pgshard.next_id`'s: no call for the others.)
+            if portal.links.isEmpty, answerNextIDPortal(portal, execute: false) { return }
             if let fetch = portal.shardedFetch { return describeShardedFetch(portal, fetch) }
             guard let link = portal.links.first, let backend = link.connection else {
                 return owe(.local(.noData))
@@ -103,7 +104,9 @@ extension ClientSession {
         if let fetch = portal.shardedFetch {
             return executeShardedFetch(portal, fetch, maxRows: execute.maxRows)
         }
-        cursorPortalExecuted(portal)
+        // Only DECLARE and CLOSE of a SQL cursor have anything to do there: told apart with a
+        // switch (that function's copies the route, for every Execute).
+        if portal.routeIsCursorStatement { cursorPortalExecuted(portal) }
         let links = portal.links  // (read once: each read of the portal's array retains it)
         if links.count > 1 && (execute.maxRows > 0 || portal.cursor > 0) {
             // In parts: one shard after the other, each to its end before the next starts.
@@ -184,14 +187,17 @@ extension ClientSession {
         // did) into a block that stays open past Sync, to be committed atomically.
         // A COPY of the batch left its shards in transaction blocks of their own: committed
         // with the rest, even on one shard.
-        let blocks = transaction == nil ? ext.openedBlocks : []
-        ext.commitOnSync = !ext.failed && transaction == nil && (ext.mayHaveWritten && ext.touched.count > 1 || !blocks.isEmpty)
+        // The set is read where it is, and only when it holds something (nothing below changes
+        // it): a copy costs a retain and a release, for every batch.
+        let outsideBlock = transaction == nil
+        let blocksOpened = outsideBlock && !ext.openedBlocks.isEmpty
+        ext.commitOnSync = !ext.failed && outsideBlock && (ext.mayHaveWritten && ext.touched.count > 1 || blocksOpened)
         for link in ext.touched {
             guard let backend = link.connection, !backend.isBroken else { continue }
             if ext.failed, transaction == nil, !ext.failedLinks.contains(link.index) {
                 backend.send { $0.query("ROLLBACK") }
                 owe(.shard(link, .query))
-            } else if ext.commitOnSync, !blocks.contains(link.index) {
+            } else if ext.commitOnSync, !(blocksOpened && ext.openedBlocks.contains(link.index)) {
                 backend.send { $0.query("BEGIN") }
                 owe(.shard(link, .query))
             }
@@ -254,8 +260,13 @@ extension ClientSession {
         } else {
             ext.touched.append(link)
         }
-        let receiver = link.answerReceiver ?? BatchAnswerReceiver(session: self, link: link)
-        link.answerReceiver = receiver
+        let receiver: BatchAnswerReceiver
+        if let made = link.answerReceiver {
+            receiver = made  // (not stored again: a store retains it and releases the old one)
+        } else {
+            receiver = BatchAnswerReceiver(session: self, link: link)
+            link.answerReceiver = receiver
+        }
         backend.receive(forwardingTo: receiver)
         link.batchReceiver = backend.receiverGeneration
     }
@@ -285,7 +296,7 @@ extension ClientSession {
 
     func owe(_ answer: consuming OwedAnswer) {
         let ext = extended
-        if ext.head < ext.owed.count, case .shard = ext.owed[ext.head] {
+        if ext.head < ext.owed.count, ext.owed[ext.head].isShard {
             // A shard's answer is next and still owed: what `advance` would do, without looking
             // at the answers again (most messages of a batch are owed behind another).
             ext.owed.append(consume answer)
@@ -301,21 +312,28 @@ extension ClientSession {
     func advance() {
         let ext = extended
         while ext.head < ext.owed.count {
-            switch ext.owed[ext.head] {
+            // By kind first: a switch that binds a payload used past a call copies the answer
+            // (its link, its portal) whatever its case, and most answers here are a shard's.
+            switch ext.owed[ext.head].kind {
             case .done:
                 ext.head += 1
-            case .local(let answer):
+                continue
+            case .local:
                 ext.head += 1
-                send(answer)
-            case .merge(let execution) where execution.isFinished:
-                // Rows the merge read for earlier calls are enough: no shard to wait for.
-                finishMerge(execution, index: ext.head)
-                return
-            case .shard, .merge:
-                wakeHeld()
-                connection.scheduleFlush()
-                return
+                send(ext.owed[ext.head - 1])
+                continue
+            case .merge:
+                if let execution = ext.owed[ext.head].finishedMerge {
+                    // Rows the merge read for earlier calls are enough: no shard to wait for.
+                    finishMerge(execution, index: ext.head)
+                    return
+                }
+            case .shard:
+                break
             }
+            wakeHeld()
+            connection.scheduleFlush()
+            return
         }
         wakeHeld()
         connection.scheduleFlush()
@@ -335,9 +353,16 @@ extension ClientSession {
         }
     }
 
+    /// Lets the shards paused because their answers were not next read on (soon).
+    @inline(__always)
     func wakeHeld() {
+        // Mostly none is held: the test is inlined, the rest is not.
+        guard !extended.held.isEmpty else { return }
+        resumeHeld()
+    }
+
+    private func resumeHeld() {
         let ext = extended
-        guard !ext.held.isEmpty else { return }
         let held = ext.held
         ext.held = []
         connection.soon {
@@ -345,7 +370,9 @@ extension ClientSession {
         }
     }
 
-    private func send(_ answer: LocalAnswer) {
+    /// Sends a local answer.
+    private func send(_ owed: OwedAnswer) {
+        guard case .local(let answer) = owed else { return }
         let output = connection
         switch answer {
         case .parseComplete: output.output.parseComplete()
@@ -384,19 +411,37 @@ extension ClientSession {
         default:  // (NotificationResponse never gets here: the connection hands it to `forwardNotification`)
             break
         }
-        let found = ext.owed[ext.head...].firstIndex { answer in
-            switch answer {
-            case .shard(let l, _): l === link
-            case .merge(let execution): execution.awaits(link)
-            default: false
+        let ext = extended
+        // The next answer is mostly the link's own: no search (the first of the link's is the
+        // one its message answers).
+        let found = ext.nextIsShardAnswer(of: link)
+            ? ext.head
+            : ext.owed[ext.head...].firstIndex { answer in
+                switch answer {
+                case .shard(let l, _): l === link
+                case .merge(let execution): execution.awaits(link)
+                default: false
+                }
             }
+        if let index = found, ext.owed[index].isSync {
+            // Checked before the answer is bound to a variable (a copy): the end of every batch.
+            guard message.type == BackendMessage.readyForQuery else { return .proceed }
+            ext.owed[index] = .done
+            advance()
+            return .proceed
         }
-        if let index = found, case .merge(let execution) = ext.owed[index] {
-            guard index == ext.head else {
-                if let backend = link.connection { ext.held.append(backend) }
-                return .hold
+        if let index = found {
+            // (A `switch`: `if case` would copy the answer first, whatever its case.)
+            switch ext.owed[index] {
+            case .merge(let execution):
+                guard index == ext.head else {
+                    if let backend = link.connection { ext.held.append(backend) }
+                    return .hold
+                }
+                return mergeMessage(message, execution: execution, link: link, index: index)
+            case .shard, .local, .done:
+                break
             }
-            return mergeMessage(message, execution: execution, link: link, index: index)
         }
         guard let index = found, case .shard(_, let expected) = ext.owed[index] else {
             link.connection?.close()
@@ -592,7 +637,7 @@ extension ClientSession {
     private func finishBatchIfDone() {
         let ext = extended
         guard ext.syncing, ext.head == ext.owed.count else { return }
-        for link in ext.touched { link.connection?.stopReceiving() }
+        ext.stopReadingTouched()
         if ext.commitOnSync {
             ext.commitOnSync = false
             let open = ext.touched.filter { $0.isUsable && $0.connection?.serverTransactionStatus == .inTransaction }
@@ -697,8 +742,14 @@ extension ClientSession {
 }
 
 extension ShardAnswer {
-    var isQuery: Bool { if case .query = self { true } else { false } }
+    var isQuery: Bool {
+        switch self {
+        case .query: true
+        default: false
+        }
+    }
 }
+
 
 extension ClientSession {
     /// Gives back shard connections the session no longer needs: under transaction pooling,
@@ -714,7 +765,10 @@ extension ClientSession {
             guard let backend = link.connection, !backend.isBusy, backend.serverTransactionStatus == .idle else { continue }
             link.connection = nil
             link.inTransaction = false
-            link.pool.release(backend, reusable: true)
+            // Without a retain and a release of the link and of its pool around the call (every
+            // transaction): the loop's copy of `links` holds the link until the loop ends, and
+            // the link holds its pool (a constant).
+            Unmanaged.passUnretained(link)._withUnsafeGuaranteedRef { $0.pool.release(backend, reusable: true) }
         }
     }
 

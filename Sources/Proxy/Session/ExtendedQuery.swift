@@ -87,6 +87,15 @@ final class ClientPortal {
         self.merge = FanOutMerge(mode: mode, shards: [])
     }
 
+    /// `route` is a SQL cursor's statement (DECLARE, CLOSE, FETCH, MOVE). Read in place:
+    /// `portal.route` read from outside is copied first, a large enum (at every Execute).
+    var routeIsCursorStatement: Bool {
+        switch route {
+        case .cursor: true
+        default: false
+        }
+    }
+
     /// Makes this closed portal, which nothing else holds any more, the one a new Bind creates:
     /// as ``init(name:statement:route:links:mode:)`` would make it, under the same name.
     func reopen(statement: ClientStatement, route: Route, links: [ShardLink], mode: FanOutMode) {
@@ -117,6 +126,59 @@ enum OwedAnswer {
 }
 
 extension OwedAnswer {
+    // `switch`, not `if case`: see ``ExtendedState/nextIsShardAnswer(of:)``.
+
+    /// Its case, without its payload.
+    @inline(__always)
+    var kind: OwedAnswerKind {
+        switch self {
+        case .local: .local
+        case .shard: .shard
+        case .done: .done
+        case .merge: .merge
+        }
+    }
+
+    /// A shard gives it.
+    @inline(__always)
+    var isShard: Bool { kind == .shard }
+
+    /// The Execute of a merge portal that has no shard answer left to read.
+    var finishedMerge: MergeExecution? {
+        switch self {
+        case .merge(let execution): execution.isFinished ? execution : nil
+        case .local, .shard, .done: nil
+        }
+    }
+
+    /// A shard's answer to Sync.
+    @inline(__always)
+    var isSync: Bool {
+        switch self {
+        case .shard(_, .sync): true
+        default: false
+        }
+    }
+
+    /// It is an answer `link` gives.
+    @inline(__always)
+    func isShardAnswer(of link: ShardLink) -> Bool {
+        switch self {
+        case .shard(let owner, _): owner === link
+        case .local, .done, .merge: false
+        }
+    }
+
+    /// The fast lane's step for a pass-through message of type `type` answering this (a
+    /// shard's answer), or nil (see ``ShardAnswer/laneStep(for:)``).
+    @inline(__always)
+    func laneStep(for type: UInt8) -> LaneStep? {
+        switch self {
+        case .shard(_, let answer): answer.laneStep(for: type)
+        case .local, .done, .merge: nil
+        }
+    }
+
     /// It reads a portal in parts (an Execute of a several-shard portal with a row limit, a
     /// FETCH across shards).
     var readsInParts: Bool {
@@ -125,6 +187,11 @@ extension OwedAnswer {
         case .shard, .local, .done, .merge: false
         }
     }
+}
+
+/// The case of an ``OwedAnswer``.
+enum OwedAnswerKind {
+    case local, shard, done, merge
 }
 
 enum LocalAnswer {
@@ -161,7 +228,12 @@ enum ShardAnswer {
     case query
     case sync
 
-    var isSync: Bool { if case .sync = self { true } else { false } }
+    var isSync: Bool {
+        switch self {
+        case .sync: true
+        default: false
+        }
+    }
 
     func silenced() -> ShardAnswer {
         switch self {
@@ -232,6 +304,37 @@ final class ExtendedState {
         return false
     }
 
+    // The next owed answer, read in place. Tested with `if case` or `guard case`, an element
+    // of `owed` is copied first (its link, its portal: retains and releases through an
+    // outlined copy), even without a binding; a `switch` reads it where it is. These run for
+    // every answer of every batch.
+
+    /// The next owed answer is one `link` gives.
+    @inline(__always)
+    func nextIsShardAnswer(of link: ShardLink) -> Bool {
+        head < owed.count && owed[head].isShardAnswer(of: link)
+    }
+
+    /// The fast lane's step for a message of type `type` answering the next owed answer, a
+    /// shard's (see ``ShardAnswer/laneStep(for:)``).
+    @inline(__always)
+    func nextLaneStep(for type: UInt8) -> LaneStep? {
+        owed[head].laneStep(for: type)
+    }
+
+    /// Stops reading the answers of every link the batch touched. Without a retain and a
+    /// release of each link and connection around the call: `touched` holds the links and a
+    /// link its connection, and `stopReceiving` only resets the connection's own state and
+    /// drops its handlers (none of them runs), so it lets go of neither.
+    func stopReadingTouched() {
+        for index in touched.indices {
+            Unmanaged.passUnretained(touched[index])._withUnsafeGuaranteedRef { link in
+                guard let connection = link.connection else { return }
+                Unmanaged.passUnretained(connection)._withUnsafeGuaranteedRef { $0.stopReceiving() }
+            }
+        }
+    }
+
     /// The statement a Bind names, if the client prepared it.
     func statementToBind(_ name: String) -> ClientStatement? {
         if let lastBound, lastBound.name == name { return lastBound.statement }
@@ -255,8 +358,9 @@ final class ExtendedState {
         if !held.isEmpty { held.removeAll() }
         syncing = false
         if !failedLinks.isEmpty { failedLinks.removeAll() }
-        afterSync = nil
-        onIdle = nil
+        // (Mostly unset: clearing an optional closure that is nil already still destroys it.)
+        if afterSync != nil { afterSync = nil }
+        if onIdle != nil { onIdle = nil }
         fetchInFlight = false
         mayReadInParts = false
     }

@@ -13,7 +13,8 @@ struct PortalTable {
     private var named: [String: ClientPortal] = [:]
 
     subscript(name: String) -> ClientPortal? {
-        get { name.isEmpty ? (unnamedIsOpen ? unnamed : nil) : named[name] }
+        // (Inlined: Describe and Execute look up the unnamed portal for every statement.)
+        @inline(__always) get { name.isEmpty ? (unnamedIsOpen ? unnamed : nil) : named[name] }
         set {
             if name.isEmpty {
                 if let newValue { unnamed = newValue }
