@@ -665,7 +665,7 @@ extension ClientSession {
         }
         let next = ext.afterSync
         ext.resetBatch()
-        let connection = self.connection  // (each read of the unowned reference checks it)
+        let connection = self.connection
         releaseIdleLinks(connection)
         if let next {
             next()
