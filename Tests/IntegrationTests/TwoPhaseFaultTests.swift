@@ -23,8 +23,12 @@ final class TwoPhaseFaultTests: XCTestCase {
 
     override class func setUp() {
         super.setUp()
+        // Named by the process ID, which comes round again: what an earlier run left there
+        // (rows under the keys this run inserts) must not be reused.
+        let root = NSTemporaryDirectory() + "pgshard-fault-\(getpid())"
+        try? FileManager.default.removeItem(atPath: root)
         let cluster = LocalCluster(
-            root: NSTemporaryDirectory() + "pgshard-fault-\(getpid())", serverNames: ["f0", "f1", "f2"],
+            root: root, serverNames: ["f0", "f1", "f2"],
             binaries: try! PostgresBinaries.locate(), durable: false, stopReused: true)
         do {
             try cluster.start()
@@ -42,7 +46,10 @@ final class TwoPhaseFaultTests: XCTestCase {
     }
 
     override class func tearDown() {
-        started?.stop()
+        if let started {
+            started.stop()
+            try? FileManager.default.removeItem(atPath: started.root)
+        }
         started = nil
         super.tearDown()
     }
@@ -107,7 +114,7 @@ final class TwoPhaseFaultTests: XCTestCase {
     /// `pgshard run` on this cluster, with `PGSHARD_FAILPOINT` when given; returns once it accepts clients.
     private func runProxy(port: Int, failpoint: String?) throws -> Process {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let file = NSTemporaryDirectory() + "pgshard-fault-\(getpid())-\(port).yaml"
+        let file = cluster.root + "/pgshard-\(port).yaml"  // removed with the cluster
         try yaml(port: port).write(toFile: file, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = repository.appendingPathComponent(".build/debug/pgshard")
