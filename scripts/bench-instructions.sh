@@ -6,6 +6,7 @@
 #
 #   ./scripts/bench-instructions.sh                 # 4 clients x 500 transactions per target
 #   ./scripts/bench-instructions.sh --txns 200 --no-build
+#   ./scripts/bench-instructions.sh --tpcb           # also pgbench's TPC-B-like transaction
 #
 # Only user-space instructions count: the kernel's part of each send and receive (about half of
 # the CPU time on loopback, and about the same for both proxies) is not in the figure.
@@ -22,17 +23,21 @@ usage: scripts/bench-instructions.sh [options]   (each option also reads an envi
   --clients N       BENCH_CLIENTS    pgbench clients (4)
   --no-build        BENCH_BUILD=0    use the existing .build/release/pgshard
   --keep            BENCH_KEEP=1     keep the temporary directory (logs, callgrind files)
+  --tpcb            BENCH_TPCB=1     also count pgbench's TPC-B-like transaction (-M simple; a
+                                     transaction block of 7 statements), PgBouncer in
+                                     transaction mode against pgshard
   --user NAME       BENCH_USER       non-root user that runs the servers and PgBouncer (postgres)
 EOF
 }
 
-flag_txns="" flag_clients="" flag_build="" flag_keep="" flag_user=""
+flag_txns="" flag_clients="" flag_build="" flag_keep="" flag_user="" flag_tpcb=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --txns) flag_txns=${2:?--txns needs a value}; shift ;;
         --clients) flag_clients=${2:?--clients needs a value}; shift ;;
         --no-build) flag_build=0 ;;
         --keep) flag_keep=1 ;;
+        --tpcb) flag_tpcb=1 ;;
         --user) flag_user=${2:?--user needs a value}; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench-instructions: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -43,6 +48,7 @@ TXNS=${flag_txns:-${BENCH_TXNS:-500}}
 CLIENTS=${flag_clients:-${BENCH_CLIENTS:-4}}
 BUILD=${flag_build:-${BENCH_BUILD:-1}}
 KEEP=${flag_keep:-${BENCH_KEEP:-0}}
+TPCB=${flag_tpcb:-${BENCH_TPCB:-0}}
 RUN_USER=${flag_user:-${BENCH_USER:-postgres}}
 BENCH_NAME=bench-instructions
 for pair in "txns:$TXNS" "clients:$CLIENTS"; do
@@ -93,7 +99,9 @@ write_pgbouncer_config "$WORK" "$PG_PORT" "$BOUNCER_PORT"
 [ ${#AS_USER[@]} -eq 0 ] || chown "$RUN_USER" "$WORK/pgshard.yaml" "$WORK/userlist.txt" "$WORK/pgbouncer.ini"
 
 # count NAME PORT DATABASE PGBENCH_MODE COMMAND...: runs COMMAND under callgrind with counting
-# off, warms it up, counts one pgbench run; sets COUNTED to the instructions per transaction.
+# off, warms it up, counts one pgbench run of the transaction BUILTIN names (pgbench's options:
+# -S for select-only, none for TPC-B); sets COUNTED to the instructions per transaction.
+BUILTIN=(-S)
 count() {
     local name=$1 port=$2 database=$3 mode=$4 pid i out total
     COUNTED=0
@@ -108,7 +116,7 @@ count() {
         pg_isready -q -h 127.0.0.1 -p "$port" -d "$database" -U postgres -t 1 && break
         sleep 0.2
     done
-    local bench=(pgbench -n -S -M "$mode" -h 127.0.0.1 -p "$port" -U postgres -c "$CLIENTS" -j 1)
+    local bench=(pgbench -n "${BUILTIN[@]}" -M "$mode" -h 127.0.0.1 -p "$port" -U postgres -c "$CLIENTS" -j 1)
     timeout 300 "${bench[@]}" -t 50 "$database" >"$WORK/$name-warmup.log" 2>&1
     "${AS_USER[@]}" callgrind_control -i on "$pid" >/dev/null 2>&1
     timeout 600 "${bench[@]}" -t "$TXNS" "$database" >"$WORK/$name-run.log" 2>&1
@@ -140,3 +148,14 @@ printf '  %-16s %-28s %14s\n' select-prepared "pgbouncer (session)" "${RESULT[pr
 printf '  %-16s %-28s %14s\n' select-prepared "pgshard (transaction)" "${RESULT[prepared-pgshard]}"
 awk -v a="${RESULT[simple-pgshard]}" -v b="${RESULT[simple-pgbouncer]}" -v c="${RESULT[prepared-pgshard]}" -v d="${RESULT[prepared-pgbouncer]}" \
     'BEGIN { printf "  ratio pgshard / pgbouncer: select-simple %.1f, select-prepared %.1f\n", a / b, c / d }'
+if [ "$TPCB" = 1 ]; then
+    BUILTIN=()
+    count pgbouncer-tpcb "$BOUNCER_PORT" bench_tx simple "$PGBOUNCER" "$WORK/pgbouncer.ini"
+    RESULT[tpcb-pgbouncer]=$COUNTED
+    count pgshard-tpcb "$PROXY_PORT" bench simple "$WORK/pgshard" run --config "$WORK/pgshard.yaml"
+    RESULT[tpcb-pgshard]=$COUNTED
+    printf '  %-16s %-28s %14s\n' tpcb-simple "pgbouncer (transaction)" "${RESULT[tpcb-pgbouncer]}"
+    printf '  %-16s %-28s %14s\n' tpcb-simple "pgshard (transaction)" "${RESULT[tpcb-pgshard]}"
+    awk -v a="${RESULT[tpcb-pgshard]}" -v b="${RESULT[tpcb-pgbouncer]}" \
+        'BEGIN { printf "  ratio pgshard / pgbouncer: tpcb-simple %.1f (per transaction of 7 statements)\n", a / b }'
+fi

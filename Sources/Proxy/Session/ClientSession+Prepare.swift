@@ -137,10 +137,27 @@ extension ClientSession {
         }
     }
 
-    /// Whether a statement removes the connection's prepared statements.
+    /// Whether a statement removes the connection's prepared statements: it mentions DISCARD or
+    /// DEALLOCATE, in any case. Checked on the statement's bytes: asked for every prelude (the
+    /// BEGIN of each transaction block), where upper-casing the text and searching it with
+    /// Foundation cost several thousand instructions.
     static func dropsPreparedStatements(_ sql: String) -> Bool {
-        let upper = sql.uppercased()
-        return upper.contains("DISCARD") || upper.contains("DEALLOCATE")
+        var sql = sql
+        return sql.withUTF8 { bytes in
+            contains("DISCARD", caseInsensitivelyIn: bytes) || contains("DEALLOCATE", caseInsensitivelyIn: bytes)
+        }
+    }
+
+    /// Whether `bytes` hold `word` (upper-case ASCII letters) in any mix of case.
+    private static func contains(_ word: StaticString, caseInsensitivelyIn bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let letters = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        guard bytes.count >= letters.count else { return false }
+        for start in 0...(bytes.count - letters.count) where bytes[start] & 0xDF == letters[0] {
+            var matched = 1
+            while matched < letters.count, bytes[start + matched] & 0xDF == letters[matched] { matched += 1 }
+            if matched == letters.count { return true }
+        }
+        return false
     }
 
     /// Runs `sql` on every link (in parallel) without forwarding its rows or tags; returns the
