@@ -78,9 +78,6 @@ public struct FrontendMessageDecoder: Sendable {
         return self.storage[self.readIndex]
     }
 
-    /// The next message, perhaps not all buffered yet, is a Query.
-    @inlinable public var nextIsQuery: Bool { self.nextType == 0x51 }  // Q
-
     // MARK: - The common messages without a FrontendMessage
     //
     // Each returns the next message when it is complete, of its type and well-formed
@@ -91,9 +88,7 @@ public struct FrontendMessageDecoder: Sendable {
     /// The text of the next message when it is a Query whose text is UTF-8.
     public mutating func nextQuery() -> String? {
         self.nextBody(.query) { reader throws(PayloadError) in
-            let text = try reader.readCStringBytes("query")
-            try reader.expectEnd()
-            return try ByteReader.string(text, "query")
+            try ByteReader.string(try reader.readCStringBytes("query"), "query")
         }
     }
 
